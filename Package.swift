@@ -1,0 +1,45 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "NextWord",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "NextWord", targets: ["NextWord"]),
+        .executable(name: "nextword", targets: ["nextword"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+    ],
+    targets: [
+        // The system BLAS: OpenBLAS on Linux (libopenblas-dev), Accelerate on macOS.
+        .systemLibrary(
+            name: "CBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .target(
+            name: "NextWord",
+            dependencies: [
+                .target(name: "CBLAS", condition: .when(platforms: [.linux])),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: [.unsafeFlags(["-Ounchecked"])]
+        ),
+        .executableTarget(
+            name: "nextword",
+            dependencies: [
+                "NextWord",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]
+        ),
+        .testTarget(
+            name: "NextWordTests",
+            dependencies: ["NextWord"],
+            resources: [.copy("Fixtures")]
+        ),
+    ]
+)

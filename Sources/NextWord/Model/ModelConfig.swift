@@ -1,0 +1,108 @@
+import Foundation
+
+/// The shape of an LSTM language model and how it was made. Stored as `config.json` beside
+/// `model.safetensors`; every field is checked against the weights when a model is loaded.
+public struct ModelConfig: Codable, Sendable, Equatable {
+    /// Bumped whenever the meaning of a field or of a tensor changes; loading refuses other versions.
+    public static let currentFormatVersion = 1
+    public static let formatName = "nextword-lstm"
+
+    /// Always `nextword-lstm`: tells a foreign `config.json` apart.
+    public var format: String = ModelConfig.formatName
+    /// The file-format version this config was written with.
+    public var formatVersion: Int = ModelConfig.currentFormatVersion
+    /// File name of the vocabulary (one word per line), looked up beside the model, then in `vocab/`.
+    public var vocabularyFile: String
+    /// SHA-256 (hex) of the vocabulary file's bytes: a model never runs with the wrong word list.
+    public var vocabularySHA256: String
+    /// Number of words, specials included; rows of the embedding and of the decoder.
+    public var vocabSize: Int
+    /// Width of a word embedding (E).
+    public var embeddingSize: Int
+    /// Width of each LSTM layer's hidden and cell state (H).
+    public var hiddenSize: Int
+    /// Number of stacked LSTM layers.
+    public var layers: Int
+    /// Decoder weight shared with the embedding (needs E == H).
+    public var tied: Bool
+    /// How text was turned into tokens for training: `words` (the natural-text tokenizer) or
+    /// `pretokenized` (split on spaces, as the brown-lm benchmark files are).
+    public var tokenization: TokenizationMode = .words
+    /// Whether words were lowercased before lookup (casing is then restored by the engine).
+    public var lowercase: Bool = false
+    /// How the model was trained (absent for imported or untrained models).
+    public var training: TrainingRecord?
+
+    public enum TokenizationMode: String, Codable, Sendable {
+        case words
+        case pretokenized
+    }
+
+    public init(vocabularyFile: String, vocabularySHA256: String, vocabSize: Int,
+                embeddingSize: Int, hiddenSize: Int, layers: Int, tied: Bool,
+                tokenization: TokenizationMode = .words, lowercase: Bool = false) {
+        self.vocabularyFile = vocabularyFile
+        self.vocabularySHA256 = vocabularySHA256
+        self.vocabSize = vocabSize
+        self.embeddingSize = embeddingSize
+        self.hiddenSize = hiddenSize
+        self.layers = layers
+        self.tied = tied
+        self.tokenization = tokenization
+        self.lowercase = lowercase
+    }
+
+    /// Input width of layer `layer`: the embedding for the first, the layer below otherwise.
+    public func inputSize(ofLayer layer: Int) -> Int { layer == 0 ? embeddingSize : hiddenSize }
+
+    /// Checks the numbers make a buildable network; throws `ModelError.invalidConfig` otherwise.
+    public func validate() throws {
+        func fail(_ why: String) throws -> Never { throw ModelError.invalidConfig(why) }
+        if format != ModelConfig.formatName { try fail("format is \"\(format)\", expected \"\(ModelConfig.formatName)\"") }
+        if formatVersion != ModelConfig.currentFormatVersion {
+            try fail("format version \(formatVersion) is not supported (this build reads \(ModelConfig.currentFormatVersion))")
+        }
+        let limit = 1 << 24
+        if vocabSize < 2 || vocabSize > limit { try fail("vocabSize \(vocabSize) out of range 2...\(limit)") }
+        if embeddingSize < 1 || embeddingSize > 8192 { try fail("embeddingSize \(embeddingSize) out of range 1...8192") }
+        if hiddenSize < 1 || hiddenSize > 8192 { try fail("hiddenSize \(hiddenSize) out of range 1...8192") }
+        if layers < 1 || layers > 16 { try fail("layers \(layers) out of range 1...16") }
+        if tied && embeddingSize != hiddenSize { try fail("tied embeddings need embeddingSize == hiddenSize") }
+        if ParameterLayout(self).totalCount > 1 << 31 { try fail("too many parameters") }
+    }
+}
+
+/// What a training run did, kept in `config.json` so a model card can be checked against it.
+public struct TrainingRecord: Codable, Sendable, Equatable {
+    public var command: String
+    public var data: String
+    public var epochs: Int
+    public var batchSize: Int
+    public var bptt: Int
+    public var dropout: Float
+    public var learningRate: Float
+    public var seed: UInt64
+    public var threads: Int
+    public var wallSeconds: Double
+    public var tokensPerSecond: Double
+    public var bestValidPerplexity: Double?
+    public var history: [EpochRecord]
+
+    public init(command: String, data: String, epochs: Int, batchSize: Int, bptt: Int, dropout: Float,
+                learningRate: Float, seed: UInt64, threads: Int, wallSeconds: Double = 0,
+                tokensPerSecond: Double = 0, bestValidPerplexity: Double? = nil, history: [EpochRecord] = []) {
+        self.command = command; self.data = data; self.epochs = epochs; self.batchSize = batchSize
+        self.bptt = bptt; self.dropout = dropout; self.learningRate = learningRate; self.seed = seed
+        self.threads = threads; self.wallSeconds = wallSeconds; self.tokensPerSecond = tokensPerSecond
+        self.bestValidPerplexity = bestValidPerplexity; self.history = history
+    }
+}
+
+public struct EpochRecord: Codable, Sendable, Equatable {
+    public var epoch: Int
+    public var trainLoss: Double
+    public var validPerplexity: Double
+    public var learningRate: Float
+    public var seconds: Double
+    public var tokensPerSecond: Double
+}
