@@ -1,0 +1,2 @@
+import NextWord
+print("nextword \(NextWordInfo.version)")
