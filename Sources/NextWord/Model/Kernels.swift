@@ -1,0 +1,166 @@
+#if canImport(Accelerate)
+import Accelerate
+#else
+import CBLAS
+#endif
+import Foundation
+
+/// A float type the kernels run in: `Float` for training and inference, `Double` for the gradient
+/// checks, each with its BLAS matrix product.
+public protocol BLASScalar: BinaryFloatingPoint, Sendable {
+    /// C[M,N] = alpha · op(A) · op(B) + beta · C, all row-major. op(A) is [M,K], op(B) is [K,N].
+    static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Self,
+                     a: UnsafePointer<Self>, b: UnsafePointer<Self>, beta: Self,
+                     c: UnsafeMutablePointer<Self>)
+    static func exponential(_ x: Self) -> Self
+    static func hyperbolicTangent(_ x: Self) -> Self
+    static func logarithm(_ x: Self) -> Self
+}
+
+@inline(__always)
+private func blasTranspose(_ t: Bool) -> CBLAS_TRANSPOSE { t ? CblasTrans : CblasNoTrans }
+
+extension Float: BLASScalar {
+    @inline(__always)
+    public static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+                            a: UnsafePointer<Float>, b: UnsafePointer<Float>, beta: Float,
+                            c: UnsafeMutablePointer<Float>) {
+        cblas_sgemm(CblasRowMajor, blasTranspose(transA), blasTranspose(transB),
+                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(transA ? m : k),
+                    b, Int32(transB ? k : n), beta, c, Int32(n))
+    }
+    @inline(__always) public static func exponential(_ x: Float) -> Float { Foundation.exp(x) }
+    @inline(__always) public static func hyperbolicTangent(_ x: Float) -> Float { Foundation.tanh(x) }
+    @inline(__always) public static func logarithm(_ x: Float) -> Float { Foundation.log(x) }
+}
+
+extension Double: BLASScalar {
+    @inline(__always)
+    public static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Double,
+                            a: UnsafePointer<Double>, b: UnsafePointer<Double>, beta: Double,
+                            c: UnsafeMutablePointer<Double>) {
+        cblas_dgemm(CblasRowMajor, blasTranspose(transA), blasTranspose(transB),
+                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(transA ? m : k),
+                    b, Int32(transB ? k : n), beta, c, Int32(n))
+    }
+    @inline(__always) public static func exponential(_ x: Double) -> Double { Foundation.exp(x) }
+    @inline(__always) public static func hyperbolicTangent(_ x: Double) -> Double { Foundation.tanh(x) }
+    @inline(__always) public static func logarithm(_ x: Double) -> Double { Foundation.log(x) }
+}
+
+/// Sets how many threads the BLAS uses for matrix products (OpenBLAS; Accelerate picks its own).
+public func setBLASThreads(_ count: Int) {
+    #if !canImport(Accelerate)
+    openblas_set_num_threads(Int32(max(1, count)))
+    #endif
+}
+
+@inline(__always)
+func sigmoid<T: BLASScalar>(_ x: T) -> T { 1 / (1 + T.exponential(-x)) }
+
+// MARK: - LSTM cell kernels
+
+/// One time step of the LSTM cell for a batch, in place.
+///   gates  [B, 4H]  in: pre-activations (x·Wih + h·Whh + biases), blocks i, f, g, o;
+///                   out: activations σ(i), σ(f), tanh(g), σ(o)
+///   cPrev  [B, H]   cell state before the step
+///   c      [B, H]   out: cell state after
+///   tanhC  [B, H]   out: tanh(c), kept for the backward pass
+///   h      [B, H]   out: hidden state o · tanh(c)
+@inline(__always)
+func lstmCellForward<T: BLASScalar>(batch: Int, hidden: Int, gates: UnsafeMutablePointer<T>,
+                                    cPrev: UnsafePointer<T>, c: UnsafeMutablePointer<T>,
+                                    tanhC: UnsafeMutablePointer<T>, h: UnsafeMutablePointer<T>) {
+    for b in 0 ..< batch {
+        let g = gates + b * 4 * hidden
+        let row = b * hidden
+        for j in 0 ..< hidden {
+            let i = sigmoid(g[j])
+            let f = sigmoid(g[hidden + j])
+            let cand = T.hyperbolicTangent(g[2 * hidden + j])
+            let o = sigmoid(g[3 * hidden + j])
+            g[j] = i; g[hidden + j] = f; g[2 * hidden + j] = cand; g[3 * hidden + j] = o
+            let cell = f * cPrev[row + j] + i * cand
+            let t = T.hyperbolicTangent(cell)
+            c[row + j] = cell
+            tanhC[row + j] = t
+            h[row + j] = o * t
+        }
+    }
+}
+
+/// Backward of one LSTM time step, in place.
+///   gates   [B, 4H]  in: activations i, f, g, o from the forward; out: gradients of the
+///                    pre-activations (what the weight gradients and dh_prev need)
+///   cPrev   [B, H]   cell state before the step
+///   tanhC   [B, H]   tanh(c) from the forward
+///   dh      [B, H]   gradient reaching h_t (from above and from step t+1)
+///   dc      [B, H]   in: gradient reaching c_t from step t+1; out: gradient for c_{t-1}
+@inline(__always)
+func lstmCellBackward<T: BLASScalar>(batch: Int, hidden: Int, gates: UnsafeMutablePointer<T>,
+                                     cPrev: UnsafePointer<T>, tanhC: UnsafePointer<T>,
+                                     dh: UnsafePointer<T>, dc: UnsafeMutablePointer<T>) {
+    for b in 0 ..< batch {
+        let g = gates + b * 4 * hidden
+        let row = b * hidden
+        for j in 0 ..< hidden {
+            let i = g[j], f = g[hidden + j], cand = g[2 * hidden + j], o = g[3 * hidden + j]
+            let t = tanhC[row + j]
+            let dhj = dh[row + j]
+            let dcell = dhj * o * (1 - t * t) + dc[row + j]
+            g[j] = dcell * cand * i * (1 - i)
+            g[hidden + j] = dcell * cPrev[row + j] * f * (1 - f)
+            g[2 * hidden + j] = dcell * i * (1 - cand * cand)
+            g[3 * hidden + j] = dhj * t * o * (1 - o)
+            dc[row + j] = dcell * f
+        }
+    }
+}
+
+/// Row-wise log-softmax cross-entropy, turning logits into gradients in place.
+///   logits [N, V]  in: scores; out (if `gradientScale` ≠ 0): gradientScale · (softmax − onehot)
+///   targets [N]
+/// Returns the summed negative log-likelihood of the targets (in Double, so long sums stay exact).
+func softmaxCrossEntropy<T: BLASScalar>(rows: Int, vocab: Int, logits: UnsafeMutablePointer<T>,
+                                        targets: UnsafePointer<Int32>, gradientScale: T) -> Double {
+    var total = 0.0
+    for r in 0 ..< rows {
+        let row = logits + r * vocab
+        var maxValue = row[0]
+        for v in 1 ..< vocab where row[v] > maxValue { maxValue = row[v] }
+        let target = Int(targets[r])
+        let targetLogit = row[target] - maxValue
+        var sum: T = 0
+        for v in 0 ..< vocab {
+            let e = T.exponential(row[v] - maxValue)
+            row[v] = e
+            sum += e
+        }
+        // log p(target) = (logit − max) − log(sum): exact even where exp underflows.
+        total -= Double(targetLogit - T.logarithm(sum))
+        if gradientScale != 0 {
+            let inv = gradientScale / sum
+            for v in 0 ..< vocab { row[v] *= inv }
+            row[target] -= gradientScale
+        }
+    }
+    return total
+}
+
+/// Adds `bias` [N] to every row of `matrix` [rows, N].
+@inline(__always)
+func addRowBias<T: BLASScalar>(rows: Int, columns: Int, matrix: UnsafeMutablePointer<T>, bias: UnsafePointer<T>) {
+    for r in 0 ..< rows {
+        let row = matrix + r * columns
+        for j in 0 ..< columns { row[j] += bias[j] }
+    }
+}
+
+/// Adds the column sums of `matrix` [rows, N] into `sums` [N].
+@inline(__always)
+func accumulateColumnSums<T: BLASScalar>(rows: Int, columns: Int, matrix: UnsafePointer<T>, into sums: UnsafeMutablePointer<T>) {
+    for r in 0 ..< rows {
+        let row = matrix + r * columns
+        for j in 0 ..< columns { sums[j] += row[j] }
+    }
+}

@@ -1,0 +1,139 @@
+/// Forward and backward passes of the whole network over one segment, on a flat parameter buffer
+/// (layout: `ParameterLayout`). Shared by training (T = BPTT length, B streams, dropout on),
+/// evaluation (B = 1, dropout off) and the engine (T = 1, B = 1).
+///
+///   inputs  [T·B]      token ids, time-major
+///   X0      [TB, E]    embedding rows (× dropout mask)
+///   layer l: G = X_l · Wih^T + bih + bhh       [TB, 4H]   (one gemm for the whole segment)
+///            per step t: G_t += h_{t−1} · Whh^T  [B, 4H]
+///            cell → h_t, c_t                    [B, H]
+///            X_{l+1} = H_l × mask_l             [TB, H]
+///   logits = X_L · D^T + bias                   [TB, V]    D = decoder (or embedding when tied)
+struct NetworkPass<T: BLASScalar> {
+    let config: ModelConfig
+    let offsets: ParameterLayout.Offsets
+
+    init(config: ModelConfig) {
+        self.config = config
+        self.offsets = ParameterLayout(config).offsets(layers: config.layers)
+    }
+
+    /// Runs embedding and LSTM layers over the segment, starting from `state` and leaving the final
+    /// state in it. With `dropout` > 0 masks are drawn from `generator`. The decoder input is left in
+    /// `workspace.dropped[L−1]`.
+    func forwardHidden(parameters: UnsafePointer<T>, inputs: UnsafePointer<Int32>,
+                       state: inout RecurrentState<T>, workspace ws: SegmentWorkspace<T>,
+                       dropout: Float, generator: inout SeededGenerator) {
+        let (e, h, layers) = (config.embeddingSize, config.hiddenSize, config.layers)
+        let (steps, batch, rows) = (ws.steps, ws.batch, ws.rows)
+        let embedding = parameters + offsets.embedding
+
+        ws.fillMask(ws.embeddingMask, count: rows * e, dropout: dropout, generator: &generator)
+        for r in 0 ..< rows {
+            let source = embedding + Int(inputs[r]) * e
+            let target = ws.embedded + r * e
+            let mask = ws.embeddingMask + r * e
+            for j in 0 ..< e { target[j] = source[j] * mask[j] }
+        }
+
+        for layer in 0 ..< layers {
+            let inputSize = config.inputSize(ofLayer: layer)
+            let x = layer == 0 ? UnsafePointer(ws.embedded) : UnsafePointer(ws.dropped[layer - 1])
+            let gates = ws.gates[layer]
+            let hs = ws.hidden[layer], cs = ws.cell[layer]
+            state.h[layer].withUnsafeBufferPointer { hs.update(from: $0.baseAddress!, count: batch * h) }
+            state.c[layer].withUnsafeBufferPointer { cs.update(from: $0.baseAddress!, count: batch * h) }
+
+            // Input projections of the whole segment at once, then both biases.
+            T.gemm(transA: false, transB: true, m: rows, n: 4 * h, k: inputSize, alpha: 1,
+                   a: x, b: parameters + offsets.weightIH[layer], beta: 0, c: gates)
+            addRowBias(rows: rows, columns: 4 * h, matrix: gates, bias: parameters + offsets.biasIH[layer])
+            addRowBias(rows: rows, columns: 4 * h, matrix: gates, bias: parameters + offsets.biasHH[layer])
+
+            for t in 0 ..< steps {
+                let g = gates + t * batch * 4 * h
+                T.gemm(transA: false, transB: true, m: batch, n: 4 * h, k: h, alpha: 1,
+                       a: hs + t * batch * h, b: parameters + offsets.weightHH[layer], beta: 1, c: g)
+                lstmCellForward(batch: batch, hidden: h, gates: g,
+                                cPrev: cs + t * batch * h, c: cs + (t + 1) * batch * h,
+                                tanhC: ws.tanhCell[layer] + t * batch * h, h: hs + (t + 1) * batch * h)
+            }
+            state.h[layer].withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: hs + steps * batch * h, count: batch * h) }
+            state.c[layer].withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: cs + steps * batch * h, count: batch * h) }
+
+            let mask = ws.outputMask[layer]
+            ws.fillMask(mask, count: rows * h, dropout: dropout, generator: &generator)
+            let out = ws.dropped[layer]
+            let produced = hs + batch * h
+            for i in 0 ..< rows * h { out[i] = produced[i] * mask[i] }
+        }
+    }
+
+    /// logits [TB, V] = X_L · D^T + bias, into `workspace.logits`.
+    func decode(parameters: UnsafePointer<T>, workspace ws: SegmentWorkspace<T>) {
+        let (h, v) = (config.hiddenSize, config.vocabSize)
+        T.gemm(transA: false, transB: true, m: ws.rows, n: v, k: h, alpha: 1,
+               a: ws.dropped[config.layers - 1], b: parameters + offsets.decoderWeight, beta: 0, c: ws.logits)
+        addRowBias(rows: ws.rows, columns: v, matrix: ws.logits, bias: parameters + offsets.decoderBias)
+    }
+
+    /// Backward of the whole pass, given `workspace.logits` already holding dLoss/dlogits.
+    /// Adds every parameter's gradient into `gradients` (same layout as the parameters).
+    func backward(parameters: UnsafePointer<T>, gradients: UnsafeMutablePointer<T>,
+                  inputs: UnsafePointer<Int32>, workspace ws: SegmentWorkspace<T>) {
+        let (e, h, v, layers) = (config.embeddingSize, config.hiddenSize, config.vocabSize, config.layers)
+        let (steps, batch, rows) = (ws.steps, ws.batch, ws.rows)
+
+        // Decoder: dD += dlogits^T · X_L [V, H]; dbias += Σ rows; dX_L = dlogits · D [TB, H].
+        T.gemm(transA: true, transB: false, m: v, n: h, k: rows, alpha: 1,
+               a: ws.logits, b: ws.dropped[layers - 1], beta: 1, c: gradients + offsets.decoderWeight)
+        accumulateColumnSums(rows: rows, columns: v, matrix: ws.logits, into: gradients + offsets.decoderBias)
+        var dOut = ws.gradientA, dIn = ws.gradientB
+        T.gemm(transA: false, transB: false, m: rows, n: h, k: v, alpha: 1,
+               a: ws.logits, b: parameters + offsets.decoderWeight, beta: 0, c: dOut)
+
+        for layer in stride(from: layers - 1, through: 0, by: -1) {
+            let inputSize = config.inputSize(ofLayer: layer)
+            let gates = ws.gates[layer]
+            let hs = ws.hidden[layer], cs = ws.cell[layer], tanhC = ws.tanhCell[layer]
+            // Through the output dropout: dH = dX_{l+1} × mask.
+            let mask = ws.outputMask[layer]
+            for i in 0 ..< rows * h { dOut[i] *= mask[i] }
+
+            ws.dh.update(repeating: 0, count: batch * h)
+            ws.dc.update(repeating: 0, count: batch * h)
+            let whh = parameters + offsets.weightHH[layer]
+            for t in stride(from: steps - 1, through: 0, by: -1) {
+                // dh_t = gradient from above + gradient from step t+1 (already in ws.dh).
+                let above = dOut + t * batch * h
+                for i in 0 ..< batch * h { ws.dh[i] += above[i] }
+                let g = gates + t * batch * 4 * h
+                lstmCellBackward(batch: batch, hidden: h, gates: g, cPrev: cs + t * batch * h,
+                                 tanhC: tanhC + t * batch * h, dh: ws.dh, dc: ws.dc)
+                // dh_{t−1} = dG_t · Whh   [B, 4H] × [4H, H]
+                T.gemm(transA: false, transB: false, m: batch, n: h, k: 4 * h, alpha: 1,
+                       a: g, b: whh, beta: 0, c: ws.dh)
+            }
+            // Weight gradients over the whole segment at once.
+            let x = layer == 0 ? UnsafePointer(ws.embedded) : UnsafePointer(ws.dropped[layer - 1])
+            T.gemm(transA: true, transB: false, m: 4 * h, n: h, k: rows, alpha: 1,
+                   a: gates, b: hs, beta: 1, c: gradients + offsets.weightHH[layer])
+            T.gemm(transA: true, transB: false, m: 4 * h, n: inputSize, k: rows, alpha: 1,
+                   a: gates, b: x, beta: 1, c: gradients + offsets.weightIH[layer])
+            accumulateColumnSums(rows: rows, columns: 4 * h, matrix: gates, into: gradients + offsets.biasIH[layer])
+            accumulateColumnSums(rows: rows, columns: 4 * h, matrix: gates, into: gradients + offsets.biasHH[layer])
+            // dX_l = dG · Wih   [TB, 4H] × [4H, In]
+            T.gemm(transA: false, transB: false, m: rows, n: inputSize, k: 4 * h, alpha: 1,
+                   a: gates, b: parameters + offsets.weightIH[layer], beta: 0, c: dIn)
+            swap(&dOut, &dIn)
+        }
+        // Embedding rows: scatter-add dX_0 × mask.
+        let dEmbedding = gradients + offsets.embedding
+        for r in 0 ..< rows {
+            let target = dEmbedding + Int(inputs[r]) * e
+            let source = dOut + r * e
+            let mask = ws.embeddingMask + r * e
+            for j in 0 ..< e { target[j] += source[j] * mask[j] }
+        }
+    }
+}

@@ -1,0 +1,94 @@
+/// The hidden and cell state of every layer for B streams, carried from one segment to the next.
+///   h[layer], c[layer]  [B, H]
+public struct RecurrentState<T: BLASScalar>: Sendable {
+    public var h: [[T]]
+    public var c: [[T]]
+
+    public init(layers: Int, batch: Int, hidden: Int) {
+        h = Array(repeating: Array(repeating: 0, count: batch * hidden), count: layers)
+        c = h
+    }
+}
+
+/// Every buffer one pass over a segment (T steps × B streams) needs, allocated once and reused,
+/// so the training loop and the engine's steps allocate nothing.
+///
+/// Rows are time-major: row r = t · B + b.
+final class SegmentWorkspace<T: BLASScalar> {
+    let config: ModelConfig
+    let steps: Int
+    let batch: Int
+    var rows: Int { steps * batch }
+
+    /// [TB, E] embeddings of the inputs, dropout applied.
+    let embedded: UnsafeMutablePointer<T>
+    /// [TB, E] the embedding dropout mask (0 or 1/(1−p)).
+    let embeddingMask: UnsafeMutablePointer<T>
+    /// Per layer [TB, 4H]: gate activations, then (in the backward) pre-activation gradients.
+    let gates: [UnsafeMutablePointer<T>]
+    /// Per layer [(T+1)·B, H]: block 0 is the initial state, block t+1 the state after step t.
+    let hidden: [UnsafeMutablePointer<T>]
+    let cell: [UnsafeMutablePointer<T>]
+    /// Per layer [TB, H]: tanh of the cell state after each step.
+    let tanhCell: [UnsafeMutablePointer<T>]
+    /// Per layer [TB, H]: the layer's output after dropout (the next layer's input; the last
+    /// layer's feeds the decoder), and its mask.
+    let dropped: [UnsafeMutablePointer<T>]
+    let outputMask: [UnsafeMutablePointer<T>]
+    /// [TB, V] logits, then probabilities or gradients.
+    let logits: UnsafeMutablePointer<T>
+    /// [TB, max(E, H)] gradient scratch for layer outputs and inputs.
+    let gradientA: UnsafeMutablePointer<T>
+    let gradientB: UnsafeMutablePointer<T>
+    /// [B, H] gradient carried backwards through time.
+    let dh: UnsafeMutablePointer<T>
+    let dc: UnsafeMutablePointer<T>
+
+    private var allocations: [UnsafeMutablePointer<T>] = []
+
+    init(config: ModelConfig, steps: Int, batch: Int) {
+        self.config = config
+        self.steps = steps
+        self.batch = batch
+        let (e, h, v, layers) = (config.embeddingSize, config.hiddenSize, config.vocabSize, config.layers)
+        let rows = steps * batch
+        var owned: [UnsafeMutablePointer<T>] = []
+        func make(_ count: Int) -> UnsafeMutablePointer<T> {
+            let p = UnsafeMutablePointer<T>.allocate(capacity: max(count, 1))
+            p.initialize(repeating: 0, count: max(count, 1))
+            owned.append(p)
+            return p
+        }
+        embedded = make(rows * e)
+        embeddingMask = make(rows * e)
+        gates = (0 ..< layers).map { _ in make(rows * 4 * h) }
+        hidden = (0 ..< layers).map { _ in make((steps + 1) * batch * h) }
+        cell = (0 ..< layers).map { _ in make((steps + 1) * batch * h) }
+        tanhCell = (0 ..< layers).map { _ in make(rows * h) }
+        dropped = (0 ..< layers).map { _ in make(rows * h) }
+        outputMask = (0 ..< layers).map { _ in make(rows * h) }
+        logits = make(rows * v)
+        gradientA = make(rows * max(e, h))
+        gradientB = make(rows * max(e, h))
+        dh = make(batch * h)
+        dc = make(batch * h)
+        allocations = owned
+    }
+
+    deinit {
+        for p in allocations { p.deallocate() }
+    }
+
+    /// Fills `mask` [count] with inverted-dropout factors: 0 with probability p, else 1/(1−p).
+    func fillMask(_ mask: UnsafeMutablePointer<T>, count: Int, dropout: Float,
+                  generator: inout SeededGenerator) {
+        if dropout <= 0 {
+            mask.update(repeating: 1, count: count)
+            return
+        }
+        let keep = T(1 / (1 - dropout))
+        for i in 0 ..< count {
+            mask[i] = generator.nextUnitFloat() < dropout ? 0 : keep
+        }
+    }
+}
