@@ -1,0 +1,170 @@
+import Foundation
+
+/// Settings of a training run; the defaults are the brown-lm benchmark configuration.
+public struct TrainingOptions: Codable, Sendable, Equatable {
+    /// Parallel streams per mini-batch (B).
+    public var batchSize = 32
+    /// Truncated-BPTT length in steps (T); the state is carried across segments.
+    public var bptt = 35
+    /// Dropout on the embeddings, between layers and on the decoder input.
+    public var dropout: Float = 0.4
+    /// Plain SGD learning rate (as PyTorch's word-language-model example).
+    public var learningRate: Float = 20
+    /// Global gradient-norm clip.
+    public var clip: Float = 0.25
+    /// Divide the learning rate by this when validation perplexity does not improve.
+    public var annealFactor: Float = 4
+    public var epochs = 12
+    public var seed: UInt64 = 1
+    /// Threads for BLAS and for the softmax.
+    public var threads = 2
+    /// Stop an epoch early after this many minutes of training in total (nil: no limit).
+    public var maxMinutes: Double?
+
+    public init() {}
+}
+
+/// What a trainer reports while it runs.
+public struct TrainingProgress: Sendable {
+    public var epoch: Int
+    public var batch: Int
+    public var batches: Int
+    public var meanLoss: Double
+    public var tokensPerSecond: Double
+    public var secondsLeftInEpoch: Double
+}
+
+/// Where a run stands between epochs: enough, with the weights, to resume it exactly.
+public struct TrainingState: Codable, Sendable, Equatable {
+    public var epochsDone = 0
+    public var learningRate: Float
+    public var bestValidPerplexity: Double?
+    public var history: [EpochRecord] = []
+    public var generator: SeededGenerator
+    public var trainingSeconds = 0.0
+    public var tokensTrained = 0
+
+    public init(options: TrainingOptions) {
+        learningRate = options.learningRate
+        generator = SeededGenerator(seed: options.seed &+ 0x5EED)
+    }
+}
+
+/// Truncated backpropagation through time with plain SGD, global-norm clipping and annealing on a
+/// validation plateau, as in PyTorch's word-language-model example.
+public final class Trainer {
+    public private(set) var model: LanguageModel
+    public let options: TrainingOptions
+    public var state: TrainingState
+    private let pass: NetworkPass<Float>
+    private var gradients: [Float]
+    private var workspaces: [Int: SegmentWorkspace<Float>] = [:]
+
+    public init(model: LanguageModel, options: TrainingOptions, state: TrainingState? = nil) {
+        self.model = model
+        self.options = options
+        self.state = state ?? TrainingState(options: options)
+        pass = NetworkPass(config: model.config)
+        gradients = [Float](repeating: 0, count: model.parameters.count)
+        setBLASThreads(options.threads)
+    }
+
+    private func workspace(steps: Int) -> SegmentWorkspace<Float> {
+        if let ws = workspaces[steps] { return ws }
+        let ws = SegmentWorkspace<Float>(config: model.config, steps: steps, batch: options.batchSize)
+        workspaces[steps] = ws
+        return ws
+    }
+
+    /// Trains one epoch over `stream` (token ids, `</s>` after every line) and returns the mean
+    /// training loss. Calls `progress` about every `progressEvery` batches.
+    public func trainEpoch(stream: [Int32], progressEvery: Int = 20,
+                           progress: (TrainingProgress) -> Void = { _ in }) -> Double {
+        let b = options.batchSize
+        let columns = stream.count / b
+        guard columns > 1 else { return .nan }
+        let epoch = state.epochsDone + 1
+        var recurrent = RecurrentState<Float>(layers: model.config.layers, batch: b, hidden: model.config.hiddenSize)
+        var inputs = [Int32](repeating: 0, count: options.bptt * b)
+        var targets = inputs
+        let batches = (columns - 1 + options.bptt - 1) / options.bptt
+        var lossSum = 0.0, tokens = 0, batch = 0
+        let start = Date()
+        var position = 0
+        while position < columns - 1 {
+            let steps = min(options.bptt, columns - 1 - position)
+            // Time-major gather: stream b covers columns [b·n, (b+1)·n).
+            for t in 0 ..< steps {
+                for s in 0 ..< b {
+                    inputs[t * b + s] = stream[s * columns + position + t]
+                    targets[t * b + s] = stream[s * columns + position + t + 1]
+                }
+            }
+            let ws = workspace(steps: steps)
+            for i in gradients.indices { gradients[i] = 0 }
+            let loss = model.parameters.withUnsafeBufferPointer { p in
+                gradients.withUnsafeMutableBufferPointer { g in
+                    inputs.withUnsafeBufferPointer { i in
+                        targets.withUnsafeBufferPointer { t in
+                            pass.lossAndGradients(parameters: p.baseAddress!, gradients: g.baseAddress!,
+                                                  inputs: i.baseAddress!, targets: t.baseAddress!, state: &recurrent,
+                                                  workspace: ws, dropout: options.dropout, generator: &state.generator,
+                                                  threads: options.threads)
+                        }
+                    }
+                }
+            }
+            applyClippedStep()
+            lossSum += loss
+            tokens += steps * b
+            batch += 1
+            position += steps
+            let elapsed = Date().timeIntervalSince(start)
+            if batch % progressEvery == 0 || position >= columns - 1 {
+                let rate = Double(tokens) / max(elapsed, 1e-9)
+                progress(TrainingProgress(epoch: epoch, batch: batch, batches: batches, meanLoss: lossSum / Double(tokens),
+                                          tokensPerSecond: rate,
+                                          secondsLeftInEpoch: Double((columns - 1 - position) * b) / max(rate, 1e-9)))
+            }
+            if let limit = options.maxMinutes, (state.trainingSeconds + elapsed) / 60 > limit { break }
+        }
+        state.trainingSeconds += Date().timeIntervalSince(start)
+        state.tokensTrained += tokens
+        return lossSum / Double(max(tokens, 1))
+    }
+
+    /// θ −= lr · g · min(1, clip / ‖g‖), the global norm over every parameter.
+    private func applyClippedStep() {
+        var squares: Double = 0
+        var partial: Float = 0
+        for (i, g) in gradients.enumerated() {
+            partial += g * g
+            if i & 4095 == 4095 { squares += Double(partial); partial = 0 }
+        }
+        squares += Double(partial)
+        let norm = Float(squares.squareRoot())
+        let factor = -state.learningRate * (norm > options.clip ? options.clip / norm : 1)
+        model.parameters.withUnsafeMutableBufferPointer { p in
+            gradients.withUnsafeBufferPointer { g in
+                for i in 0 ..< p.count { p[i] += factor * g[i] }
+            }
+        }
+    }
+
+    /// Closes an epoch: records it, anneals the learning rate when validation did not improve, and
+    /// says whether this epoch's model is the best so far (the one to keep).
+    public func finishEpoch(trainLoss: Double, validPerplexity: Double, seconds: Double, tokensPerSecond: Double) -> Bool {
+        state.epochsDone += 1
+        state.history.append(EpochRecord(epoch: state.epochsDone, trainLoss: trainLoss, validPerplexity: validPerplexity,
+                                         learningRate: state.learningRate, seconds: seconds, tokensPerSecond: tokensPerSecond))
+        if let best = state.bestValidPerplexity, !(validPerplexity < best) {
+            state.learningRate /= options.annealFactor
+            return false
+        }
+        state.bestValidPerplexity = validPerplexity
+        return true
+    }
+
+    /// Replaces the weights (to go back to the best model after a bad epoch, say).
+    public func setParameters(_ parameters: [Float]) { model.parameters = parameters }
+}

@@ -1,0 +1,50 @@
+import ArgumentParser
+import Foundation
+import NextWord
+
+struct EvalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Perplexity of a model on text files (every token and one </s> per line scored, as KenLM does).")
+
+    @OptionGroup var modelOptions: ModelOptions
+
+    @Option(help: "Threads for the matrix products.")
+    var threads = 2
+
+    @Flag(help: "Print one JSON object instead of text.")
+    var json = false
+
+    @Argument(help: "Text files, one sentence per line.")
+    var files: [String]
+
+    func validate() throws {
+        if files.isEmpty { throw ValidationError("name at least one text file") }
+        if threads < 1 { throw ValidationError("--threads must be at least 1") }
+    }
+
+    func run() throws {
+        let bundle = try modelOptions.load()
+        setBLASThreads(threads)
+        var lines: [String] = []
+        for file in files { lines += try TextFile.lines(contentsOf: URL(fileURLWithPath: file)) }
+        let (ids, tokens, oov) = bundle.stream(lines: lines)
+        let start = Date()
+        let (nll, count) = Perplexity.negativeLogLikelihood(model: bundle.model, stream: ids, streams: 1, threads: threads)
+        let seconds = Date().timeIntervalSince(start)
+        let result = PerplexityResult(tokens: tokens, sentences: lines.count, outOfVocabulary: oov, scored: count,
+                                      log10Probability: -nll / log(10), perplexity: exp(nll / Double(max(count, 1))),
+                                      seconds: seconds, tokensPerSecond: Double(count) / max(seconds, 1e-9))
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            print(String(decoding: try encoder.encode(result), as: UTF8.self))
+        } else {
+            print("model: \(bundle.directory.path)")
+            print("tokens: \(result.tokens)  sentences: \(result.sentences)  oov: \(result.outOfVocabulary)  scored: \(result.scored)")
+            print(String(format: "log10 probability: %.2f", result.log10Probability))
+            print(String(format: "perplexity: %.2f", result.perplexity))
+            print(String(format: "speed: %.0f tokens/s (%.1f s)", result.tokensPerSecond, result.seconds))
+        }
+    }
+}

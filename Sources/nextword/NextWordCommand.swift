@@ -1,0 +1,48 @@
+import ArgumentParser
+import Foundation
+import NextWord
+
+@main
+struct NextWordCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "nextword",
+        abstract: "Next-word suggestions from an LSTM language model that learns from what you type.",
+        version: NextWordInfo.version,
+        subcommands: [TrainCommand.self, EvalCommand.self],
+        defaultSubcommand: nil)
+}
+
+/// Options naming a model directory, shared by the subcommands that run a model.
+struct ModelOptions: ParsableArguments {
+    @Option(name: .long, help: "Model directory (config.json, model.safetensors). Default: models/default, found next to the executable, above the working directory, or from $NEXTWORD_MODEL.")
+    var model: String?
+
+    func resolve() throws -> URL {
+        if let model { return URL(fileURLWithPath: model) }
+        return try ModelLocator.locateDefault()
+    }
+
+    func load() throws -> ModelBundle { try ModelBundle.load(from: resolve()) }
+}
+
+/// Writes a progress line that rewrites itself on a terminal and stays quiet otherwise.
+struct ProgressLine {
+    let enabled: Bool
+    init(enabled: Bool = isatty(fileno(stderr)) != 0) { self.enabled = enabled }
+
+    func update(_ text: String) {
+        guard enabled else { return }
+        FileHandle.standardError.write(Data(("\r\u{1B}[K" + text).utf8))
+    }
+
+    func finish() {
+        guard enabled else { return }
+        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+    }
+}
+
+func formatDuration(_ seconds: Double) -> String {
+    guard seconds.isFinite, seconds >= 0 else { return "?" }
+    let s = Int(seconds)
+    return s >= 3600 ? String(format: "%dh%02dm", s / 3600, s / 60 % 60) : String(format: "%dm%02ds", s / 60, s % 60)
+}

@@ -1,0 +1,157 @@
+import ArgumentParser
+import Foundation
+import NextWord
+
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train an LSTM language model (truncated BPTT, SGD with clipping and annealing).",
+        discussion: """
+        Saves the best model (by validation perplexity) to --output after every epoch that improves,
+        and a full-precision checkpoint with the training state to --output/.checkpoint after every
+        epoch; --resume continues from it.
+        """)
+
+    @Option(parsing: .upToNextOption, help: "Training text files.")
+    var train: [String]
+    @Option(parsing: .upToNextOption, help: "Validation text files (model selection and annealing).")
+    var valid: [String]
+    @Option(help: "Output model directory.")
+    var output: String
+    @Option(help: "Impose this vocabulary (one word per line) instead of building one.")
+    var vocabFile: String?
+    @Option(help: "Where to write the vocabulary (default: vocab/<output name>.txt).")
+    var vocabOut: String?
+    @Option(help: "Build: keep words seen at least this often.")
+    var minCount = 1
+    @Option(help: "Build: at most this many words, specials included.")
+    var maxVocab: Int?
+    @Flag(help: "Files are already tokenized: split on spaces only.")
+    var pretokenized = false
+    @Flag(help: "Lowercase words before lookup.")
+    var lowercase = false
+    @Option(help: "Embedding size.") var embedding = 256
+    @Option(help: "Hidden size of each LSTM layer.") var hidden = 256
+    @Option(help: "Stacked LSTM layers.") var layers = 2
+    @Flag(inversion: .prefixedNo, help: "Tie the decoder to the embedding (needs --embedding == --hidden).")
+    var tied = true
+    @Option(help: "Epochs.") var epochs = 12
+    @Option(help: "Streams per mini-batch.") var batch = 32
+    @Option(help: "Truncated BPTT length.") var bptt = 35
+    @Option(help: "Dropout on embeddings, between layers and on the output.") var dropout: Float = 0.4
+    @Option(help: "SGD learning rate.") var lr: Float = 20
+    @Option(help: "Gradient clip (global norm).") var clip: Float = 0.25
+    @Option(help: "Random seed.") var seed: UInt64 = 1
+    @Option(help: "Threads.") var threads = 2
+    @Option(help: "Stop training after this many minutes in total.") var maxMinutes: Double?
+    @Option(help: "Storage of the saved model: float16 or float32.") var storage = "float16"
+    @Flag(help: "Continue from --output/.checkpoint.") var resume = false
+
+    func validate() throws {
+        if train.isEmpty { throw ValidationError("--train needs at least one file") }
+        if valid.isEmpty { throw ValidationError("--valid needs at least one file") }
+        if tied && embedding != hidden { throw ValidationError("--tied needs --embedding == --hidden (or pass --no-tied)") }
+        if Checkpoint.Storage(rawValue: storage) == nil { throw ValidationError("--storage is float16 or float32") }
+        if batch < 1 || bptt < 1 || epochs < 1 || threads < 1 { throw ValidationError("--batch, --bptt, --epochs and --threads must be positive") }
+        if !(0 ..< 1).contains(dropout) { throw ValidationError("--dropout must be in [0, 1)") }
+    }
+
+    func run() throws {
+        let outputURL = URL(fileURLWithPath: output)
+        let checkpointURL = outputURL.appendingPathComponent(".checkpoint")
+        let tokenizer = Tokenizer(mode: pretokenized ? .pretokenized : .natural)
+        func read(_ files: [String]) throws -> [[String]] {
+            try files.flatMap { try TextFile.lines(contentsOf: URL(fileURLWithPath: $0)) }
+                .map { tokenizer.modelTokens(line: $0, lowercase: lowercase) }
+        }
+        let trainLines = try read(train), validLines = try read(valid)
+
+        let vocabulary: Vocabulary
+        if let vocabFile {
+            vocabulary = try Vocabulary.imposing(TextFile.lines(contentsOf: URL(fileURLWithPath: vocabFile)))
+        } else {
+            var counts: [String: Int] = [:]
+            for line in trainLines { for word in line { counts[word, default: 0] += 1 } }
+            vocabulary = Vocabulary.build(counts: counts, minCount: minCount, maxSize: maxVocab)
+        }
+        let vocabURL = URL(fileURLWithPath: vocabOut ?? "vocab/\(outputURL.lastPathComponent).txt")
+        try FileManager.default.createDirectory(at: vocabURL.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try vocabulary.write(to: vocabURL)
+        let vocabData = vocabulary.fileData()
+
+        func stream(_ lines: [[String]], leading: Bool) -> [Int32] {
+            var ids: [Int32] = leading ? [Int32(vocabulary.endOfSentenceID)] : []
+            for line in lines {
+                for word in line { ids.append(Int32(vocabulary.idOrUnknown(word))) }
+                ids.append(Int32(vocabulary.endOfSentenceID))
+            }
+            return ids
+        }
+        let trainStream = stream(trainLines, leading: false), validStream = stream(validLines, leading: true)
+
+        var config = ModelConfig(vocabularyFile: vocabURL.lastPathComponent,
+                                 vocabularySHA256: Vocabulary.sha256Hex(of: vocabData), vocabSize: vocabulary.count,
+                                 embeddingSize: embedding, hiddenSize: hidden, layers: layers, tied: tied,
+                                 tokenization: pretokenized ? .pretokenized : .words, lowercase: lowercase)
+        var options = TrainingOptions()
+        options.batchSize = batch; options.bptt = bptt; options.dropout = dropout; options.learningRate = lr
+        options.clip = clip; options.epochs = epochs; options.seed = seed; options.threads = threads
+        options.maxMinutes = maxMinutes
+
+        let trainer: Trainer
+        let stateURL = checkpointURL.appendingPathComponent("train-state.json")
+        if resume, FileManager.default.fileExists(atPath: stateURL.path) {
+            let saved = try Checkpoint.read(from: checkpointURL)
+            guard saved.config.vocabSize == config.vocabSize, saved.config.hiddenSize == hidden,
+                  saved.config.layers == layers, saved.config.embeddingSize == embedding else {
+                throw ValidationError("the checkpoint in \(checkpointURL.path) has another shape than these options")
+            }
+            let state = try JSONDecoder().decode(TrainingState.self, from: Data(contentsOf: stateURL))
+            trainer = Trainer(model: saved, options: options, state: state)
+            print("resuming after epoch \(state.epochsDone), learning rate \(state.learningRate)")
+        } else {
+            trainer = Trainer(model: try LanguageModel.initialized(config: config, seed: seed), options: options)
+        }
+        let parameterCount = trainer.model.parameters.count
+        print("train \(trainStream.count) tokens, valid \(validStream.count - 1), vocabulary \(vocabulary.count), parameters \(parameterCount)")
+
+        let command = CommandLine.arguments.map { $0.contains(" ") ? "'\($0)'" : $0 }.joined(separator: " ")
+        let progressLine = ProgressLine()
+        let started = Date()
+        while trainer.state.epochsDone < epochs {
+            let epochStart = Date()
+            let epoch = trainer.state.epochsDone + 1
+            let loss = trainer.trainEpoch(stream: trainStream) { p in
+                let text = String(format: "epoch %d  batch %d/%d  loss %.3f  ppl %.1f  %.0f tokens/s  ETA %@",
+                                  p.epoch, p.batch, p.batches, p.meanLoss, exp(p.meanLoss), p.tokensPerSecond,
+                                  formatDuration(p.secondsLeftInEpoch))
+                if progressLine.enabled { progressLine.update(text) } else if p.batch % 200 == 0 { print(text) }
+            }
+            progressLine.finish()
+            let trainSeconds = Date().timeIntervalSince(epochStart)
+            let tokensPerSecond = Double(trainStream.count) / trainSeconds
+            let validPPL = Perplexity.perplexity(model: trainer.model, stream: validStream, streams: 10, threads: threads)
+            let improved = trainer.finishEpoch(trainLoss: loss, validPerplexity: validPPL,
+                                               seconds: Date().timeIntervalSince(epochStart), tokensPerSecond: tokensPerSecond)
+            print(String(format: "epoch %d  train loss %.3f  valid ppl %.2f  lr %g  %.0f tokens/s  %@%@", epoch, loss, validPPL,
+                         trainer.state.history.last?.learningRate ?? 0, tokensPerSecond,
+                         formatDuration(Date().timeIntervalSince(epochStart)), improved ? "  (best, saved)" : ""))
+            if improved {
+                config.training = TrainingRecord(
+                    command: command, data: (train + valid).joined(separator: " "), epochs: epoch, batchSize: batch,
+                    bptt: bptt, dropout: dropout, learningRate: lr, seed: seed, threads: threads,
+                    wallSeconds: trainer.state.trainingSeconds, tokensPerSecond: Double(trainer.state.tokensTrained) / max(trainer.state.trainingSeconds, 1e-9),
+                    bestValidPerplexity: validPPL, history: trainer.state.history)
+                let best = try LanguageModel(config: config, parameters: trainer.model.parameters)
+                try Checkpoint.write(best, to: outputURL, storage: Checkpoint.Storage(rawValue: storage) ?? .float16)
+            }
+            try Checkpoint.write(trainer.model, to: checkpointURL, storage: .float32)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try encoder.encode(trainer.state).write(to: stateURL, options: .atomic)
+            if let limit = maxMinutes, trainer.state.trainingSeconds / 60 > limit { break }
+        }
+        print(String(format: "done in %@; best valid ppl %.2f; model in %@", formatDuration(Date().timeIntervalSince(started)),
+                     trainer.state.bestValidPerplexity ?? .nan, outputURL.path))
+    }
+}

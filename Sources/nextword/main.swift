@@ -1,2 +1,0 @@
-import NextWord
-print("nextword \(NextWordInfo.version)")
