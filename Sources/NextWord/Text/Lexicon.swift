@@ -1,0 +1,249 @@
+import Foundation
+
+/// Word counts by surface form, for completing words the model's vocabulary lacks and for
+/// restoring case (`nasa` → `NASA`, `i` → `I`).
+///
+/// Surface forms are kept as they appear in text (case untouched, `’` normalized to `'`); a
+/// lowercased key groups the forms of one word. File format: one `word<TAB>count` per line, by
+/// count descending, ties in Unicode scalar order.
+///
+/// Completion is a binary search in the keys sorted by UTF-8 bytes (the same order as Unicode
+/// scalars, and one in which all keys with a given prefix are contiguous), plus a small table of
+/// the most frequent words for one- and two-character prefixes, whose ranges are the long ones.
+public struct Lexicon: Sendable {
+    /// One surface form and how often it was seen.
+    public struct Entry: Sendable, Hashable {
+        public let word: String
+        public let count: Int
+
+        public init(word: String, count: Int) {
+            self.word = word
+            self.count = count
+        }
+    }
+
+    /// The forms of one word (one lowercased key), most frequent first.
+    struct Group: Sendable {
+        let key: String
+        let forms: [Entry]
+        let total: Int
+    }
+
+    /// Every surface form, by count descending, ties in Unicode scalar order (the file order).
+    public let entries: [Entry]
+    /// Sum of all counts.
+    public let totalCount: Int
+    private let countByWord: [String: Int]
+    /// Groups sorted by key bytes.
+    private let groups: [Group]
+    private let groupByKey: [String: Int]
+    /// Group positions by total descending (ties: key order), for the empty prefix.
+    private let byFrequency: [Int]
+    /// The `shortPrefixDepth` most frequent groups for every key prefix of one or two scalars.
+    private let shortPrefixTop: [String: [Int]]
+    private static let shortPrefixDepth = 16
+
+    /// A lexicon of `counts` (surface form → count). Apostrophes are normalized, merging the
+    /// counts of `don’t` and `don't`; forms that cannot be a line of the file (empty, holding
+    /// whitespace or a tab) and counts below 1 are left out.
+    public init(counts: [String: Int]) {
+        var merged: [String: Int] = [:]
+        for (word, count) in counts where count > 0 && Vocabulary.wordProblem(word) == nil {
+            let form = Tokenizer.normalizeApostrophes(word)
+            merged[form] = Lexicon.saturatingSum(merged[form, default: 0], count)
+        }
+        self.init(merged: merged)
+    }
+
+    /// Builds every index from counts that are already clean (positive, valid, normalized).
+    init(merged: [String: Int]) {
+        let entries = merged.map { Entry(word: $0.key, count: $0.value) }.sorted { a, b in
+            a.count != b.count ? a.count > b.count : Vocabulary.precedesInScalarOrder(a.word, b.word)
+        }
+        self.entries = entries
+        self.countByWord = merged
+        self.totalCount = entries.reduce(0) { Lexicon.saturatingSum($0, $1.count) }
+
+        // Group the forms by lowercased key; `entries` order keeps each group's forms by count.
+        var formsByKey: [String: [Entry]] = [:]
+        for entry in entries { formsByKey[entry.word.lowercased(), default: []].append(entry) }
+        var groups: [Group] = formsByKey.map { key, forms in
+            // On a tie the all-lowercase form wins: capitals need evidence.
+            let ordered = forms.enumerated().sorted { a, b in
+                if a.element.count != b.element.count { return a.element.count > b.element.count }
+                if (a.element.word == key) != (b.element.word == key) { return a.element.word == key }
+                return a.offset < b.offset
+            }.map(\.element)
+            let total = ordered.reduce(0) { Lexicon.saturatingSum($0, $1.count) }
+            return Group(key: key, forms: ordered, total: total)
+        }
+        groups.sort { Vocabulary.precedesInScalarOrder($0.key, $1.key) }
+        self.groups = groups
+        var groupByKey: [String: Int] = [:]
+        for (position, group) in groups.enumerated() { groupByKey[group.key] = position }
+        self.groupByKey = groupByKey
+
+        let byFrequency = groups.indices.sorted { a, b in
+            groups[a].total != groups[b].total ? groups[a].total > groups[b].total : a < b
+        }
+        self.byFrequency = byFrequency
+        var shortPrefixTop: [String: [Int]] = [:]
+        for position in byFrequency {
+            let scalars = groups[position].key.unicodeScalars
+            var prefix = String.UnicodeScalarView()
+            for scalar in scalars.prefix(2) {
+                prefix.append(scalar)
+                let key = String(prefix)
+                if shortPrefixTop[key, default: []].count < Lexicon.shortPrefixDepth {
+                    shortPrefixTop[key, default: []].append(position)
+                }
+            }
+        }
+        self.shortPrefixTop = shortPrefixTop
+    }
+
+    /// Number of surface forms.
+    public var count: Int { entries.count }
+
+    /// How often exactly this surface form was seen (apostrophes normalized), 0 if never.
+    public func count(of word: String) -> Int {
+        countByWord[Tokenizer.normalizeApostrophes(word)] ?? 0
+    }
+
+    /// How often the word was seen in any casing.
+    public func totalCount(ofLowercased word: String) -> Int {
+        group(of: word)?.total ?? 0
+    }
+
+    /// Up to `limit` words starting with `prefix`, compared case-insensitively (both lowercased,
+    /// apostrophes normalized), most frequent first (ties in key order). Each word appears once,
+    /// in its preferred casing, with the count of all its forms.
+    public func completions(ofPrefix prefix: String, limit: Int) -> [(word: String, count: Int)] {
+        guard limit > 0 else { return [] }
+        let key = Tokenizer.normalizeApostrophes(prefix).lowercased()
+        let positions: [Int]
+        if key.isEmpty {
+            positions = Array(byFrequency.prefix(limit))
+        } else if limit <= Lexicon.shortPrefixDepth, key.unicodeScalars.count <= 2 {
+            positions = Array((shortPrefixTop[key] ?? []).prefix(limit))
+        } else {
+            positions = topMatches(of: key, limit: limit)
+        }
+        return positions.map { (word: groups[$0].forms[0].word, count: groups[$0].total) }
+    }
+
+    /// The most frequent surface form of a word (`nasa` → `NASA`, `i` → `I`, `the` → `the`), or
+    /// nil for an unknown word. The argument is lowercased (and apostrophes normalized) first.
+    public func preferredCasing(of lowercasedWord: String) -> String? {
+        group(of: lowercasedWord)?.forms[0].word
+    }
+
+    /// The share (0...1) of a word's occurrences whose first letter is a capital, or nil for an
+    /// unknown word: near 1 for names, near the sentence-start rate for ordinary words.
+    public func capitalizedShare(of lowercasedWord: String) -> Double? {
+        guard let group = group(of: lowercasedWord), group.total > 0 else { return nil }
+        let capitalized = group.forms.reduce(0.0) { sum, form in
+            form.word.first?.isUppercase == true ? sum + Double(form.count) : sum
+        }
+        return capitalized / Double(group.total)
+    }
+
+    /// Counts from hostile files can be near `Int.max`; sums stop there instead of trapping.
+    static func saturatingSum(_ a: Int, _ b: Int) -> Int {
+        let (sum, overflow) = a.addingReportingOverflow(b)
+        return overflow ? Int.max : sum
+    }
+
+    private func group(of word: String) -> Group? {
+        groupByKey[Tokenizer.normalizeApostrophes(word).lowercased()].map { groups[$0] }
+    }
+
+    /// The `limit` most frequent groups whose key starts with `key`: binary search for the first
+    /// key not below it, then walk the contiguous range of matches keeping the best `limit`.
+    private func topMatches(of key: String, limit: Int) -> [Int] {
+        let target = Array(key.utf8)
+        var low = 0, high = groups.count
+        while low < high {
+            let mid = low + (high - low) / 2
+            if groups[mid].key.utf8.lexicographicallyPrecedes(target) { low = mid + 1 } else { high = mid }
+        }
+        var best: [Int] = []
+        var position = low
+        while position < groups.count, groups[position].key.utf8.starts(with: target) {
+            let total = groups[position].total
+            // Insert keeping `best` sorted by total descending; equal totals keep key order.
+            if best.count < limit || total > groups[best[best.count - 1]].total {
+                let slot = best.firstIndex { groups[$0].total < total } ?? best.count
+                best.insert(position, at: slot)
+                if best.count > limit { best.removeLast() }
+            }
+            position += 1
+        }
+        return best
+    }
+}
+
+// MARK: Files
+
+/// Reading and writing lexicon files: `word<TAB>count` per line, UTF-8, by count descending,
+/// ties in Unicode scalar order, each line ending in a line feed.
+extension Lexicon {
+    /// Reads a lexicon file (any line order; a final line break optional, CRLF tolerated). Throws
+    /// `TextError.io` if it cannot be read, `TextError.invalidUTF8InFile` for bytes that are not
+    /// UTF-8, and `TextError.lexicon` naming the line for a line without exactly one tab, an empty
+    /// or spaced word, a count that is not a positive decimal integer, or a duplicate word
+    /// (`don’t` and `don't` are the same word here).
+    public static func load(contentsOf url: URL) throws -> Lexicon {
+        try parse(TextFile.lines(contentsOf: url), file: url.path)
+    }
+
+    /// Parses the lines of a lexicon file; `file` names it in errors.
+    static func parse(_ lines: [String], file: String) throws -> Lexicon {
+        var counts: [String: Int] = [:]
+        var lineOf: [String: Int] = [:]
+        for (index, line) in lines.enumerated() {
+            let number = index + 1
+            func fail(_ problem: String) -> TextError {
+                .lexicon(file: file, problem: "line \(number): \(problem)")
+            }
+            let scalars = line.unicodeScalars
+            guard let tab = scalars.firstIndex(of: "\t") else {
+                throw fail("expected word<TAB>count, found no tab")
+            }
+            let countScalars = scalars[scalars.index(after: tab)...]
+            if countScalars.contains("\t") { throw fail("expected word<TAB>count, found more than one tab") }
+            let word = Tokenizer.normalizeApostrophes(String(scalars[..<tab]))
+            if let problem = Vocabulary.wordProblem(word) { throw fail(problem) }
+            let countText = String(countScalars)
+            // Digits only: `Int("+5")` would pass, and a count is never signed or spaced.
+            guard !countScalars.isEmpty, countScalars.allSatisfy({ ("0"..."9").contains($0) }),
+                  let count = Int(countText) else {
+                throw fail("count \(Vocabulary.quoted(countText)) is not a decimal integer (or is too large)")
+            }
+            guard count > 0 else { throw fail("count of \(Vocabulary.quoted(word)) is \(count); counts start at 1") }
+            if let first = lineOf[word] {
+                throw fail("duplicate word \(Vocabulary.quoted(word)) (first on line \(first))")
+            }
+            lineOf[word] = number
+            counts[word] = count
+        }
+        return Lexicon(merged: counts)
+    }
+
+    /// Writes `fileData()` to `url` atomically (temporary file, then rename).
+    public func write(to url: URL) throws {
+        try TextFile.writeAtomically(fileData(), to: url)
+    }
+
+    /// The file form: `word<TAB>count` and a line feed per entry, in `entries` order, UTF-8.
+    public func fileData() -> Data {
+        var text = ""
+        for entry in entries {
+            text += entry.word
+            text += "\t"
+            text += String(entry.count)
+            text += "\n"
+        }
+        return Data(text.utf8)
+    }
+}

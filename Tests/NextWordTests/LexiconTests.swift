@@ -1,0 +1,142 @@
+import Foundation
+import XCTest
+@testable import NextWord
+
+final class LexiconTests: XCTestCase {
+    private var directory: URL!
+
+    override func setUpWithError() throws {
+        directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("LexiconTests-\(UUID().uuidString)", isDirectory: true)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    private let sample = Lexicon(counts: [
+        "the": 10, "The": 3, "NASA": 4, "nasa": 1, "I": 7, "i": 1, "don’t": 2, "don't": 1,
+        "zoo": 1, "apple": 1, "": 5, "two words": 2, "never": 0,
+    ])
+
+    func testFileRoundTrip() throws {
+        // Count descending, ties in scalar order ("The" before "don't"); `don’t` merged into `don't`;
+        // the empty, spaced and zero-count entries left out.
+        let expected = "the\t10\nI\t7\nNASA\t4\nThe\t3\ndon't\t3\napple\t1\ni\t1\nnasa\t1\nzoo\t1\n"
+        XCTAssertEqual(String(decoding: sample.fileData(), as: UTF8.self), expected)
+        XCTAssertEqual(sample.count, 9)
+        XCTAssertEqual(sample.totalCount, 31)
+
+        let url = directory.appendingPathComponent("lexicon.tsv")
+        try sample.write(to: url)
+        let loaded = try Lexicon.load(contentsOf: url)
+        XCTAssertEqual(loaded.entries, sample.entries)
+        XCTAssertEqual(loaded.fileData(), sample.fileData())
+        XCTAssertEqual(loaded.count(of: "don’t"), 3)
+        XCTAssertEqual(loaded.count(of: "The"), 3)
+        XCTAssertEqual(loaded.count(of: "tHe"), 0)
+        XCTAssertEqual(loaded.totalCount(ofLowercased: "the"), 13)
+
+        // Any line order, CRLF and a missing final newline are accepted on load.
+        let unsorted = directory.appendingPathComponent("unsorted.tsv")
+        try Data("b\t1\r\na\t5\r\nc\t1".utf8).write(to: unsorted)
+        XCTAssertEqual(try Lexicon.load(contentsOf: unsorted).entries.map(\.word), ["a", "b", "c"])
+    }
+
+    func testLoadRejectsMalformedLines() throws {
+        let cases: [(text: String, fragments: [String])] = [
+            ("the\t10\nbad line\n", ["line 2", "no tab"]),
+            ("a\t1\t2\n", ["line 1", "more than one tab"]),
+            ("a\t0\n", ["line 1", "counts start at 1"]),
+            ("a\t-1\n", ["line 1", "\"-1\""]),
+            ("a\t+1\n", ["line 1", "\"+1\""]),
+            ("a\tten\n", ["line 1", "\"ten\""]),
+            ("a\t\n", ["line 1", "\"\""]),
+            ("a\t99999999999999999999999\n", ["line 1", "too large"]),
+            ("\t5\n", ["line 1", "empty word"]),
+            ("a b\t5\n", ["line 1", "whitespace"]),
+            ("a\t1\nb\t1\n\n", ["line 3", "no tab"]),
+            ("don't\t1\nx\t2\ndon’t\t2\n", ["line 3", "duplicate", "\"don't\"", "line 1"]),
+        ]
+        for (index, testCase) in cases.enumerated() {
+            let url = directory.appendingPathComponent("bad\(index).tsv")
+            try Data(testCase.text.utf8).write(to: url)
+            XCTAssertThrowsError(try Lexicon.load(contentsOf: url), testCase.text) { error in
+                guard case .lexicon(let file, _)? = error as? TextError else {
+                    return XCTFail("expected TextError.lexicon for \(testCase.text), got \(error)")
+                }
+                XCTAssertEqual(file, url.path)
+                for fragment in testCase.fragments {
+                    XCTAssertTrue("\(error)".contains(fragment), "\(error) lacks \(fragment)")
+                }
+            }
+        }
+        let binary = directory.appendingPathComponent("binary.tsv")
+        try Data([0x61, 0x09, 0x31, 0x0A, 0xFF, 0x09, 0x31, 0x0A]).write(to: binary)
+        XCTAssertThrowsError(try Lexicon.load(contentsOf: binary)) { error in
+            XCTAssertEqual(error as? TextError, .invalidUTF8InFile(file: binary.path, line: 2, offset: 4))
+        }
+    }
+
+    func testPreferredCasing() {
+        XCTAssertEqual(sample.preferredCasing(of: "nasa"), "NASA")
+        XCTAssertEqual(sample.preferredCasing(of: "i"), "I")
+        XCTAssertEqual(sample.preferredCasing(of: "the"), "the")
+        XCTAssertEqual(sample.preferredCasing(of: "NASA"), "NASA")
+        XCTAssertEqual(sample.preferredCasing(of: "don’t"), "don't")
+        XCTAssertNil(sample.preferredCasing(of: "xyz"))
+        // On a tie the lowercase form wins, whatever the scalar order says.
+        XCTAssertEqual(Lexicon(counts: ["Apple": 2, "apple": 2]).preferredCasing(of: "apple"), "apple")
+        XCTAssertEqual(Lexicon(counts: ["Apple": 2, "APPLE": 2]).preferredCasing(of: "apple"), "APPLE")
+        XCTAssertEqual(sample.capitalizedShare(of: "the") ?? -1, 3.0 / 13.0, accuracy: 1e-12)
+        XCTAssertEqual(sample.capitalizedShare(of: "nasa") ?? -1, 0.8, accuracy: 1e-12)
+        XCTAssertNil(sample.capitalizedShare(of: "xyz"))
+    }
+
+    func testCompletions() {
+        let lexicon = Lexicon(counts: ["the": 10, "The": 3, "then": 5, "there": 4, "theory": 1,
+                                       "Thelma": 2, "thx": 6, "a": 1, "don't": 2])
+        func completions(_ prefix: String, _ limit: Int) -> [String] {
+            lexicon.completions(ofPrefix: prefix, limit: limit).map { "\($0.word):\($0.count)" }
+        }
+        // Two-character prefix (the short-prefix table) and longer ones (binary search) agree.
+        XCTAssertEqual(completions("th", 3), ["the:13", "thx:6", "then:5"])
+        XCTAssertEqual(completions("TH", 20), ["the:13", "thx:6", "then:5", "there:4", "Thelma:2", "theory:1"])
+        XCTAssertEqual(completions("The", 3), ["the:13", "then:5", "there:4"])
+        XCTAssertEqual(completions("thel", 3), ["Thelma:2"])
+        XCTAssertEqual(completions("", 2), ["the:13", "thx:6"])
+        XCTAssertEqual(completions("don’", 1), ["don't:2"])
+        XCTAssertEqual(completions("zz", 3), [])
+        XCTAssertEqual(completions("zzzz", 3), [])
+        XCTAssertEqual(completions("a", 0), [])
+        XCTAssertEqual(Lexicon(counts: [:]).completions(ofPrefix: "a", limit: 3).count, 0)
+    }
+
+    func testCompletionsMatchBruteForce() {
+        // A random lexicon over a small alphabet, so prefixes share long ranges and counts tie.
+        var random = SeededGenerator(seed: 7)
+        let alphabet = Array("abAB’'é")
+        var counts: [String: Int] = [:]
+        for _ in 0..<600 {
+            let length = Int.random(in: 1...5, using: &random)
+            let word = String((0..<length).map { _ in alphabet.randomElement(using: &random) ?? "a" })
+            counts[word, default: 0] += Int.random(in: 1...9, using: &random)
+        }
+        let lexicon = Lexicon(counts: counts)
+        var totals: [String: Int] = [:]
+        for entry in lexicon.entries { totals[entry.word.lowercased(), default: 0] += entry.count }
+        let keys = totals.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        for prefix in ["", "a", "b", "A", "é", "ab", "'a", "ba", "abé", "abab", "bbb", "aaaaa", "c"] {
+            for limit in [1, 5, 16, 17, 40] {
+                let lowered = prefix.lowercased()
+                let expected = keys.filter { $0.utf8.starts(with: lowered.utf8) }
+                    .enumerated().sorted { a, b in
+                        totals[a.element]! != totals[b.element]! ? totals[a.element]! > totals[b.element]! : a.offset < b.offset
+                    }.prefix(limit).map { "\($0.element):\(totals[$0.element]!)" }
+                let actual = lexicon.completions(ofPrefix: prefix, limit: limit).map { "\($0.word.lowercased()):\($0.count)" }
+                XCTAssertEqual(actual, Array(expected), "prefix \(prefix) limit \(limit)")
+            }
+        }
+    }
+}
