@@ -68,7 +68,7 @@ struct TrainCommand: ParsableCommand {
 
         let vocabulary: Vocabulary
         if let vocabFile {
-            vocabulary = try Vocabulary.imposing(TextFile.lines(contentsOf: URL(fileURLWithPath: vocabFile)))
+            vocabulary = try Vocabulary.imposing(contentsOf: URL(fileURLWithPath: vocabFile))
         } else {
             var counts: [String: Int] = [:]
             for line in trainLines { for word in line { counts[word, default: 0] += 1 } }

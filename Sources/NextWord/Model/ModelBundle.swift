@@ -19,7 +19,7 @@ public struct ModelBundle: Sendable {
     public static func load(from directory: URL) throws -> ModelBundle {
         let model = try Checkpoint.read(from: directory)
         let (url, data) = try ModelDirectory.vocabularyData(for: model.config, modelDirectory: directory)
-        let vocabulary = try Vocabulary.load(data: data, file: url.path)
+        let vocabulary = try Vocabulary(words: TextFile.lines(of: data, file: url.path), file: url.path)
         guard vocabulary.count == model.config.vocabSize else {
             throw ModelError.vocabulary(file: url.path,
                                         problem: "has \(vocabulary.count) words but the model has \(model.config.vocabSize)")

@@ -1,0 +1,56 @@
+/// Steps a model one token at a time (batch 1, no dropout), for the engine: a word typed costs
+/// one step, and the next-word distribution comes from one matrix-vector product.
+///
+/// Not thread-safe: it owns its workspace. The engine holds one under its lock.
+public final class InferenceSession {
+    public let model: LanguageModel
+    private let pass: NetworkPass<Float>
+    private let workspace: SegmentWorkspace<Float>
+    private var generator = SeededGenerator(seed: 0)
+
+    public init(model: LanguageModel) {
+        self.model = model
+        pass = NetworkPass(config: model.config)
+        workspace = SegmentWorkspace(config: model.config, steps: 1, batch: 1)
+    }
+
+    /// A zero state, as at the start of a document.
+    public func initialState() -> RecurrentState<Float> {
+        RecurrentState(layers: model.config.layers, batch: 1, hidden: model.config.hiddenSize)
+    }
+
+    /// Feeds `tokens` into `state` one at a time (ids must be valid: they come from the vocabulary).
+    public func advance(_ state: inout RecurrentState<Float>, with tokens: [Int32]) {
+        guard !tokens.isEmpty else { return }
+        model.parameters.withUnsafeBufferPointer { p in
+            for token in tokens {
+                var input = token
+                pass.forwardHidden(parameters: p.baseAddress!, inputs: &input, state: &state,
+                                   workspace: workspace, dropout: 0, generator: &generator)
+            }
+        }
+    }
+
+    /// Next-token probabilities [V] after `state` (the softmax of the decoder over the last layer's h).
+    public func probabilities(after state: RecurrentState<Float>) -> [Float] {
+        let (h, v) = (model.config.hiddenSize, model.config.vocabSize)
+        var result = [Float](repeating: 0, count: v)
+        model.parameters.withUnsafeBufferPointer { p in
+            let last = state.h[model.config.layers - 1]
+            last.withUnsafeBufferPointer { hp in workspace.dropped[model.config.layers - 1].update(from: hp.baseAddress!, count: h) }
+            pass.decode(parameters: p.baseAddress!, workspace: workspace)
+        }
+        let logits = workspace.logits
+        var maxValue = logits[0]
+        for i in 1 ..< v where logits[i] > maxValue { maxValue = logits[i] }
+        var sum: Float = 0
+        for i in 0 ..< v {
+            let e = Float.exponential(logits[i] - maxValue)
+            result[i] = e
+            sum += e
+        }
+        let inverse = 1 / sum
+        for i in 0 ..< v { result[i] *= inverse }
+        return result
+    }
+}
