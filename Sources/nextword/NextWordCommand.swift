@@ -10,6 +10,19 @@ struct NextWordCommand: AsyncParsableCommand {
         version: NextWordInfo.version,
         subcommands: [TrainCommand.self, EvalCommand.self],
         defaultSubcommand: nil)
+
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
 
 /// Options naming a model directory, shared by the subcommands that run a model.
@@ -45,4 +58,9 @@ func formatDuration(_ seconds: Double) -> String {
     guard seconds.isFinite, seconds >= 0 else { return "?" }
     let s = Int(seconds)
     return s >= 3600 ? String(format: "%dh%02dm", s / 3600, s / 60 % 60) : String(format: "%dm%02ds", s / 60, s % 60)
+}
+
+/// Prints a line at once, unbuffered, so progress reaches a log file (nohup) as it happens.
+func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }

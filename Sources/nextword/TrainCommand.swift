@@ -108,12 +108,12 @@ struct TrainCommand: ParsableCommand {
             }
             let state = try JSONDecoder().decode(TrainingState.self, from: Data(contentsOf: stateURL))
             trainer = Trainer(model: saved, options: options, state: state)
-            print("resuming after epoch \(state.epochsDone), learning rate \(state.learningRate)")
+            say("resuming after epoch \(state.epochsDone), learning rate \(state.learningRate)")
         } else {
             trainer = Trainer(model: try LanguageModel.initialized(config: config, seed: seed), options: options)
         }
         let parameterCount = trainer.model.parameters.count
-        print("train \(trainStream.count) tokens, valid \(validStream.count - 1), vocabulary \(vocabulary.count), parameters \(parameterCount)")
+        say("train \(trainStream.count) tokens, valid \(validStream.count - 1), vocabulary \(vocabulary.count), parameters \(parameterCount)")
 
         let command = CommandLine.arguments.map { $0.contains(" ") ? "'\($0)'" : $0 }.joined(separator: " ")
         let progressLine = ProgressLine()
@@ -125,7 +125,7 @@ struct TrainCommand: ParsableCommand {
                 let text = String(format: "epoch %d  batch %d/%d  loss %.3f  ppl %.1f  %.0f tokens/s  ETA %@",
                                   p.epoch, p.batch, p.batches, p.meanLoss, exp(p.meanLoss), p.tokensPerSecond,
                                   formatDuration(p.secondsLeftInEpoch))
-                if progressLine.enabled { progressLine.update(text) } else if p.batch % 200 == 0 { print(text) }
+                if progressLine.enabled { progressLine.update(text) } else if p.batch % 200 == 0 { say(text) }
             }
             progressLine.finish()
             let trainSeconds = Date().timeIntervalSince(epochStart)
@@ -133,7 +133,7 @@ struct TrainCommand: ParsableCommand {
             let validPPL = Perplexity.perplexity(model: trainer.model, stream: validStream, streams: 10, threads: threads)
             let improved = trainer.finishEpoch(trainLoss: loss, validPerplexity: validPPL,
                                                seconds: Date().timeIntervalSince(epochStart), tokensPerSecond: tokensPerSecond)
-            print(String(format: "epoch %d  train loss %.3f  valid ppl %.2f  lr %g  %.0f tokens/s  %@%@", epoch, loss, validPPL,
+            say(String(format: "epoch %d  train loss %.3f  valid ppl %.2f  lr %g  %.0f tokens/s  %@%@", epoch, loss, validPPL,
                          trainer.state.history.last?.learningRate ?? 0, tokensPerSecond,
                          formatDuration(Date().timeIntervalSince(epochStart)), improved ? "  (best, saved)" : ""))
             if improved {
@@ -151,7 +151,7 @@ struct TrainCommand: ParsableCommand {
             try encoder.encode(trainer.state).write(to: stateURL, options: .atomic)
             if let limit = maxMinutes, trainer.state.trainingSeconds / 60 > limit { break }
         }
-        print(String(format: "done in %@; best valid ppl %.2f; model in %@", formatDuration(Date().timeIntervalSince(started)),
+        say(String(format: "done in %@; best valid ppl %.2f; model in %@", formatDuration(Date().timeIntervalSince(started)),
                      trainer.state.bestValidPerplexity ?? .nan, outputURL.path))
     }
 }

@@ -17,6 +17,13 @@ public struct PerplexityResult: Codable, Sendable, Equatable {
     public var perplexity: Double
     public var seconds: Double
     public var tokensPerSecond: Double
+
+    public init(tokens: Int, sentences: Int, outOfVocabulary: Int, scored: Int, log10Probability: Double,
+                perplexity: Double, seconds: Double, tokensPerSecond: Double) {
+        self.tokens = tokens; self.sentences = sentences; self.outOfVocabulary = outOfVocabulary
+        self.scored = scored; self.log10Probability = log10Probability; self.perplexity = perplexity
+        self.seconds = seconds; self.tokensPerSecond = tokensPerSecond
+    }
 }
 
 /// Runs a model over long streams in segments, carrying the state, with no dropout.
