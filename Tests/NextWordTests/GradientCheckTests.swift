@@ -67,3 +67,21 @@ final class GradientCheckTests: XCTestCase {
     func testTiedOneLayerNoDropout() throws { try check(tied: true, layers: 1, dropout: 0) }
     func testUntiedThreeLayers() throws { try check(tied: false, layers: 3, dropout: 0) }
 }
+
+final class KernelTests: XCTestCase {
+    /// The vectorised exponential against Foundation's over the softmax's whole input range.
+    func testFastExponentialMatchesFoundation() {
+        var generator = SeededGenerator(seed: 5)
+        var values = (0 ..< 1003).map { _ in generator.nextFloat(in: -90, 5) }
+        values[0] = 0; values[1] = -87; values[2] = -200
+        let original = values
+        let sum = values.withUnsafeMutableBufferPointer { Float.exponentiate($0.baseAddress!, count: $0.count, shift: 1.5) }
+        var expected = 0.0
+        for (x, e) in zip(original, values) {
+            let reference = Foundation.exp(Double(x - Float(1.5)))  // the argument as the kernel rounds it
+            expected += reference
+            XCTAssertEqual(Double(e), reference, accuracy: max(reference * 1e-6, 1e-37), "exp(\(x) - 1.5)")
+        }
+        XCTAssertEqual(Double(sum), expected, accuracy: expected * 1e-5)
+    }
+}

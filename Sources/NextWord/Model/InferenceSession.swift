@@ -43,12 +43,8 @@ public final class InferenceSession {
         let logits = workspace.logits
         var maxValue = logits[0]
         for i in 1 ..< v where logits[i] > maxValue { maxValue = logits[i] }
-        var sum: Float = 0
-        for i in 0 ..< v {
-            let e = Float.exponential(logits[i] - maxValue)
-            result[i] = e
-            sum += e
-        }
+        result.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: logits, count: v) }
+        let sum = result.withUnsafeMutableBufferPointer { Float.exponentiate($0.baseAddress!, count: v, shift: maxValue) }
         let inverse = 1 / sum
         for i in 0 ..< v { result[i] *= inverse }
         return result

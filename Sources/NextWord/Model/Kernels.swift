@@ -15,6 +15,8 @@ public protocol BLASScalar: BinaryFloatingPoint, Sendable {
     static func exponential(_ x: Self) -> Self
     static func hyperbolicTangent(_ x: Self) -> Self
     static func logarithm(_ x: Self) -> Self
+    /// values[i] = exp(values[i] − shift) for i < count; returns their sum.
+    static func exponentiate(_ values: UnsafeMutablePointer<Self>, count: Int, shift: Self) -> Self
 }
 
 @inline(__always)
@@ -32,6 +34,49 @@ extension Float: BLASScalar {
     @inline(__always) public static func exponential(_ x: Float) -> Float { Foundation.exp(x) }
     @inline(__always) public static func hyperbolicTangent(_ x: Float) -> Float { Foundation.tanh(x) }
     @inline(__always) public static func logarithm(_ x: Float) -> Float { Foundation.log(x) }
+
+    /// Eight lanes at a time through `fastExp`: the softmax's exponentials are the largest cost
+    /// of training outside the matrix products.
+    public static func exponentiate(_ values: UnsafeMutablePointer<Float>, count: Int, shift: Float) -> Float {
+        var sums = SIMD8<Float>()
+        var i = 0
+        let raw = UnsafeMutableRawPointer(values)
+        while i + 8 <= count {
+            let x = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+            let e = fastExp(x - SIMD8(repeating: shift))
+            raw.storeBytes(of: e, toByteOffset: i * 4, as: SIMD8<Float>.self)
+            sums += e
+            i += 8
+        }
+        var sum = sums.sum()
+        while i < count {
+            let e = Foundation.exp(values[i] - shift)
+            values[i] = e
+            sum += e
+            i += 1
+        }
+        return sum
+    }
+}
+
+/// e^x for eight floats: Cephes' degree-6 polynomial on r = x − n·ln2 (ln2 split in two for
+/// accuracy), times 2^n built in the exponent bits. Relative error about 2e-7 on [−87, 88];
+/// inputs outside are clamped (the softmax only feeds x ≤ 0).
+@inline(__always)
+func fastExp(_ input: SIMD8<Float>) -> SIMD8<Float> {
+    var x = input.clamped(lowerBound: SIMD8(repeating: -87.3), upperBound: SIMD8(repeating: 88.3))
+    let n = (x * 1.442_695_04 + 0.5).rounded(.down)
+    x = x - n * 0.693_359_375 + n * 2.121_944_4e-4
+    let z = x * x
+    var y = SIMD8<Float>(repeating: 1.987_569_15e-4)
+    y = y * x + 1.398_199_950_7e-3
+    y = y * x + 8.333_451_907_3e-3
+    y = y * x + 4.166_579_589_4e-2
+    y = y * x + 1.666_666_545_9e-1
+    y = y * x + 5.000_000_120_1e-1
+    y = y * z + x + 1
+    let exponent = (SIMD8<Int32>(n) &+ 127) &<< 23
+    return y * unsafeBitCast(exponent, to: SIMD8<Float>.self)
 }
 
 extension Double: BLASScalar {
@@ -46,6 +91,16 @@ extension Double: BLASScalar {
     @inline(__always) public static func exponential(_ x: Double) -> Double { Foundation.exp(x) }
     @inline(__always) public static func hyperbolicTangent(_ x: Double) -> Double { Foundation.tanh(x) }
     @inline(__always) public static func logarithm(_ x: Double) -> Double { Foundation.log(x) }
+
+    public static func exponentiate(_ values: UnsafeMutablePointer<Double>, count: Int, shift: Double) -> Double {
+        var sum = 0.0
+        for i in 0 ..< count {
+            let e = Foundation.exp(values[i] - shift)
+            values[i] = e
+            sum += e
+        }
+        return sum
+    }
 }
 
 /// Sets how many threads the BLAS uses for matrix products (OpenBLAS; Accelerate picks its own).
@@ -130,12 +185,7 @@ func softmaxCrossEntropy<T: BLASScalar>(rows: Int, vocab: Int, logits: UnsafeMut
         for v in 1 ..< vocab where row[v] > maxValue { maxValue = row[v] }
         let target = Int(targets[r])
         let targetLogit = row[target] - maxValue
-        var sum: T = 0
-        for v in 0 ..< vocab {
-            let e = T.exponential(row[v] - maxValue)
-            row[v] = e
-            sum += e
-        }
+        let sum = T.exponentiate(row, count: vocab, shift: maxValue)
         // log p(target) = (logit − max) − log(sum): exact even where exp underflows.
         total -= Double(targetLogit - T.logarithm(sum))
         if gradientScale != 0 {
