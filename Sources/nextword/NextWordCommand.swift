@@ -8,7 +8,7 @@ struct NextWordCommand: AsyncParsableCommand {
         commandName: "nextword",
         abstract: "Next-word suggestions from an LSTM language model that learns from what you type.",
         version: NextWordInfo.version,
-        subcommands: [TrainCommand.self, EvalCommand.self],
+        subcommands: [SuggestCommand.self, SimulateCommand.self, HistoryCommand.self, TrainCommand.self, EvalCommand.self, NGramCommand.self, LexiconCommand.self],
         defaultSubcommand: nil)
 
     static func main() async {

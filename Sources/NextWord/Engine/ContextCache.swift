@@ -1,0 +1,65 @@
+import Foundation
+
+/// What the engine knows after reading a context (the text before the word being typed): the
+/// LSTM state, the mixed model distribution over the vocabulary, and the words just written.
+final class ContextEntry {
+    /// The context's UTF-8 bytes: the key, and what later contexts are compared against.
+    let key: [UInt8]
+    let state: RecurrentState<Float>
+    /// Last token ids fed to the model (for the n-gram), at most two.
+    let lastIDs: [Int32]
+    /// (1 − n-gram share) · P_lstm + n-gram share · P_kn over the vocabulary [V].
+    let distribution: [Float]
+    /// The last two lowercased words (for the user's n-grams); punctuation breaks the chain.
+    let previousWords: [String]
+    /// Whether the next word starts a sentence (document start, after . ! ? or a line break).
+    let sentenceStart: Bool
+    /// The document cache: counts of the last `window` lowercased words, and those words in order.
+    let recentCounts: [String: Int]
+    let recentWords: [String]
+    var lastUsed: UInt64
+
+    init(key: [UInt8], state: RecurrentState<Float>, lastIDs: [Int32], distribution: [Float], previousWords: [String],
+         sentenceStart: Bool, recentCounts: [String: Int], recentWords: [String], lastUsed: UInt64) {
+        self.key = key; self.state = state; self.lastIDs = lastIDs; self.distribution = distribution
+        self.previousWords = previousWords; self.sentenceStart = sentenceStart
+        self.recentCounts = recentCounts; self.recentWords = recentWords; self.lastUsed = lastUsed
+    }
+}
+
+/// Remembers the few contexts most recently read, so a keystroke inside a word reuses its
+/// context's distribution outright and a new word costs one LSTM step from the context before it.
+/// Not thread-safe: the engine uses it under its lock.
+final class ContextCache {
+    private var entries: [ContextEntry] = []
+    private var clock: UInt64 = 0
+    let capacity: Int
+
+    init(capacity: Int = 16) { self.capacity = capacity }
+
+    /// The entry for exactly `key`, or the cached entry whose key is the longest prefix of it.
+    func lookup(_ key: [UInt8]) -> (exact: Bool, base: ContextEntry?) {
+        clock += 1
+        var best: ContextEntry?
+        for entry in entries where entry.key.count <= key.count {
+            if let current = best, current.key.count >= entry.key.count { continue }
+            let isPrefix = entry.key.isEmpty || entry.key.withUnsafeBytes { e in
+                key.withUnsafeBytes { k in memcmp(e.baseAddress!, k.baseAddress!, e.count) == 0 }
+            }
+            if isPrefix { best = entry }
+        }
+        best?.lastUsed = clock
+        return (best?.key.count == key.count, best)
+    }
+
+    func insert(_ entry: ContextEntry) {
+        clock += 1
+        entry.lastUsed = clock
+        if entries.count >= capacity, let oldest = entries.indices.min(by: { entries[$0].lastUsed < entries[$1].lastUsed }) {
+            entries.remove(at: oldest)
+        }
+        entries.append(entry)
+    }
+
+    func removeAll() { entries.removeAll() }
+}

@@ -1,0 +1,84 @@
+import Foundation
+
+extension SuggestionEngine {
+    /// Learns text the user committed: each line's words and their 2- and 3-grams go to the history
+    /// store (durable when this returns) and to the in-memory user model. Punctuation and words that
+    /// must never be learned (numbers, addresses, secrets: `HistoryStore.isLearnable`) break the
+    /// chains. Nothing at all happens in incognito mode.
+    public func learn(_ text: String) throws {
+        try lock.withLock {
+            guard !mutable.incognito else { return }
+            for line in text.split(whereSeparator: \.isNewline) {
+                let tokens = tokenizer.tokenize(String(line)).map { Tokenizer.normalizeApostrophes($0.text) }
+                guard !tokens.isEmpty else { continue }
+                // Write first: if the store refuses, the in-memory model does not claim otherwise.
+                if let history, !history.isReadOnly {
+                    for chunk in stride(from: 0, to: tokens.count, by: HistoryStore.maxTokensPerLine) {
+                        try history.learn(tokens: Array(tokens[chunk ..< min(tokens.count, chunk + HistoryStore.maxTokensPerLine)]))
+                    }
+                    mutable.historyToken = history.changeToken()
+                }
+                var previous: [String] = []
+                for token in tokens {
+                    let isWord = token.unicodeScalars.first.map { CharacterSet.alphanumerics.contains($0) } ?? false
+                    guard isWord, HistoryStore.isLearnable(token) else {
+                        previous.removeAll()
+                        continue
+                    }
+                    mutable.user.observe(surface: token, previous: previous)
+                    previous.append(token.lowercased())
+                    if previous.count > 2 { previous.removeFirst() }
+                }
+            }
+        }
+    }
+
+    /// Forgets a word everywhere: the history store and the in-memory user model.
+    @discardableResult
+    public func forget(word: String) throws -> Int {
+        try lock.withLock {
+            let removed = try history?.forget(word: word) ?? 0
+            mutable.user.forget(word)
+            if let history { mutable.historyToken = history.changeToken() }
+            return removed
+        }
+    }
+
+    /// Forgets everything learned.
+    public func clearHistory() throws {
+        try lock.withLock {
+            try history?.clear()
+            mutable.user = UserModel()
+            if let history { mutable.historyToken = history.changeToken() }
+        }
+    }
+
+    public func statsSummary() throws -> String {
+        guard let history else { return "no history store (learning stays in memory)" }
+        let stats = history.stats()
+        let user = lock.withLock { mutable.user }
+        var lines = ["history: \(stats.path?.path ?? "in memory")\(stats.isReadOnly ? " (read-only)" : "")",
+                     "words: \(stats.words) distinct, \(stats.totalWordCount) typed; n-grams: \(stats.ngrams)",
+                     "file size: \(ByteCountFormatter.string(fromByteCount: stats.fileSize, countStyle: .file))"]
+        if user.isEmpty { lines.append("nothing learned yet") }
+        return lines.joined(separator: "\n")
+    }
+
+    /// Rebuilds the user model from the store (at open, and when another process learned).
+    func reloadUserModel(from history: HistoryStore) throws {
+        let snapshot = try history.snapshot()
+        var user = UserModel()
+        for word in snapshot.words { user.addWord(surface: word.text, count: word.count) }
+        for ngram in snapshot.ngrams { user.addNgram(context: ngram.context, word: ngram.word, count: ngram.count) }
+        mutable.user = user
+        mutable.historyToken = snapshot.changeToken
+    }
+
+    /// At most once a second, looks whether another process changed the history, and reloads.
+    func refreshHistoryIfChanged() {
+        guard let history, Date().timeIntervalSince(mutable.lastHistoryCheck) > 1 else { return }
+        mutable.lastHistoryCheck = Date()
+        let token = history.changeToken()
+        if token != mutable.historyToken { try? reloadUserModel(from: history) }
+    }
+}

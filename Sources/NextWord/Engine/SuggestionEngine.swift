@@ -1,0 +1,169 @@
+import Foundation
+
+/// The keyboard's engine: `suggest(prefix:)` on every keystroke, `learn(_:)` on every committed line.
+///
+/// A keystroke flows: the text typed so far → its tail split into context and the partial word →
+/// the context's cached state, or one LSTM step per new token from the longest cached context →
+/// the mixed next-word distribution (LSTM, Kneser-Ney, document cache, user history; see
+/// `MixingWeights`) → only words starting with the typed letters (a prefix index, plus lexicon and
+/// learned words the model calls `<unk>`) → cased for display → the top k.
+///
+/// Thread-safe: every mutable part lives behind one lock, so an engine can be shared freely.
+public final class SuggestionEngine: SuggestionProviding, @unchecked Sendable {
+    public let bundle: ModelBundle
+    public let ngram: NGramModel?
+    public let lexicon: Lexicon?
+    public let history: HistoryStore?
+    public let weights: MixingWeights
+    let tokenizer = Tokenizer(mode: .natural)
+    let casing = Casing()
+    let prefixIndex: PrefixIndex
+    /// Per vocabulary id: whether it is a word that may be suggested (not punctuation or a special).
+    let suggestible: [Bool]
+    /// Lexicon counts of words outside the vocabulary, which share P(<unk>).
+    let unknownMass: Double
+
+    /// Everything that changes, guarded by `lock`.
+    struct Mutable {
+        var session: InferenceSession
+        var cache = ContextCache()
+        var user = UserModel()
+        var incognito = false
+        var historyToken: Int64 = 0
+        var lastHistoryCheck = Date.distantPast
+    }
+    let lock = NSLock()
+    var mutable: Mutable
+
+    /// Opens an engine on a loaded model, with optional corpus n-gram, lexicon and history store.
+    public init(bundle: ModelBundle, ngram: NGramModel? = nil, lexicon: Lexicon? = nil,
+                history: HistoryStore? = nil, weights: MixingWeights = MixingWeights(), incognito: Bool = false) throws {
+        if let ngram, ngram.vocabSize != bundle.vocabulary.count {
+            throw ModelError.invalidInput("the n-gram model has \(ngram.vocabSize) words, the vocabulary \(bundle.vocabulary.count)")
+        }
+        self.bundle = bundle
+        self.ngram = ngram
+        self.lexicon = lexicon
+        self.history = history
+        self.weights = weights
+        let words = bundle.vocabulary.words
+        let flags = words.enumerated().map { id, word in
+            id != bundle.vocabulary.unknownID && id != bundle.vocabulary.endOfSentenceID
+                && (word.unicodeScalars.first.map { CharacterSet.alphanumerics.contains($0) } ?? false)
+        }
+        suggestible = flags
+        prefixIndex = PrefixIndex(words: words) { flags[$0] }
+        var outside = 0.0
+        if let lexicon {
+            for entry in lexicon.entries where bundle.vocabulary.id(entry.word.lowercased()) == nil {
+                outside += Double(entry.count)
+            }
+        }
+        unknownMass = outside
+        mutable = Mutable(session: InferenceSession(model: bundle.model), incognito: incognito)
+        if let history { try reloadUserModel(from: history) }
+    }
+
+    public var modelName: String { bundle.name }
+
+    public var incognito: Bool {
+        get { lock.withLock { mutable.incognito } }
+        set { lock.withLock { mutable.incognito = newValue } }
+    }
+
+    // MARK: Suggesting
+
+    public func suggest(prefix: String, limit: Int = 3) -> [Suggestion] {
+        guard limit > 0 else { return [] }
+        return lock.withLock { suggestLocked(prefix: prefix, limit: limit) }
+    }
+
+    private func suggestLocked(prefix: String, limit: Int) -> [Suggestion] {
+        refreshHistoryIfChanged()
+        let (contextBytes, partial) = splitPartialWord(prefix)
+        let entry = contextEntry(for: contextBytes)
+        let typed = Tokenizer.normalizeApostrophes(partial).lowercased()
+        return rank(entry: entry, typed: typed, partial: partial, limit: limit)
+    }
+
+    /// Splits off the word being typed: the context is everything before it, as UTF-8 bytes.
+    /// Only the tail is tokenized, so a long document costs no more than a short one.
+    func splitPartialWord(_ prefix: String) -> (context: [UInt8], partial: String) {
+        let tail = String(prefix.suffix(64))
+        let partial = tokenizer.split(prefix: tail).partial
+        var bytes = Array(prefix.utf8)
+        bytes.removeLast(min(bytes.count, partial.utf8.count))
+        return (bytes, partial)
+    }
+
+    /// Scores every candidate for the typed letters and returns the best, cased.
+    private func rank(entry: ContextEntry, typed: String, partial: String, limit: Int) -> [Suggestion] {
+        let vocabulary = bundle.vocabulary
+        let user = mutable.user
+        let cacheWeight = entry.recentWords.isEmpty ? 0 : weights.cache
+        let userWeight = user.isEmpty ? 0 : weights.user
+        let baseWeight = 1 - cacheWeight - userWeight
+        let recentTotal = Float(max(entry.recentWords.count, 1))
+
+        // Sparse sources first: words of the document and of the user's history with these letters.
+        var boosts: [String: (score: Float, fromUser: Bool)] = [:]
+        if cacheWeight > 0 {
+            for (word, count) in entry.recentCounts where word.hasPrefix(typed) {
+                boosts[word, default: (0, false)].score += cacheWeight * Float(count) / recentTotal
+            }
+        }
+        if userWeight > 0 {
+            for (word, count) in user.words(withPrefix: typed) {
+                let known = vocabulary.id(word) != nil || (lexicon?.totalCount(ofLowercased: word) ?? 0) > 0
+                if !known && count < weights.newWordMinimumCount { continue }  // a typo typed once
+                let p = Float(user.probability(of: word, previous: entry.previousWords))
+                boosts[word, default: (0, true)].score += userWeight * p
+                boosts[word]?.fromUser = true
+            }
+        }
+
+        var top = TopK(limit + 1)
+        var extra: [Int32: (String, Bool)] = [:]  // candidates outside the vocabulary, by a negative key
+        entry.distribution.withUnsafeBufferPointer { distribution in
+            for id in prefixIndex.ids(withPrefix: typed) {
+                top.insert(id: id, score: baseWeight * distribution[Int(id)] + (boosts[vocabulary.words[Int(id)]]?.score ?? 0))
+            }
+            let unknownProbability = distribution[vocabulary.unknownID]
+            var nextKey: Int32 = -1
+            func addOutside(_ word: String, score: Float, fromUser: Bool) {
+                extra[nextKey] = (word, fromUser)
+                top.insert(id: nextKey, score: score)
+                nextKey -= 1
+            }
+            for (word, boost) in boosts where vocabulary.id(word) == nil {
+                let corpus = Double(lexicon?.totalCount(ofLowercased: word) ?? 0)
+                let base = unknownMass > 0 ? Float(corpus / unknownMass) * unknownProbability : 0
+                addOutside(word, score: baseWeight * base + boost.score, fromUser: boost.fromUser)
+            }
+            if !typed.isEmpty, let lexicon, unknownMass > 0 {
+                for (word, count) in lexicon.completions(ofPrefix: typed, limit: limit + 2) {
+                    let lower = word.lowercased()
+                    if vocabulary.id(lower) != nil || boosts[lower] != nil { continue }
+                    addOutside(lower, score: baseWeight * Float(Double(count) / unknownMass) * unknownProbability, fromUser: false)
+                }
+            }
+        }
+
+        var result: [Suggestion] = []
+        for item in top.items where result.count < limit {
+            let word: String, fromUser: Bool
+            if item.id >= 0 {
+                word = vocabulary.words[Int(item.id)]
+                fromUser = boosts[word]?.fromUser ?? false
+            } else if let outside = extra[item.id] {
+                (word, fromUser) = outside
+            } else { continue }
+            if word == typed { continue }  // already typed out: nothing to save
+            let usual = user.preferredSurface(of: word) ?? lexicon?.preferredCasing(of: word) ?? word
+            let text = casing.display(usual: usual, typed: partial, sentenceStart: entry.sentenceStart)
+            let source: Suggestion.Source = fromUser ? (item.id >= 0 ? .both : .history) : .model
+            result.append(Suggestion(text: text, probability: Double(item.score), source: source))
+        }
+        return result
+    }
+}

@@ -1,0 +1,47 @@
+import ArgumentParser
+import Foundation
+import NextWord
+
+/// `nextword ngram`: the corpus Kneser-Ney model the engine mixes with the LSTM.
+struct NGramCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ngram",
+        abstract: "Build a Kneser-Ney n-gram over a model's vocabulary and tokenization, saved beside it as ngram.bin.")
+
+    @OptionGroup var modelOptions: ModelOptions
+    @Option(parsing: .upToNextOption, help: "Training text files.") var train: [String]
+    @Option(help: "Order (2 to 4).") var order = 3
+    @Option(help: "Drop n-grams of order 2 and above seen fewer times than this.") var minCount = 2
+
+    func run() throws {
+        let bundle = try modelOptions.load()
+        var lines: [String] = []
+        for file in train { lines += try TextFile.lines(contentsOf: URL(fileURLWithPath: file)) }
+        let ids = bundle.stream(lines: lines).ids.map(Int.init)
+        let model = try NGramModel.build(stream: ids, vocabSize: bundle.vocabulary.count,
+                                         endOfSentence: bundle.vocabulary.endOfSentenceID, order: order, minCount: minCount)
+        let url = bundle.directory.appendingPathComponent(SuggestionEngine.ngramFileName)
+        try model.write(to: url)
+        let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
+        print("\(url.path): order \(order), n-grams \(model.ngramCounts), \(size) bytes")
+    }
+}
+
+/// `nextword lexicon`: surface forms with counts, for casing and for completing rare words.
+struct LexiconCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lexicon",
+        abstract: "Count the words of text files as written (word<TAB>count), for casing and completing rare words.")
+
+    @Option(parsing: .upToNextOption, help: "Text files.") var train: [String]
+    @Option(help: "Output file (vocab/NAME-lexicon.tsv).") var output: String
+    @Option(help: "Keep words seen at least this often.") var minCount = 1
+
+    func run() throws {
+        var counter = WordCounter(tokenizer: Tokenizer(mode: .natural), lowercase: false, kinds: [.word])
+        for file in train { try counter.add(contentsOf: URL(fileURLWithPath: file)) }
+        let lexicon = Lexicon(counts: counter.counts.filter { $0.value >= minCount })
+        try lexicon.write(to: URL(fileURLWithPath: output))
+        print("\(output): \(lexicon.count) words")
+    }
+}

@@ -1,0 +1,77 @@
+import ArgumentParser
+import Foundation
+import NextWord
+
+struct HistoryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "history",
+        abstract: "Look at, export or erase what nextword has learned from you.",
+        subcommands: [Stats.self, List.self, Forget.self, Clear.self, Export.self],
+        defaultSubcommand: Stats.self)
+
+    struct Location: ParsableArguments {
+        @Option(help: "History database (default: $NEXTWORD_HISTORY, else $XDG_DATA_HOME/nextword/history.sqlite).")
+        var history: String?
+
+        func open() throws -> HistoryStore {
+            let (store, recovery) = try HistoryStore.openOrRecover(path: history.map { URL(fileURLWithPath: $0) })
+            if let recovery { FileHandle.standardError.write(Data("nextword: \(recovery.message)\n".utf8)) }
+            return store
+        }
+    }
+
+    struct Stats: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Counts, file and size.")
+        @OptionGroup var location: Location
+        func run() throws {
+            let stats = try location.open().stats()
+            print("file: \(stats.path?.path ?? "in memory")\(stats.isReadOnly ? " (read-only)" : "")")
+            print("words: \(stats.words) distinct, \(stats.totalWordCount) typed")
+            print("n-grams: \(stats.ngrams)")
+            print("size: \(stats.fileSize) bytes")
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "The words learned, most used first.")
+        @OptionGroup var location: Location
+        @Option(help: "How many.") var limit = 50
+        func run() throws {
+            let words = try location.open().snapshot().words.sorted { $0.count > $1.count || ($0.count == $1.count && $0.text < $1.text) }
+            for word in words.prefix(max(0, limit)) { print("\(word.count)\t\(word.text)") }
+        }
+    }
+
+    struct Forget: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Forget a word everywhere (any case), with every n-gram holding it.")
+        @OptionGroup var location: Location
+        @Argument(help: "The word.") var word: String
+        func run() throws {
+            let removed = try location.open().forget(word: word)
+            print(removed == 0 ? "\"\(word)\" was not in the history" : "forgot \"\(word)\" (\(removed) entries)")
+        }
+    }
+
+    struct Clear: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Erase everything learned; no learned text stays in the file or its journal.")
+        @OptionGroup var location: Location
+        @Flag(help: "Do not ask.") var yes = false
+        func run() throws {
+            if !yes && isatty(STDIN_FILENO) != 0 {
+                print("Erase all learned words? [y/N] ", terminator: "")
+                guard let answer = readLine(), answer.lowercased().hasPrefix("y") else { print("nothing erased"); return }
+            }
+            try location.open().clear()
+            print("history cleared")
+        }
+    }
+
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Everything learned, as JSON on standard output.")
+        @OptionGroup var location: Location
+        func run() throws {
+            FileHandle.standardOutput.write(try location.open().export())
+            print()
+        }
+    }
+}

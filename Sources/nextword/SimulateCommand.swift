@@ -1,0 +1,66 @@
+import ArgumentParser
+import Foundation
+import NextWord
+
+struct SimulateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "simulate",
+        abstract: "Keystroke savings on a text, by the protocol of docs/KSR.md.",
+        discussion: """
+        The engine starts with an empty in-memory history (your own history is never read or
+        written). With --learn it learns each line right after its line break, as a user's engine would.
+        The last lines are kn, ki, ks, words, one JSON object, and `KSR: X.XX`.
+        """)
+
+    @OptionGroup var modelOptions: ModelOptions
+
+    @Option(name: .short, help: "Suggestions offered per keystroke.")
+    var k = 3
+
+    @Flag(help: "Learn each line after it is typed.")
+    var learn = false
+
+    @Flag(help: "Use the oracle engine (always suggests the word being typed): protocol conformance figures.")
+    var oracle = false
+
+    @Option(help: "Stop after this many words.")
+    var maxWords: Int?
+
+    @Flag(help: "Print only the JSON object.")
+    var json = false
+
+    @Argument(help: "The text to type (UTF-8).")
+    var file: String
+
+    func validate() throws {
+        if k < 0 { throw ValidationError("-k must not be negative") }
+        if let maxWords, maxWords < 0 { throw ValidationError("--max-words must not be negative") }
+    }
+
+    func run() throws {
+        let url = URL(fileURLWithPath: file)
+        let simulator = KeystrokeSimulator(k: k, learn: learn, maxWords: maxWords)
+        let result: KSRResult
+        if oracle {
+            var oracleSimulator = simulator
+            oracleSimulator.learn = false
+            result = try oracleSimulator.run(contentsOf: url, predictor: OraclePredictor())
+        } else {
+            let options = SuggestionEngine.OpenOptions(modelDirectory: try modelOptions.resolve(), useHistory: false)
+            let engine = try SuggestionEngine.open(options).engine
+            let progress = ProgressLine()
+            let started = Date()
+            result = try simulator.run(contentsOf: url, predictor: engine) { done, total in
+                guard done % 50 == 0 || done == total else { return }
+                let rate = Double(done) / max(Date().timeIntervalSince(started), 1e-9)
+                progress.update(String(format: "simulate: %d/%d words  %.0f words/s", done, total, rate))
+            }
+            progress.finish()
+        }
+        if json {
+            print(KSRReport.jsonLine(for: result, order: nil))
+        } else {
+            print(KSRReport.text(for: result, order: nil), terminator: "")
+        }
+    }
+}
