@@ -1,0 +1,163 @@
+import Foundation
+import GRDB
+
+extension HistoryStore {
+    /// Learns one committed line. `tokens` are the line's tokens as the caller's tokenizer made
+    /// them; punctuation tokens and refused words (``isLearnable(_:)``) are not learned and break
+    /// n-gram chains, so no bigram spans a comma or a hidden e-mail address.
+    ///
+    /// In one transaction: each word's surface form count +1, each bigram (previous word → word)
+    /// and trigram (previous two words → word) count +1, all with `lastUsed = date`; then the row
+    /// caps (``maxRows``) are enforced. The transaction is committed with `synchronous = FULL`, so
+    /// the line survives a crash or power loss once this returns. A line with nothing learnable
+    /// writes nothing.
+    ///
+    /// Throws `.readOnly` / `.newerVersion` on a store that refuses writes, `.invalidInput` for
+    /// more than ``maxTokensPerLine`` tokens.
+    public func learn(tokens: [String], at date: Date = Date()) throws {
+        guard tokens.count <= Self.maxTokensPerLine else {
+            throw HistoryError.invalidInput("a line of \(tokens.count) tokens; at most \(Self.maxTokensPerLine) are learned at once")
+        }
+        if let readOnlyReason { throw readOnlyReason.error(path: displayPath) }
+        let (words, ngrams) = Self.extract(LearnedToken.classify(tokens))
+        guard !words.isEmpty else { return }
+        let now = date.timeIntervalSince1970
+        let cap = maxRows
+        let halfLife = self.halfLife
+        try write { db in
+            let wordStatement = try db.cachedStatement(sql: """
+                INSERT INTO word(text, lower, count, lastUsed) VALUES (?, ?, 1, ?)
+                ON CONFLICT(text) DO UPDATE SET count = count + 1, lastUsed = max(lastUsed, excluded.lastUsed)
+                """)
+            for word in words {
+                try wordStatement.execute(arguments: [word.surface, word.lower, now])
+            }
+            let ngramStatement = try db.cachedStatement(sql: """
+                INSERT INTO ngram(context, word, "order", count, lastUsed) VALUES (?, ?, ?, 1, ?)
+                ON CONFLICT(context, word) DO UPDATE SET count = count + 1, lastUsed = max(lastUsed, excluded.lastUsed)
+                """)
+            for ngram in ngrams {
+                try ngramStatement.execute(arguments: [ngram.context, ngram.word, ngram.order, now])
+            }
+            try Self.bumpGeneration(db)
+            try Self.prune(db, table: "word", cap: cap.words, now: now, halfLife: halfLife)
+            try Self.prune(db, table: "ngram", cap: cap.ngrams, now: now, halfLife: halfLife)
+        }
+    }
+
+    /// Forgets a word, whatever its case: every surface form of it, and every n-gram that holds it
+    /// as context or as predicted word. Deleted rows are overwritten in the file (secure_delete) and
+    /// the WAL is truncated so the word does not linger on disk. Returns how many rows went.
+    @discardableResult
+    public func forget(word: String) throws -> Int {
+        if let readOnlyReason { throw readOnlyReason.error(path: displayPath) }
+        let lower = HistoryText.lower(HistoryText.normalize(word))
+        guard !lower.isEmpty else { return 0 }
+        var removed = 0
+        try write { db in
+            try db.execute(sql: "DELETE FROM word WHERE lower = ?", arguments: [lower])
+            removed += db.changesCount
+            // A trigram context is "first second": match the word as either half.
+            try db.execute(sql: """
+                DELETE FROM ngram
+                WHERE word = ?1 OR context = ?1
+                   OR substr(context, 1, length(?2)) = ?2
+                   OR substr(context, -length(?3)) = ?3
+                """, arguments: [lower, lower + " ", " " + lower])
+            removed += db.changesCount
+            if removed > 0 { try Self.bumpGeneration(db) }
+        }
+        if removed > 0 {
+            // Best effort: another process reading right now may keep old WAL frames alive until
+            // its read ends; the next checkpoint then overwrites them.
+            _ = try? connections.writerConnection(path: displayPath).writeWithoutTransaction { db in
+                try db.checkpoint(.truncate)
+            }
+        }
+        return removed
+    }
+
+    /// Deletes all learned words and n-grams, then checkpoints and truncates the WAL, vacuums, and
+    /// truncates the WAL again, so that no learned text remains in the file or its WAL. The change
+    /// token still moves forward, so other processes notice.
+    public func clear() throws {
+        if let readOnlyReason { throw readOnlyReason.error(path: displayPath) }
+        do {
+            let writer = try connections.writerConnection(path: displayPath)
+            try writer.barrierWriteWithoutTransaction { db in
+                try db.inTransaction(.immediate) {
+                    try db.execute(sql: "DELETE FROM word; DELETE FROM ngram")
+                    try Self.bumpGeneration(db)
+                    return .commit
+                }
+                try db.checkpoint(.truncate)
+                // VACUUM rebuilds every page, so no freed page or cell keeps old text.
+                try db.execute(sql: "VACUUM")
+                try db.checkpoint(.truncate)
+            }
+        } catch {
+            throw HistoryError(error, path: displayPath)
+        }
+    }
+
+    // MARK: - Internals
+
+    /// Runs `body` in an IMMEDIATE transaction on the writer. IMMEDIATE takes the write lock up front,
+    /// so a concurrent writer in another process makes us wait (busy timeout) instead of failing
+    /// with a stale snapshot.
+    func write(_ body: (Database) throws -> Void) throws {
+        do {
+            let writer = try connections.writerConnection(path: displayPath)
+            try writer.writeWithoutTransaction { db in
+                try db.inTransaction(.immediate) {
+                    try body(db)
+                    return .commit
+                }
+            }
+        } catch {
+            throw HistoryError(error, path: displayPath)
+        }
+    }
+
+    /// Words and n-gram increments of a classified line. A breaker ends the chain.
+    static func extract(_ tokens: [LearnedToken]) -> (words: [(surface: String, lower: String)],
+                                                      ngrams: [(context: String, word: String, order: Int)]) {
+        var words: [(surface: String, lower: String)] = []
+        var ngrams: [(context: String, word: String, order: Int)] = []
+        var chain: [String] = []
+        for token in tokens {
+            guard case .word(let surface, let lower) = token else {
+                chain.removeAll()
+                continue
+            }
+            words.append((surface, lower))
+            if let previous = chain.last {
+                ngrams.append((previous, lower, 2))
+            }
+            if chain.count >= 2 {
+                ngrams.append((chain[chain.count - 2] + " " + chain[chain.count - 1], lower, 3))
+            }
+            chain.append(lower)
+        }
+        return (words, ngrams)
+    }
+
+    static func bumpGeneration(_ db: Database) throws {
+        try db.execute(sql: "UPDATE meta SET value = value + 1 WHERE key = ?", arguments: [HistorySchema.generationKey])
+    }
+
+    /// When `table` holds more than `cap` rows, deletes the lowest-scoring ones down to 90 % of the
+    /// cap (so the sort runs once per many lines, not on every line). Ties go to the older row.
+    static func prune(_ db: Database, table: String, cap: Int, now: Double, halfLife: Double) throws {
+        let cap = max(0, cap)
+        let rows = try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table)") ?? 0
+        guard rows > cap else { return }
+        let target = cap - cap / 10
+        try db.execute(sql: """
+            DELETE FROM \(table) WHERE rowid IN (
+                SELECT rowid FROM \(table)
+                ORDER BY \(HistorySchema.scoreFunctionName)(count, lastUsed, ?, ?), lastUsed, rowid
+                LIMIT ?)
+            """, arguments: [now, halfLife, rows - target])
+    }
+}

@@ -1,0 +1,263 @@
+import Foundation
+import GRDB
+
+/// The user's typing history: learned words (surface forms) and bigrams/trigrams with counts and
+/// last use, in one SQLite file (WAL mode) shared safely by several processes.
+///
+/// - Opening never writes unless the schema must be created or migrated: a store that only answers
+///   queries leaves the file byte-identical.
+/// - `learn` commits one line in one transaction with `synchronous = FULL`, so a line is on disk
+///   when `learn` returns (see ``learn(tokens:at:)``).
+/// - Files are private (0600 in a 0700 directory); damaged, foreign and newer files are recognised
+///   and reported as ``HistoryError``; ``openOrRecover(path:now:)`` turns what can be recovered into
+///   a working store plus a ``RecoveryNote``.
+/// - Queries never throw: a keystroke must not fail because history is unreadable; they answer
+///   empty instead. Writes throw.
+public final class HistoryStore: Sendable {
+    /// The database file, or nil for an in-memory store.
+    public let path: URL?
+    /// How errors name the store: the file path, or "in-memory".
+    let displayPath: String
+    let connections: HistoryConnections
+    /// Why writes are refused; nil when the store can learn.
+    let readOnlyReason: ReadOnlyReason?
+    /// False only for a read-only store over a file with no history schema yet (a new empty file);
+    /// its queries answer empty.
+    let hasSchema: Bool
+    private let settings: Locked<Settings>
+
+    struct Settings: Sendable {
+        var maxRows = HistoryRowCap.standard
+        var halfLife = HistoryStore.defaultHalfLife
+    }
+
+    /// 30 days: a word used a month ago weighs half as much as one used today.
+    public static let defaultHalfLife: TimeInterval = 30 * 86_400
+
+    /// Most tokens one `learn` call accepts; a longer "line" is refused, not truncated silently.
+    public static let maxTokensPerLine = 4_096
+
+    /// Whether the store refuses writes (opened read-only, file not writable, or newer version).
+    public var isReadOnly: Bool { readOnlyReason != nil }
+
+    /// Row caps enforced after each `learn` (see ``HistoryRowCap``).
+    public var maxRows: HistoryRowCap {
+        get { settings.get().maxRows }
+        set { settings.update { $0.maxRows = newValue } }
+    }
+
+    /// Half-life of the decay used to rank rows when pruning and in ranked queries.
+    public var halfLife: TimeInterval {
+        get { settings.get().halfLife }
+        set { settings.update { $0.halfLife = newValue } }
+    }
+
+    /// Opens (creating if needed) the history file at `path`, or at ``defaultPath(environment:)``
+    /// when `path` is nil.
+    ///
+    /// Throws ``HistoryError/corrupt(path:problem:)`` for a damaged or non-SQLite file,
+    /// `.foreign` for another application's database, `.newerVersion` for a file migrated by a
+    /// newer NextWord (unless `readOnly`), `.readOnly` when the file is not writable (unless
+    /// `readOnly`), `.notFound` for a read-only open of a missing file, `.permissions` when the
+    /// file's permissions are too open and cannot be fixed.
+    public convenience init(path: URL?, readOnly: Bool = false) throws {
+        try self.init(path: path, readOnly: readOnly, migrator: HistorySchema.migrator())
+    }
+
+    /// The designated initializer; tests pass a migrator with extra migrations to play a newer version.
+    init(path: URL?, readOnly: Bool, migrator: DatabaseMigrator) throws {
+        let url = path ?? HistoryStore.defaultPath(environment: ProcessInfo.processInfo.environment)
+        let display = url.path
+        if readOnly {
+            guard FileManager.default.fileExists(atPath: display) else { throw HistoryError.notFound(path: display) }
+        } else {
+            try HistoryFiles.createParentDirectories(of: url)
+            try HistoryFiles.createFileIfMissing(url)
+        }
+        try HistoryFiles.restrictPermissions(url)
+        if !readOnly, let why = HistoryFiles.notWritableReason(url) {
+            throw HistoryError.readOnly(path: display, reason: why)
+        }
+        _ = try HistoryFiles.inspectHeader(url)
+
+        let reader: DatabasePool
+        let identity: Identity
+        do {
+            reader = try DatabasePool(path: display, configuration: HistorySchema.configuration(readOnly: true))
+            identity = try reader.read { db in try Identity(db, migrator: migrator) }
+        } catch {
+            throw HistoryError(error, path: display)
+        }
+
+        var reason: ReadOnlyReason? = readOnly ? .requested : nil
+        var hasSchema = true
+        switch identity {
+        case .foreign(let problem):
+            try? reader.close()
+            throw HistoryError.foreign(path: display, problem: problem)
+        case .fresh:
+            hasSchema = false
+        case .ours(let applied):
+            let unknown = applied.subtracting(migrator.migrations).sorted()
+            if !unknown.isEmpty {
+                guard readOnly else {
+                    try? reader.close()
+                    throw HistoryError.newerVersion(path: display, unknownMigrations: unknown)
+                }
+                reason = .newerVersion(unknown)
+            }
+        }
+
+        let openWriter: @Sendable () throws -> any DatabaseWriter = {
+            do {
+                let pool = try DatabasePool(path: display, configuration: HistorySchema.configuration(readOnly: false))
+                // GRDB sets synchronous = NORMAL for WAL, which may lose the last lines on power
+                // loss. FULL syncs the WAL at every commit: one fsync per committed line, cheap at
+                // typing speed, and `learn` returning then means the line is on disk.
+                try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+                return pool
+            } catch {
+                throw HistoryError(error, path: display)
+            }
+        }
+        let connections = HistoryConnections(reader: reader, makeWriter: readOnly ? nil : openWriter)
+        let needsMigration = !Set(migrator.migrations).isSubset(of: identity.applied)
+        if needsMigration && !readOnly {
+            do {
+                let writer = try connections.writerConnection(path: display)
+                do {
+                    try migrator.migrate(writer)
+                } catch {
+                    // Another process may have created the schema between our look and our
+                    // migration ("table word already exists"): fine if the schema is now complete.
+                    guard (try? writer.read({ try migrator.hasCompletedMigrations($0) })) == true else { throw error }
+                }
+            } catch {
+                try? connections.close()
+                throw HistoryError(error, path: display)
+            }
+            hasSchema = true
+        }
+        self.path = url
+        self.displayPath = display
+        self.connections = connections
+        self.readOnlyReason = reason
+        self.hasSchema = hasSchema
+        self.settings = Locked(Settings())
+    }
+
+    /// Opens the history for an application that must keep working: whatever can be recovered is,
+    /// and what was done is said in the returned note (nil when the file opened normally).
+    ///
+    /// - A damaged or non-SQLite file (including one that fails `PRAGMA quick_check`) is renamed,
+    ///   with its -wal and -shm, to `history.sqlite.damaged-YYYYMMDD-HHMMSS` (local time) next to it,
+    ///   and a new empty history is started. The damaged file is kept, never deleted.
+    /// - A file that is not writable, or was written by a newer NextWord, is opened read-only.
+    /// - Another application's database, and permission problems, are not recoverable here: they
+    ///   throw (`.foreign`, `.permissions`) and the file is left untouched.
+    ///
+    /// `now` names the moved file; tests pass a fixed date.
+    public static func openOrRecover(path: URL?, now: Date = Date()) throws -> (HistoryStore, recovery: RecoveryNote?) {
+        let url = path ?? defaultPath(environment: ProcessInfo.processInfo.environment)
+        let problem: String
+        do {
+            let store = try HistoryStore(path: url)
+            guard let damage = store.integrityProblem() else { return (store, nil) }
+            try? store.close()
+            problem = damage
+        } catch HistoryError.corrupt(_, let damage) {
+            problem = damage
+        } catch HistoryError.readOnly(_, let reason) {
+            let store = try HistoryStore(path: url, readOnly: true)
+            return (store, RecoveryNote(
+                kind: .openedReadOnly,
+                message: "\(url.path): history opened read-only (\(reason)); nothing will be learned"))
+        } catch HistoryError.newerVersion(_, let unknown) {
+            let store = try HistoryStore(path: url, readOnly: true)
+            return (store, RecoveryNote(
+                kind: .openedReadOnly,
+                message: "\(url.path): written by a newer NextWord (\(unknown.joined(separator: ", "))); "
+                    + "opened read-only so its data is not damaged; nothing will be learned"))
+        }
+        let damagedFile = try HistoryFiles.moveAside(url, now: now)
+        let store = try HistoryStore(path: url)
+        return (store, RecoveryNote(
+            kind: .movedAside(damagedFile: damagedFile),
+            message: "\(url.path): history was damaged (\(problem)); it was moved to "
+                + "\(damagedFile.path) and a new, empty history was started"))
+    }
+
+    /// A private in-memory store for tests and incognito-style sessions; nothing touches the disk.
+    public static func inMemory() throws -> HistoryStore {
+        do {
+            let queue = try DatabaseQueue(configuration: HistorySchema.configuration(readOnly: false))
+            try HistorySchema.migrator().migrate(queue)
+            return HistoryStore(inMemory: queue)
+        } catch {
+            throw HistoryError(error, path: "in-memory")
+        }
+    }
+
+    private init(inMemory queue: DatabaseQueue) {
+        path = nil
+        displayPath = "in-memory"
+        connections = HistoryConnections(queue: queue)
+        readOnlyReason = nil
+        hasSchema = true
+        settings = Locked(Settings())
+    }
+
+    /// Where the history lives: `$NEXTWORD_HISTORY` if set, else
+    /// `$XDG_DATA_HOME/nextword/history.sqlite`, else `~/.local/share/nextword/history.sqlite`.
+    public static func defaultPath(environment: [String: String]) -> URL {
+        HistoryFiles.defaultPath(environment: environment)
+    }
+
+    /// Closes the connections now (they are also closed when the store is released). Queries
+    /// afterwards answer empty and writes throw.
+    public func close() throws {
+        do {
+            try connections.close()
+        } catch {
+            throw HistoryError(error, path: displayPath)
+        }
+    }
+
+    /// The decay score used to rank and prune: `count * 0.5^(age / halfLife)`, with
+    /// `age = now - lastUsed` (never negative). The engine can use it to weigh history the same way.
+    public static func score(count: Int, lastUsed: Date, now: Date, halfLife: TimeInterval = defaultHalfLife) -> Double {
+        HistorySchema.score(count: Double(count), lastUsed: lastUsed.timeIntervalSince1970,
+                            now: now.timeIntervalSince1970, halfLife: halfLife)
+    }
+
+    /// What the file holds, found with read-only queries before anything is written.
+    enum Identity {
+        /// No application id and no tables: a new database, ours to create.
+        case fresh
+        /// Our application id; the set of applied migration identifiers.
+        case ours(Set<String>)
+        /// Another application's database, and how we know.
+        case foreign(String)
+
+        init(_ db: Database, migrator: DatabaseMigrator) throws {
+            let applicationID = try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0
+            let tables = try String.fetchAll(db, sql: """
+                SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name
+                """)
+            if applicationID == HistorySchema.applicationID {
+                self = .ours(try migrator.appliedIdentifiers(db))
+            } else if applicationID != 0 {
+                self = .foreign("its application id is \(applicationID), not NextWord's \(HistorySchema.applicationID)")
+            } else if tables.isEmpty {
+                self = .fresh
+            } else {
+                self = .foreign("it holds tables of another application (\(tables.prefix(5).joined(separator: ", ")))")
+            }
+        }
+
+        var applied: Set<String> {
+            if case .ours(let applied) = self { return applied }
+            return []
+        }
+    }
+}

@@ -1,0 +1,293 @@
+import Foundation
+import GRDB
+import XCTest
+@testable import NextWord
+
+/// The history file on disk: location, permissions, sharing between stores, privacy of `clear`,
+/// and recognising newer, damaged, foreign and read-only files.
+final class HistoryFileTests: XCTestCase {
+    private var directory: URL!
+    private var file: URL { directory.appendingPathComponent("history.sqlite") }
+
+    override func setUpWithError() throws {
+        directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("HistoryFileTests-\(UUID().uuidString)", isDirectory: true)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    func testDefaultPathFollowsEnvironment() {
+        XCTAssertEqual(HistoryStore.defaultPath(environment: ["NEXTWORD_HISTORY": "/x/h.db", "XDG_DATA_HOME": "/d"]).path,
+                       "/x/h.db")
+        XCTAssertEqual(HistoryStore.defaultPath(environment: ["XDG_DATA_HOME": "/d", "HOME": "/home/u"]).path,
+                       "/d/nextword/history.sqlite")
+        XCTAssertEqual(HistoryStore.defaultPath(environment: ["XDG_DATA_HOME": "relative", "HOME": "/home/u"]).path,
+                       "/home/u/.local/share/nextword/history.sqlite", "a relative XDG_DATA_HOME is ignored")
+        XCTAssertEqual(HistoryStore.defaultPath(environment: ["HOME": "/home/u"]).path,
+                       "/home/u/.local/share/nextword/history.sqlite")
+    }
+
+    func testCreatesPrivateDirectoriesAndFiles() throws {
+        let nested = directory.appendingPathComponent("a/b/history.sqlite")
+        let store = try HistoryStore(path: nested)
+        try store.learn(tokens: ["private", "words"])
+        XCTAssertEqual(try mode(directory.appendingPathComponent("a")), 0o700)
+        XCTAssertEqual(try mode(directory.appendingPathComponent("a/b")), 0o700)
+        XCTAssertEqual(try mode(nested), 0o600)
+        for suffix in ["-wal", "-shm"] where FileManager.default.fileExists(atPath: nested.path + suffix) {
+            XCTAssertEqual(try mode(URL(fileURLWithPath: nested.path + suffix)), 0o600, suffix)
+        }
+        XCTAssertEqual(store.stats().path, nested)
+        XCTAssertGreaterThan(store.stats().fileSize, 0)
+    }
+
+    func testTooOpenFileIsMadePrivate() throws {
+        try HistoryStore(path: file).close()
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: file.path)
+        let store = try HistoryStore(path: file)
+        XCTAssertEqual(try mode(file), 0o600)
+        try store.learn(tokens: ["still", "works"])
+        XCTAssertEqual(store.totalWordCount(), 2)
+    }
+
+    func testTwoStoresOnOneFileSeeEachOther() throws {
+        let first = try HistoryStore(path: file)
+        let second = try HistoryStore(path: file)
+        let tokenBefore = second.changeToken()
+        try first.learn(tokens: ["shared", "line"])
+        XCTAssertEqual(second.wordCount(lower: "shared").map(\.count), [1])
+        XCTAssertNotEqual(second.changeToken(), tokenBefore)
+        XCTAssertEqual(second.changeToken(), first.changeToken())
+
+        // Concurrent writers wait for each other (busy timeout) instead of failing.
+        let failures = Locked<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: 2) { index in
+            let store = index == 0 ? first : second
+            for _ in 0..<15 {
+                do { try store.learn(tokens: ["busy", "writer\(index)"]) } catch {
+                    failures.update { $0.append("\(error)") }
+                }
+            }
+        }
+        XCTAssertEqual(failures.get(), [])
+        XCTAssertEqual(first.wordCount(lower: "busy").map(\.count), [30])
+        XCTAssertEqual(first.continuations(context: ["busy"], limit: 5).map(\.count), [15, 15])
+    }
+
+    func testClearLeavesNoLearnedTextInFileOrWAL() throws {
+        let store = try HistoryStore(path: file)
+        for _ in 0..<20 { try store.learn(tokens: ["zyxwvut", "marker"]) }
+        XCTAssertTrue(try bytesOnDisk().contains("zyxwvut"), "precondition: the text is on disk before clear")
+        try store.clear()
+        XCTAssertFalse(try bytesOnDisk().contains("zyxwvut"))
+        XCTAssertEqual(store.totalWordCount(), 0)
+        XCTAssertEqual(store.stats().ngrams, 0)
+        try store.learn(tokens: ["after", "clear"])
+        XCTAssertEqual(store.totalWordCount(), 2)
+    }
+
+    func testForgetLeavesNoTraceOfTheWordOnDisk() throws {
+        let store = try HistoryStore(path: file)
+        for index in 0..<20 { try store.learn(tokens: ["my", "Qwxyzzy", "code", "word\(index)"]) }
+        XCTAssertTrue(try bytesOnDisk().contains("qwxyzzy"), "precondition: the word is on disk")
+        // The word row, my→qwxyzzy, qwxyzzy→code, "my qwxyzzy"→code, and 20 "qwxyzzy code"→wordN.
+        XCTAssertEqual(try store.forget(word: "qwxyzzy"), 1 + 3 + 20)
+        let bytes = try bytesOnDisk()
+        XCTAssertFalse(bytes.contains("qwxyzzy"))
+        XCTAssertFalse(bytes.contains("Qwxyzzy"))
+        XCTAssertTrue(bytes.contains("word19"), "the rest of the history is still there")
+    }
+
+    func testOpeningAndQueryingNeverWrites() throws {
+        let learner = try HistoryStore(path: file)
+        try learner.learn(tokens: ["some", "history", "here"])
+        try learner.close()
+        XCTAssertFalse(FileManager.default.fileExists(atPath: file.path + "-wal"), "closing checkpointed the WAL")
+        let before = try Data(contentsOf: file)
+
+        let reader = try HistoryStore(path: file)
+        XCTAssertEqual(reader.wordCount(lower: "some").count, 1)
+        _ = reader.completions(prefix: "h", limit: 5)
+        _ = reader.continuations(context: ["some", "history"], limit: 5)
+        _ = reader.totalWordCount()
+        _ = reader.changeToken()
+        _ = try reader.snapshot()
+        _ = try reader.export()
+        _ = reader.stats()
+        XCTAssertNil(reader.integrityProblem())
+        XCTAssertFalse(reader.connections.hasWriter, "queries never open the writer")
+        try reader.close()
+        XCTAssertEqual(try Data(contentsOf: file), before)
+    }
+
+    func testNewerVersionIsReadButNeverWritten() throws {
+        let future = HistorySchema.migrator(extra: [("v99-future", { db in try db.execute(sql: "CREATE TABLE future(x)") })])
+        let newer = try HistoryStore(path: file, readOnly: false, migrator: future)
+        try newer.learn(tokens: ["from", "the", "future"])
+        try newer.close()
+
+        XCTAssertThrowsError(try HistoryStore(path: file)) { error in
+            XCTAssertEqual(error as? HistoryError, .newerVersion(path: file.path, unknownMigrations: ["v99-future"]))
+        }
+        let (store, note) = try HistoryStore.openOrRecover(path: file)
+        XCTAssertEqual(note?.kind, .openedReadOnly)
+        XCTAssertTrue(note?.message.contains("newer") ?? false)
+        XCTAssertTrue(store.isReadOnly)
+        XCTAssertEqual(store.wordCount(lower: "future").map(\.count), [1], "still readable")
+        XCTAssertThrowsError(try store.learn(tokens: ["no"])) { error in
+            guard case HistoryError.newerVersion = error else { return XCTFail("\(error)") }
+        }
+        XCTAssertThrowsError(try store.clear())
+        XCTAssertEqual(store.totalWordCount(), 3)
+    }
+
+    func testRandomBytesAreMovedAsideAndANewHistoryStarts() throws {
+        var generator = SeededGenerator(seed: 7)
+        let garbage = Data((0..<4096).map { _ in UInt8.random(in: 0...255, using: &generator) })
+        try garbage.write(to: file)
+        XCTAssertThrowsError(try HistoryStore(path: file)) { error in
+            guard case HistoryError.corrupt(let path, _) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(path, file.path)
+        }
+        let when = try XCTUnwrap(Calendar.current.date(from: DateComponents(
+            year: 2024, month: 3, day: 5, hour: 7, minute: 8, second: 9)))
+        let (store, note) = try HistoryStore.openOrRecover(path: file, now: when)
+        let damaged = directory.appendingPathComponent("history.sqlite.damaged-20240305-070809")
+        XCTAssertEqual(note?.kind, .movedAside(damagedFile: damaged))
+        XCTAssertTrue(note?.message.contains(damaged.path) ?? false)
+        XCTAssertEqual(try Data(contentsOf: damaged), garbage, "the damaged file is kept as it was")
+        try store.learn(tokens: ["fresh", "start"])
+        XCTAssertEqual(store.totalWordCount(), 2)
+        XCTAssertFalse(store.isReadOnly)
+    }
+
+    func testTruncatedDatabaseIsRecovered() throws {
+        let store = try HistoryStore(path: file)
+        for line in 0..<40 { try store.learn(tokens: (0..<10).map { "word\(line)x\($0)" }) }
+        try store.close()
+        let fullSize = try Data(contentsOf: file).count
+        XCTAssertGreaterThan(fullSize, 8 * 4096, "precondition: a multi-page database")
+        let handle = try FileHandle(forWritingTo: file)
+        try handle.truncate(atOffset: UInt64(fullSize / 2))
+        try handle.close()
+
+        XCTAssertThrowsError(try HistoryStore(path: file)) { error in
+            guard case HistoryError.corrupt(_, let problem) = error else { return XCTFail("\(error)") }
+            XCTAssertTrue(problem.contains("truncated"), problem)
+        }
+        let (recovered, note) = try HistoryStore.openOrRecover(path: file)
+        guard case .movedAside(let damaged)? = note?.kind else { return XCTFail("\(String(describing: note))") }
+        XCTAssertEqual(try Data(contentsOf: damaged).count, fullSize / 2)
+        XCTAssertTrue(damaged.lastPathComponent.hasPrefix("history.sqlite.damaged-"))
+        XCTAssertEqual(recovered.totalWordCount(), 0)
+        try recovered.learn(tokens: ["works"])
+        XCTAssertEqual(recovered.totalWordCount(), 1)
+    }
+
+    func testDamagedPagesAreFoundByQuickCheck() throws {
+        let store = try HistoryStore(path: file)
+        for line in 0..<40 { try store.learn(tokens: (0..<10).map { "word\(line)x\($0)" }) }
+        try store.close()
+        // Overwrite the last three pages (learned rows). The header and schema pages stay intact,
+        // so a plain open succeeds: only `quick_check` in openOrRecover notices.
+        let size = try Data(contentsOf: file).count
+        let handle = try FileHandle(forWritingTo: file)
+        try handle.seek(toOffset: UInt64(size - 3 * 4096))
+        try handle.write(contentsOf: Data(repeating: 0x5A, count: 3 * 4096))
+        try handle.close()
+        let plain = try HistoryStore(path: file)
+        XCTAssertNotNil(plain.integrityProblem())
+        try plain.close()
+
+        let (recovered, note) = try HistoryStore.openOrRecover(path: file)
+        guard case .movedAside = note?.kind else { return XCTFail("\(String(describing: note))") }
+        XCTAssertEqual(recovered.totalWordCount(), 0)
+    }
+
+    func testForeignDatabaseIsRecognisedAndLeftAlone() throws {
+        let queue = try DatabaseQueue(path: file.path)
+        try queue.write { db in try db.execute(sql: "CREATE TABLE contacts(name TEXT); INSERT INTO contacts VALUES ('x')") }
+        try queue.close()
+        let before = try Data(contentsOf: file)
+        XCTAssertThrowsError(try HistoryStore(path: file)) { error in
+            guard case HistoryError.foreign(_, let problem) = error else { return XCTFail("\(error)") }
+            XCTAssertTrue(problem.contains("contacts"), problem)
+        }
+        XCTAssertThrowsError(try HistoryStore.openOrRecover(path: file)) { error in
+            guard case HistoryError.foreign = error else { return XCTFail("\(error)") }
+        }
+        XCTAssertEqual(try Data(contentsOf: file), before)
+
+        let other = directory.appendingPathComponent("tagged.sqlite")
+        let tagged = try DatabaseQueue(path: other.path)
+        try tagged.write { db in try db.execute(sql: "PRAGMA application_id = 42") }
+        try tagged.close()
+        XCTAssertThrowsError(try HistoryStore(path: other)) { error in
+            guard case HistoryError.foreign = error else { return XCTFail("\(error)") }
+        }
+    }
+
+    func testReadOnlyFileOpensReadOnlyWithANote() throws {
+        let learner = try HistoryStore(path: file)
+        try learner.learn(tokens: ["kept", "words"])
+        try learner.close()
+        try FileManager.default.setAttributes([.posixPermissions: 0o400], ofItemAtPath: file.path)
+        defer { try? FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: file.path) }
+
+        XCTAssertThrowsError(try HistoryStore(path: file)) { error in
+            guard case HistoryError.readOnly = error else { return XCTFail("\(error)") }
+        }
+        let (store, note) = try HistoryStore.openOrRecover(path: file)
+        XCTAssertEqual(note?.kind, .openedReadOnly)
+        XCTAssertTrue(store.isReadOnly)
+        XCTAssertEqual(store.wordCount(lower: "kept").map(\.count), [1])
+        XCTAssertThrowsError(try store.learn(tokens: ["more"])) { error in
+            guard case HistoryError.readOnly(let path, _) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(path, file.path)
+        }
+        XCTAssertThrowsError(try store.forget(word: "kept"))
+        XCTAssertEqual(store.totalWordCount(), 2)
+    }
+
+    func testReadOnlyOpenOfMissingOrEmptyFile() throws {
+        XCTAssertThrowsError(try HistoryStore(path: file, readOnly: true)) { error in
+            XCTAssertEqual(error as? HistoryError, .notFound(path: file.path))
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: file.path), "a read-only open creates nothing")
+
+        // An empty file has no schema yet: a read-only store answers empty and creates none.
+        XCTAssertTrue(FileManager.default.createFile(atPath: file.path, contents: nil))
+        let store = try HistoryStore(path: file, readOnly: true)
+        XCTAssertEqual(store.completions(prefix: "", limit: 5).count, 0)
+        XCTAssertEqual(try store.snapshot().words.count, 0)
+        XCTAssertEqual(try HistoryExport.decode(store.export()).words.count, 0)
+        XCTAssertThrowsError(try store.learn(tokens: ["x"])) { error in
+            XCTAssertEqual(error as? HistoryError, .readOnly(path: file.path, reason: "opened read-only"))
+        }
+        try store.close()
+        XCTAssertEqual(try Data(contentsOf: file).count, 0)
+    }
+
+    // MARK: - Helpers
+
+    private func mode(_ url: URL) throws -> Int {
+        let attributes = try FileManager.default.attributesOfItem(atPath: url.path)
+        return (attributes[.posixPermissions] as? NSNumber)?.intValue ?? -1
+    }
+
+    /// The database file and its WAL, as one byte string for searching.
+    private func bytesOnDisk() throws -> Data {
+        var data = try Data(contentsOf: file)
+        if let wal = try? Data(contentsOf: URL(fileURLWithPath: file.path + "-wal")) { data.append(wal) }
+        return data
+    }
+}
+
+private extension Data {
+    func contains(_ text: String) -> Bool {
+        range(of: Data(text.utf8)) != nil
+    }
+}
