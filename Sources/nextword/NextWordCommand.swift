@@ -8,21 +8,8 @@ struct NextWordCommand: AsyncParsableCommand {
         commandName: "nextword",
         abstract: "Next-word suggestions from an LSTM language model that learns from what you type.",
         version: NextWordInfo.version,
-        subcommands: [TrainCommand.self, EvalCommand.self],
+        subcommands: [],
         defaultSubcommand: nil)
-}
-
-/// Options naming a model directory, shared by the subcommands that run a model.
-struct ModelOptions: ParsableArguments {
-    @Option(name: .long, help: "Model directory (config.json, model.safetensors). Default: models/default, found next to the executable, above the working directory, or from $NEXTWORD_MODEL.")
-    var model: String?
-
-    func resolve() throws -> URL {
-        if let model { return URL(fileURLWithPath: model) }
-        return try ModelLocator.locateDefault()
-    }
-
-    func load() throws -> ModelBundle { try ModelBundle.load(from: resolve()) }
 }
 
 /// Writes a progress line that rewrites itself on a terminal and stays quiet otherwise.
