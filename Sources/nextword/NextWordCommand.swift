@@ -15,7 +15,7 @@ struct NextWordCommand: AsyncParsableCommand {
 /// Writes a progress line that rewrites itself on a terminal and stays quiet otherwise.
 struct ProgressLine {
     let enabled: Bool
-    init(enabled: Bool = isatty(fileno(stderr)) != 0) { self.enabled = enabled }
+    init(enabled: Bool = isatty(STDERR_FILENO) != 0) { self.enabled = enabled }
 
     func update(_ text: String) {
         guard enabled else { return }
