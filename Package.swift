@@ -30,17 +30,20 @@ let package = Package(
             ],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
+        // The interactive terminal front end: key decoding, line editing, rendering, the REPL loop.
+        .target(name: "NextWordREPL", dependencies: ["NextWord"]),
         .executableTarget(
             name: "nextword",
             dependencies: [
                 "NextWord",
+                "NextWordREPL",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
         ),
         .testTarget(
             name: "NextWordTests",
-            dependencies: ["NextWord"],
+            dependencies: ["NextWord", "NextWordREPL"],
             resources: [.copy("Fixtures")]
         ),
     ]

@@ -7,9 +7,14 @@ struct NextWordCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nextword",
         abstract: "Next-word suggestions from an LSTM language model that learns from what you type.",
+        discussion: """
+            With no subcommand, runs `repl`: an interactive editor with suggestions on a terminal, or, \
+            when input or output is piped, line mode (one line of tab-separated suggestions per input \
+            line; --json for JSON; --learn to learn the lines). See `nextword help repl`.
+            """,
         version: NextWordInfo.version,
-        subcommands: [SuggestCommand.self, SimulateCommand.self, HistoryCommand.self, TrainCommand.self, EvalCommand.self, NGramCommand.self, LexiconCommand.self],
-        defaultSubcommand: nil)
+        subcommands: [ReplCommand.self, SuggestCommand.self, SimulateCommand.self, HistoryCommand.self, TrainCommand.self, EvalCommand.self, NGramCommand.self, LexiconCommand.self],
+        defaultSubcommand: ReplCommand.self)
 
     static func main() async {
         do {

@@ -1,0 +1,266 @@
+import Foundation
+import NextWord
+import XCTest
+@testable import NextWordREPL
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A scripted engine: "go be see" after "to ", completions of a partial word from a short list, and
+/// "the a I" otherwise. It records what it was asked and what it learned.
+final class FakeSuggestionEngine: SuggestionProviding, @unchecked Sendable {
+    // @unchecked: every stored property is guarded by `lock`.
+    private let lock = NSLock()
+    private var _learned: [String] = []
+    private var _prefixes: [String] = []
+    private var _forgotten: [String] = []
+    private var _incognito = false
+    static let words = ["today", "tomorrow", "together", "would", "world", "like", "love", "café", "cafés"]
+
+    var learned: [String] { lock.withLock { _learned } }
+    var prefixes: [String] { lock.withLock { _prefixes } }
+    var forgotten: [String] { lock.withLock { _forgotten } }
+    var modelName: String { "fake" }
+    var incognito: Bool {
+        get { lock.withLock { _incognito } }
+        set { lock.withLock { _incognito = newValue } }
+    }
+
+    func suggest(prefix: String, limit: Int) -> [Suggestion] {
+        lock.withLock { _prefixes.append(prefix) }
+        let partial = String(prefix.reversed().prefix { !$0.isWhitespace }.reversed())
+        let texts: [String]
+        if prefix.hasSuffix("to ") {
+            texts = ["go", "be", "see"]
+        } else if !partial.isEmpty {
+            texts = Self.words.filter { $0.hasPrefix(partial) && $0 != partial }
+        } else {
+            texts = ["the", "a", "I"]
+        }
+        return texts.prefix(limit).enumerated().map { index, text in
+            Suggestion(text: text, probability: 0.5 / Double(index + 1), source: index == 0 ? .both : .model)
+        }
+    }
+
+    func learn(_ text: String) throws {
+        lock.withLock { if !_incognito { _learned.append(text) } }
+    }
+
+    func forget(word: String) throws -> Int {
+        lock.withLock {
+            _forgotten.append(word)
+            return word == "unknown" ? 0 : 2
+        }
+    }
+
+    func statsSummary() throws -> String { "fake history: \(learned.count) lines" }
+}
+
+/// Runs a `ReplSession` on the slave side of a pseudo-terminal in a background thread and plays the
+/// user on the master side, reading the screen through `VirtualScreen`. Every wait has a deadline, so
+/// a broken session fails the test instead of hanging the suite.
+private final class PseudoTerminalHarness: @unchecked Sendable {
+    // @unchecked: `exit` and `finished` are guarded by `lock`; the descriptors are immutable.
+    let master: Int32
+    let slave: Int32
+    let width: Int
+    private(set) var log: [UInt8] = []
+    private let lock = NSLock()
+    private var result: Result<ReplExit, any Error>?
+    private let finished = DispatchSemaphore(value: 0)
+
+    init(width: Int = 60) throws {
+        var master: Int32 = -1
+        var slave: Int32 = -1
+        var size = winsize(ws_row: 24, ws_col: UInt16(width), ws_xpixel: 0, ws_ypixel: 0)
+        guard openpty(&master, &slave, nil, nil, &size) == 0 else { throw ReplError.signalSetup(errno: errno) }
+        self.master = master
+        self.slave = slave
+        self.width = width
+    }
+
+    deinit {
+        close(master)
+        close(slave)
+    }
+
+    func start(engine: FakeSuggestionEngine, signals: SignalWatcher? = nil) {
+        let slave = slave
+        Thread {
+            let session = ReplSession(engine: engine, input: slave, output: slave, signals: signals)
+            let outcome = Result { try session.run() }
+            self.lock.withLock { self.result = outcome }
+            self.finished.signal()
+        }.start()
+    }
+
+    /// Waits for the session to end; nil when it did not within the timeout.
+    func waitForExit(timeout: Double = 5) -> Result<ReplExit, any Error>? {
+        guard finished.wait(timeout: .now() + timeout) == .success else { return nil }
+        return lock.withLock { result }
+    }
+
+    func type(_ bytes: [UInt8]) {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes[offset...].withUnsafeBytes { write(master, $0.baseAddress, $0.count) }
+            if n <= 0 { return }
+            offset += n
+        }
+    }
+
+    func type(_ text: String) { type(Array(text.utf8)) }
+
+    /// Reads the master until `condition` holds on the screen (true) or the deadline passes (false).
+    @discardableResult
+    func waitForScreen(timeout: Double = 5, _ condition: (VirtualScreen) -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while true {
+            if condition(screen) { return true }
+            let remaining = deadline.timeIntervalSinceNow
+            if remaining <= 0 { return false }
+            var pfd = pollfd(fd: master, events: Int16(POLLIN), revents: 0)
+            guard poll(&pfd, 1, Int32(min(remaining, 0.2) * 1000)) > 0 else { continue }
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            let n = buffer.withUnsafeMutableBytes { read(master, $0.baseAddress, $0.count) }
+            if n > 0 { log += buffer[..<n] } else { usleep(10_000) }
+        }
+    }
+
+    var screen: VirtualScreen {
+        var screen = VirtualScreen(width: width)
+        screen.feed(log)
+        return screen
+    }
+
+    /// The prompt row: the frame always leaves the cursor there.
+    var promptLine: String { let s = screen; return s.line(s.row) }
+    var suggestionLine: String { let s = screen; return s.line(s.row + 1) }
+    var statusLine: String { let s = screen; return s.line(s.row + 2) }
+
+    func settings() -> termios {
+        var settings = termios()
+        tcgetattr(slave, &settings)
+        return settings
+    }
+}
+
+final class REPLPseudoTerminalTests: XCTestCase {
+    func testTypeAcceptCommitAndQuitRestoresTheTerminal() throws {
+        let pty = try PseudoTerminalHarness()
+        let before = pty.settings()
+        XCTAssertNotEqual(before.c_lflag & tcflag_t(ICANON), 0, "a fresh pty starts in canonical mode")
+        let engine = FakeSuggestionEngine()
+        pty.start(engine: engine)
+        XCTAssertTrue(pty.waitForScreen { $0.line(0) == ">" && $0.line(1).contains("1 the") }, "first frame")
+        let raw = pty.settings()
+        XCTAssertEqual(raw.c_lflag & tcflag_t(ICANON | ECHO | ISIG), 0, "raw mode while the session runs")
+
+        for byte in "I would like to".utf8 { pty.type([byte]) }
+        XCTAssertTrue(pty.waitForScreen { _ in pty.promptLine == "> I would like to" }, pty.screen.lines.joined(separator: "\n"))
+        XCTAssertTrue(pty.waitForScreen { _ in pty.suggestionLine == " 1 today   2 tomorrow   3 together" },
+                      "the partial word 'to' is completed: \(pty.suggestionLine)")
+        pty.type(" ")
+        XCTAssertTrue(pty.waitForScreen { _ in pty.suggestionLine == " 1 go   2 be   3 see" }, pty.suggestionLine)
+        XCTAssertEqual(pty.screen.reversedText(pty.screen.row + 1), " 1 go ")
+        XCTAssertTrue(pty.statusLine.hasPrefix("fake · incognito off · "), pty.statusLine)
+        XCTAssertTrue(pty.statusLine.hasSuffix(" ms"), pty.statusLine)
+
+        pty.type("\t")
+        XCTAssertTrue(pty.waitForScreen { $0.column == 2 + 19 && pty.promptLine == "> I would like to go" },
+                      "Tab gives 'I would like to go ' with the cursor after the space")
+        XCTAssertEqual(engine.prefixes.last, "I would like to go ")
+
+        pty.type("\r")
+        XCTAssertTrue(pty.waitForScreen { $0.lines.first == "> I would like to go" && $0.row == 1 && pty.promptLine == ">" })
+        XCTAssertEqual(engine.learned, ["I would like to go"], "the committed line is learned without the trailing space")
+        XCTAssertEqual(engine.prefixes.last, "I would like to go\n", "the previous line is context for the next")
+
+        pty.type([0x04])
+        guard let outcome = pty.waitForExit() else { return XCTFail("Ctrl-D did not end the session") }
+        XCTAssertEqual(try outcome.get(), .endOfInput)
+        let after = pty.settings()
+        XCTAssertEqual(after.c_lflag, before.c_lflag)
+        XCTAssertEqual(after.c_iflag, before.c_iflag)
+        XCTAssertEqual(after.c_oflag, before.c_oflag)
+        XCTAssertEqual(after.c_cflag, before.c_cflag)
+        XCTAssertTrue(pty.waitForScreen { $0.lines == ["> I would like to go"] }, "the frame is erased on exit")
+    }
+
+    func testEditingKeysSplitUTF8AndCommands() throws {
+        let pty = try PseudoTerminalHarness()
+        let engine = FakeSuggestionEngine()
+        pty.start(engine: engine)
+        XCTAssertTrue(pty.waitForScreen { $0.line(0) == ">" })
+
+        pty.type([0x63, 0x61, 0x66, 0xC3])  // "caf" and half of "é"
+        XCTAssertTrue(pty.waitForScreen { _ in pty.promptLine == "> caf" })
+        usleep(50_000)
+        pty.type([0xA9])
+        XCTAssertTrue(pty.waitForScreen { _ in pty.promptLine == "> café" && pty.suggestionLine == " 1 cafés" })
+        pty.type([0x7F])
+        XCTAssertTrue(pty.waitForScreen { _ in pty.promptLine == "> caf" }, "Backspace removes the whole é")
+        pty.type([0x03])
+        XCTAssertTrue(pty.waitForScreen { _ in pty.promptLine == ">" }, "Ctrl-C clears a non-empty line")
+
+        pty.type("I go to ")
+        XCTAssertTrue(pty.waitForScreen { _ in pty.suggestionLine.contains("2 be") })
+        pty.type("\u{1B}2")  // Alt-2
+        XCTAssertTrue(pty.waitForScreen { _ in pty.promptLine == "> I go to be" })
+        pty.type("\u{1B}[H\u{1B}[3~")  // Home, Delete
+        XCTAssertTrue(pty.waitForScreen { $0.column == 2 && pty.promptLine == ">  go to be" })
+
+        pty.type([0x15])
+        pty.type(":incognito\r")
+        XCTAssertTrue(pty.waitForScreen { $0.lines.contains(where: { $0.hasPrefix("incognito on") }) })
+        XCTAssertTrue(pty.waitForScreen { _ in pty.statusLine.contains("incognito on") })
+        pty.type("secret words\r:forget secret\r:nope\r")
+        XCTAssertTrue(pty.waitForScreen { $0.lines.contains("unknown command :nope (try :help)") })
+        XCTAssertTrue(pty.screen.lines.contains("forgot \"secret\": 2 entries removed"), pty.screen.lines.joined(separator: "\n"))
+        XCTAssertEqual(engine.learned, [], "neither commands nor incognito lines are learned")
+        XCTAssertEqual(engine.forgotten, ["secret"])
+        XCTAssertTrue(engine.incognito)
+
+        pty.type(":quit\r")
+        guard let outcome = pty.waitForExit() else { return XCTFail(":quit did not end the session") }
+        XCTAssertEqual(try outcome.get(), .quit)
+    }
+
+    func testResizeRedrawsAndATerminatingSignalRestoresTheTerminal() throws {
+        let pty = try PseudoTerminalHarness(width: 60)
+        let before = pty.settings()
+        // SIGUSR2 stands in for SIGTERM: Dispatch keeps its handler for the rest of the process, and
+        // nothing else in the test process uses SIGUSR2 or SIGWINCH.
+        let signals = try SignalWatcher(terminating: [SIGUSR2], resize: SIGWINCH)
+        pty.start(engine: FakeSuggestionEngine(), signals: signals)
+        XCTAssertTrue(pty.waitForScreen { $0.line(0) == ">" })
+        pty.type("a line that is longer than twenty columns")
+        XCTAssertTrue(pty.waitForScreen { _ in pty.promptLine == "> a line that is longer than twenty columns" })
+
+        var size = winsize(ws_row: 24, ws_col: 20, ws_xpixel: 0, ws_ypixel: 0)
+        XCTAssertEqual(ioctl(pty.master, UInt(TIOCSWINSZ), &size), 0)
+        kill(getpid(), SIGWINCH)
+        XCTAssertTrue(pty.waitForScreen { _ in pty.promptLine == "> …" + "than twenty columns".suffix(15) },
+                      "redrawn for 20 columns: \(pty.promptLine)")
+
+        kill(getpid(), SIGUSR2)
+        guard let outcome = pty.waitForExit() else { return XCTFail("the signal did not end the session") }
+        XCTAssertEqual(try outcome.get(), .signal(SIGUSR2))
+        XCTAssertEqual(ReplExit.signal(SIGUSR2).exitStatus, 128 + SIGUSR2)
+        let after = pty.settings()
+        XCTAssertEqual(after.c_lflag, before.c_lflag)
+        XCTAssertEqual(after.c_iflag, before.c_iflag)
+        XCTAssertEqual(after.c_oflag, before.c_oflag)
+    }
+
+    func testSessionRefusesAnInputThatIsNotATerminal() throws {
+        var fds: [Int32] = [0, 0]
+        XCTAssertEqual(pipe(&fds), 0)
+        defer { close(fds[0]); close(fds[1]) }
+        let session = ReplSession(engine: FakeSuggestionEngine(), input: fds[0], output: fds[1])
+        XCTAssertThrowsError(try session.run()) { error in
+            XCTAssertEqual(error as? ReplError, .notATerminal(fileDescriptor: fds[0]))
+            XCTAssertTrue("\(error)".contains("not a terminal"))
+        }
+    }
+}
