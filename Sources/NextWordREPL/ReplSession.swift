@@ -53,7 +53,7 @@ public enum ReplExit: Equatable, Sendable {
 /// Committed lines are trimmed of surrounding whitespace before they are learned, so accepting a
 /// suggestion (which adds a space) and pressing Enter learns "I would like to go", not "... go ".
 /// They are also kept, newline-separated, as context: the engine gets the previous lines, "\n" and the
-/// text left of the cursor, bounded to the last `contextCharacters` characters.
+/// text left of the cursor; the oldest whole lines are dropped once they pass `contextCharacters`.
 public final class ReplSession {
     private let engine: any SuggestionProviding
     private let input: Int32
@@ -212,15 +212,21 @@ public final class ReplSession {
                 printed.append("nextword: this line was not learned: \(error)")
             }
         }
-        context = String((context.isEmpty ? text : context + "\n" + text).suffix(options.contextCharacters))
+        // Whole lines are dropped from the front, never a few characters: the engine caches the
+        // state of the text it has read, and a context that slid by a character each line would
+        // have to be read again from scratch.
+        context = context.isEmpty ? text : context + "\n" + text
+        while context.count > options.contextCharacters, let newline = context.firstIndex(of: "\n") {
+            context = String(context[context.index(after: newline)...])
+        }
         return nil
     }
 
     /// The text the engine completes: earlier lines, a newline, and the current line up to the cursor.
     var suggestionPrefix: String {
         let before = editor.textBeforeCursor
-        let full = context.isEmpty ? before : context + "\n" + before
-        return String(full.suffix(options.contextCharacters))
+        // Not cut to a length: the engine reads only the tail of a long prefix it has not seen.
+        return context.isEmpty ? before : context + "\n" + before
     }
 
     private func refreshSuggestions() {
