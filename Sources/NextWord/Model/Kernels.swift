@@ -62,10 +62,17 @@ extension Float: BLASScalar {
 /// e^x for eight floats: Cephes' degree-6 polynomial on r = x − n·ln2 (ln2 split in two for
 /// accuracy), times 2^n built in the exponent bits. Relative error about 2e-7 on [−87, 88];
 /// inputs outside are clamped (the softmax only feeds x ≤ 0).
+///
+/// n = round(x·log2 e) comes from the 1.5·2^23 trick: adding it leaves n in the low mantissa bits,
+/// so neither rounding nor the float-to-int conversion leaves the vector registers.
 @inline(__always)
 func fastExp(_ input: SIMD8<Float>) -> SIMD8<Float> {
-    var x = input.clamped(lowerBound: SIMD8(repeating: -87.3), upperBound: SIMD8(repeating: 88.3))
-    let n = (x * 1.442_695_04 + 0.5).rounded(.down)
+    let low = SIMD8<Float>(repeating: -87.3), high = SIMD8<Float>(repeating: 88.3)
+    var x = input.replacing(with: low, where: input .< low)
+    x = x.replacing(with: high, where: x .> high)
+    let magic = SIMD8<Float>(repeating: 12_582_912)  // 1.5 · 2^23
+    let shifted = x * 1.442_695_04 + magic
+    let n = shifted - magic
     x = x - n * 0.693_359_375 + n * 2.121_944_4e-4
     let z = x * x
     var y = SIMD8<Float>(repeating: 1.987_569_15e-4)
@@ -75,8 +82,9 @@ func fastExp(_ input: SIMD8<Float>) -> SIMD8<Float> {
     y = y * x + 1.666_666_545_9e-1
     y = y * x + 5.000_000_120_1e-1
     y = y * z + x + 1
-    let exponent = (SIMD8<Int32>(n) &+ 127) &<< 23
-    return y * unsafeBitCast(exponent, to: SIMD8<Float>.self)
+    let integer = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- unsafeBitCast(magic, to: SIMD8<Int32>.self)
+    let scale = unsafeBitCast((integer &+ 127) &<< 23, to: SIMD8<Float>.self)
+    return y * scale
 }
 
 extension Double: BLASScalar {
