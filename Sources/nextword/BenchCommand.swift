@@ -1,0 +1,155 @@
+import ArgumentParser
+import Foundation
+import Histogram
+import NextWord
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure suggestion latency, start-up, memory, evaluation and training speed on this machine.",
+        discussion: """
+        Suggest latency replays typing a text keystroke by keystroke (every letter of every word, as the
+        keystroke simulator queries), split into keystrokes at word boundaries (an LSTM step) and inside
+        words (a filter of the cached distribution). Cold start runs `nextword suggest` as a new process.
+        Training speed is a short run of the brown-lm configuration (2x256 tied LSTM, batch 32, BPTT 35,
+        full softmax) on ../shared/data/brown-lm/train.txt when present, else on random tokens.
+        """)
+
+    @OptionGroup var modelOptions: ModelOptions
+
+    @Option(help: "Text to replay (default: ../shared/data/dev/ksr-dev.txt).")
+    var text = "../shared/data/dev/ksr-dev.txt"
+
+    @Option(help: "Replay at most this many characters of it.")
+    var characters = 20_000
+
+    @Option(help: "Training batches to time (0 skips the training measurement).")
+    var trainBatches = 30
+
+    @Option(help: "Threads for evaluation and training.")
+    var threads = 2
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    func run() throws {
+        var report = BenchReport()
+        report.machine = MachineInfo.current()
+
+        let directory = try modelOptions.resolve()
+        let loadStart = ContinuousClock.now
+        let (engine, _) = try SuggestionEngine.open(.init(modelDirectory: directory, useHistory: false))
+        report.modelLoadMs = (ContinuousClock.now - loadStart).milliseconds
+        report.model = engine.modelName
+
+        let replay = try String(decoding: TextFile.read(URL(fileURLWithPath: text)), as: UTF8.self)
+        let (boundary, inWord) = replayTyping(String(replay.prefix(characters)), engine: engine)
+        report.suggestBoundaryP50Ms = boundary.valueAtPercentile(50).asMilliseconds
+        report.suggestBoundaryP99Ms = boundary.valueAtPercentile(99).asMilliseconds
+        report.suggestBoundaryMaxMs = boundary.max.asMilliseconds
+        report.suggestInwordP50Ms = inWord.valueAtPercentile(50).asMilliseconds
+        report.suggestInwordP99Ms = inWord.valueAtPercentile(99).asMilliseconds
+        report.suggestInwordMaxMs = inWord.max.asMilliseconds
+        report.suggestCalls = Int(boundary.totalCount + inWord.totalCount)
+
+        let step = stepLatency(engine.bundle.model)
+        report.stepLatencyP50Ms = step.valueAtPercentile(50).asMilliseconds
+        report.stepLatencyP99Ms = step.valueAtPercentile(99).asMilliseconds
+
+        setBLASThreads(threads)
+        let lines = replay.split(separator: "\n").map(String.init)
+        let stream = engine.bundle.stream(lines: lines).ids
+        let evalStart = ContinuousClock.now
+        let (_, scored) = Perplexity.negativeLogLikelihood(model: engine.bundle.model, stream: stream, threads: threads)
+        report.evalTokensPerS = Double(scored) / max((ContinuousClock.now - evalStart).seconds, 1e-9)
+
+        if trainBatches > 0 { report.trainTokensPerS = try trainingSpeed() }
+        report.coldStartMs = try coldStart(model: directory)
+        report.peakRssMb = MachineInfo.peakResidentMegabytes()
+        report.threads = threads
+
+        if json {
+            print(try jsonLine(report))
+        } else {
+            report.printTable()
+        }
+    }
+
+    /// Every keystroke of `text`: before each letter of a word, the text so far is a query.
+    func replayTyping(_ text: String, engine: SuggestionEngine) -> (boundary: Histogram<UInt64>, inWord: Histogram<UInt64>) {
+        var boundary = Histogram<UInt64>(highestTrackableValue: 60_000_000_000)
+        var inWord = Histogram<UInt64>(highestTrackableValue: 60_000_000_000)
+        var prefix = ""
+        var previousIsWord = false
+        for character in text {
+            let isWord = character.isLetter || character.isNumber
+            if isWord {
+                let start = ContinuousClock.now
+                _ = engine.suggest(prefix: prefix, limit: 3)
+                let nanoseconds = UInt64(max(0, (ContinuousClock.now - start).nanoseconds))
+                if previousIsWord { _ = inWord.record(nanoseconds) } else { _ = boundary.record(nanoseconds) }
+            }
+            prefix.append(character)
+            previousIsWord = isWord || (previousIsWord && (character == "'" || character == "-"))
+        }
+        return (boundary, inWord)
+    }
+
+    /// One token in, the log-softmax out, at batch 1: PyTorch's `m(x, h); log_softmax` loop.
+    func stepLatency(_ model: LanguageModel) -> Histogram<UInt64> {
+        let session = InferenceSession(model: model)
+        var state = session.initialState()
+        var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000_000)
+        for i in 0 ..< 300 {
+            let start = ContinuousClock.now
+            session.advance(&state, with: [Int32(i % model.config.vocabSize)])
+            _ = session.probabilities(after: state)
+            if i >= 50 { _ = histogram.record(UInt64(max(0, (ContinuousClock.now - start).nanoseconds))) }
+        }
+        return histogram
+    }
+
+    /// Tokens per second of the brown-lm training configuration over `trainBatches` batches.
+    func trainingSpeed() throws -> Double {
+        let config = ModelConfig(vocabularyFile: "bench", vocabularySHA256: "", vocabSize: 13_189, embeddingSize: 256,
+                                 hiddenSize: 256, layers: 2, tied: true, tokenization: .pretokenized)
+        var options = TrainingOptions()
+        options.threads = threads
+        let tokens = options.batchSize * options.bptt * trainBatches + options.batchSize
+        var stream: [Int32] = []
+        if let lines = try? TextFile.lines(contentsOf: URL(fileURLWithPath: "../shared/data/brown-lm/train.txt")) {
+            var ids: [String: Int32] = ["<unk>": 0, "</s>": 1]
+            outer: for line in lines {
+                for word in line.split(separator: " ") {
+                    let id = ids[String(word)] ?? Int32(ids.count)
+                    if id < config.vocabSize { ids[String(word)] = id; stream.append(id) } else { stream.append(0) }
+                    if stream.count >= tokens { break outer }
+                }
+                stream.append(1)
+            }
+        }
+        var generator = SeededGenerator(seed: 7)
+        while stream.count < tokens { stream.append(Int32(generator.next() % UInt64(config.vocabSize))) }
+        let trainer = Trainer(model: try LanguageModel.initialized(config: config, seed: 1), options: options)
+        let start = ContinuousClock.now
+        _ = trainer.trainEpoch(stream: stream, progressEvery: 1_000_000)
+        return Double(trainBatches * options.batchSize * options.bptt) / max((ContinuousClock.now - start).seconds, 1e-9)
+    }
+
+    /// Process start to first suggestion: `nextword suggest` as a new process, best of three.
+    func coldStart(model: URL) throws -> Double {
+        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        var best = Double.infinity
+        for _ in 0 ..< 3 {
+            let process = Process()
+            process.executableURL = executable
+            process.arguments = ["suggest", "--model", model.path, "--no-history", "I would like to "]
+            process.standardOutput = FileHandle.nullDevice
+            let start = ContinuousClock.now
+            try process.run()
+            process.waitUntilExit()
+            best = min(best, (ContinuousClock.now - start).milliseconds)
+        }
+        return best
+    }
+}
