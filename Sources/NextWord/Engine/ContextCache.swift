@@ -18,6 +18,11 @@ final class ContextEntry {
     let recentCounts: [String: Int]
     let recentWords: [String]
     var lastUsed: UInt64
+    /// The user-history term (weight × P_history) of the words worth boosting after this context —
+    /// its followers in the user's n-grams and the user's most frequent words — with the user-model
+    /// version it was computed for. Built at the first keystroke, reused by the rest of the word.
+    var userBoosts: [String: Float] = [:]
+    var userBoostsVersion = -1
 
     init(key: [UInt8], state: RecurrentState<Float>, lastIDs: [Int32], distribution: [Float], previousWords: [String],
          sentenceStart: Bool, recentCounts: [String: Int], recentWords: [String], lastUsed: UInt64) {

@@ -31,6 +31,8 @@ public final class SuggestionEngine: SuggestionProviding, @unchecked Sendable {
         var incognito = false
         var historyToken: Int64 = 0
         var lastHistoryCheck = Date.distantPast
+        var frequentUserWords: [String] = []
+        var frequentUserWordsVersion = -1
     }
     let lock = NSLock()
     var mutable: Mutable
@@ -96,6 +98,31 @@ public final class SuggestionEngine: SuggestionProviding, @unchecked Sendable {
         return (bytes, partial)
     }
 
+    /// The context's user-history boosts, computed once per context and user-model version.
+    func userBoosts(for entry: ContextEntry, user: UserModel) -> [String: Float] {
+        if entry.userBoostsVersion == user.version { return entry.userBoosts }
+        if mutable.frequentUserWordsVersion != user.version {
+            mutable.frequentUserWords = user.mostFrequent(200)
+            mutable.frequentUserWordsVersion = user.version
+        }
+        var boosts: [String: Float] = [:]
+        let candidates = Array(user.followers(of: entry.previousWords).keys) + mutable.frequentUserWords
+        for word in candidates where boosts[word] == nil {
+            guard isSuggestibleUserWord(word, count: user.unigrams[word] ?? 0) else { continue }
+            boosts[word] = weights.user * Float(user.probability(of: word, previous: entry.previousWords))
+        }
+        entry.userBoosts = boosts
+        entry.userBoostsVersion = user.version
+        return boosts
+    }
+
+    /// A learned word may be suggested if the model or the corpus knows it, or the user typed it
+    /// often enough: a typo typed once is not.
+    func isSuggestibleUserWord(_ word: String, count: Int) -> Bool {
+        bundle.vocabulary.id(word) != nil || (lexicon?.totalCount(ofLowercased: word) ?? 0) > 0
+            || count >= weights.newWordMinimumCount
+    }
+
     /// Scores every candidate for the typed letters and returns the best, cased.
     private func rank(entry: ContextEntry, typed: String, partial: String, limit: Int) -> [Suggestion] {
         let vocabulary = bundle.vocabulary
@@ -113,12 +140,17 @@ public final class SuggestionEngine: SuggestionProviding, @unchecked Sendable {
             }
         }
         if userWeight > 0 {
-            for (word, count) in user.words(withPrefix: typed) {
-                let known = vocabulary.id(word) != nil || (lexicon?.totalCount(ofLowercased: word) ?? 0) > 0
-                if !known && count < weights.newWordMinimumCount { continue }  // a typo typed once
-                let p = Float(user.probability(of: word, previous: entry.previousWords))
-                boosts[word, default: (0, true)].score += userWeight * p
+            func add(_ word: String, _ score: Float) {
+                boosts[word, default: (0, true)].score += score
                 boosts[word]?.fromUser = true
+            }
+            for (word, score) in userBoosts(for: entry, user: user) where word.hasPrefix(typed) { add(word, score) }
+            if typed.utf8.count >= 2 {
+                // Rarer learned words with these letters (names, jargon), a bounded number of them.
+                for (word, count) in user.words(withPrefix: typed).prefix(64) where entry.userBoosts[word] == nil {
+                    guard isSuggestibleUserWord(word, count: count) else { continue }
+                    add(word, userWeight * Float(user.probability(of: word, previous: entry.previousWords)))
+                }
             }
         }
 

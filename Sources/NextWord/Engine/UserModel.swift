@@ -10,6 +10,10 @@ public struct UserModel: Sendable {
     public private(set) var unigrams: [String: Int] = [:]
     public private(set) var surfaces: [String: [String: Int]] = [:]
     public private(set) var totalWords = 0
+    /// Bumped on every change, so caches built from this model know when they are stale.
+    public private(set) var version = 0
+    /// The lowercased words in UTF-8 byte order, for prefix lookups in O(log n + matches).
+    private var sortedWords: [[UInt8]] = []
     /// Followers of each context: "b" for bigrams, "a b" for trigrams (lowercased, one space).
     private var followers: [String: [String: Int]] = [:]
     private var contextTotals: [String: Int] = [:]
@@ -20,7 +24,9 @@ public struct UserModel: Sendable {
 
     /// Adds one observation of `word` (surface form) after `previous` (lowercased, oldest first).
     public mutating func observe(surface: String, previous: [String], count: Int = 1) {
+        version += 1
         let lower = surface.lowercased()
+        index(lower)
         unigrams[lower, default: 0] += count
         surfaces[lower, default: [:]][surface, default: 0] += count
         totalWords += count
@@ -32,12 +38,15 @@ public struct UserModel: Sendable {
 
     /// Adds n-gram counts without touching the unigrams (rows loaded from the history store).
     public mutating func addNgram(context: String, word: String, count: Int) {
+        version += 1
         addFollower(word.lowercased(), to: context.lowercased(), count: count)
     }
 
     /// Adds unigram counts for a surface form (rows loaded from the history store).
     public mutating func addWord(surface: String, count: Int) {
+        version += 1
         let lower = surface.lowercased()
+        index(lower)
         unigrams[lower, default: 0] += count
         surfaces[lower, default: [:]][surface, default: 0] += count
         totalWords += count
@@ -50,8 +59,12 @@ public struct UserModel: Sendable {
 
     /// Drops a word everywhere.
     public mutating func forget(_ word: String) {
+        version += 1
         let lower = word.lowercased()
         if let c = unigrams.removeValue(forKey: lower) { totalWords -= c }
+        let key = Array(lower.utf8)
+        let position = lowerBound(key)
+        if position < sortedWords.count, sortedWords[position] == key { sortedWords.remove(at: position) }
         surfaces.removeValue(forKey: lower)
         for key in Array(followers.keys) {
             if key == lower || key.split(separator: " ").contains(Substring(lower)) {
@@ -94,9 +107,40 @@ public struct UserModel: Sendable {
         surfaces[lower]?.max { $0.value < $1.value || ($0.value == $1.value && $0.key > $1.key) }?.key
     }
 
-    /// Lowercased words the user typed that start with `prefix`, with counts (a linear scan: the
-    /// user's vocabulary is small, capped by the history store).
+    /// Lowercased words the user typed that start with `prefix`, with counts.
     public func words(withPrefix prefix: String) -> [(word: String, count: Int)] {
-        unigrams.compactMap { $0.key.hasPrefix(prefix) ? ($0.key, $0.value) : nil }
+        let key = Array(prefix.utf8)
+        var result: [(word: String, count: Int)] = []
+        var position = lowerBound(key)
+        while position < sortedWords.count, sortedWords[position].starts(with: key) {
+            let word = String(decoding: sortedWords[position], as: UTF8.self)
+            result.append((word, unigrams[word] ?? 0))
+            position += 1
+        }
+        return result
+    }
+
+    /// The `limit` most frequent words (ties alphabetical).
+    public func mostFrequent(_ limit: Int) -> [String] {
+        var top = unigrams.sorted { $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key) }
+        if top.count > limit { top.removeLast(top.count - limit) }
+        return top.map(\.key)
+    }
+
+    /// Keeps `sortedWords` holding every word of `unigrams` (a new word is inserted in place).
+    private mutating func index(_ lower: String) {
+        guard unigrams[lower] == nil else { return }
+        let key = Array(lower.utf8)
+        sortedWords.insert(key, at: lowerBound(key))
+    }
+
+    /// The first position whose word is not before `key`.
+    private func lowerBound(_ key: [UInt8]) -> Int {
+        var low = 0, high = sortedWords.count
+        while low < high {
+            let mid = (low + high) / 2
+            if sortedWords[mid].lexicographicallyPrecedes(key) { low = mid + 1 } else { high = mid }
+        }
+        return low
     }
 }
