@@ -26,6 +26,9 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "Stop after this many words.")
     var maxWords: Int?
 
+    @Option(help: "Mixing weights to try instead of the tuned defaults, e.g. ngram=0.25,cache=0.06,user=0.12,window=400,newword=2.")
+    var mix: String?
+
     @Flag(help: "Print only the JSON object.")
     var json = false
 
@@ -46,7 +49,8 @@ struct SimulateCommand: ParsableCommand {
             oracleSimulator.learn = false
             result = try oracleSimulator.run(contentsOf: url, predictor: OraclePredictor())
         } else {
-            let options = SuggestionEngine.OpenOptions(modelDirectory: try modelOptions.resolve(), useHistory: false)
+            let options = SuggestionEngine.OpenOptions(modelDirectory: try modelOptions.resolve(), useHistory: false,
+                                                       weights: try MixingWeights(parsing: mix ?? ""))
             let engine = try SuggestionEngine.open(options).engine
             let progress = ProgressLine()
             let started = Date()

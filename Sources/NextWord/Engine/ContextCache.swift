@@ -46,23 +46,28 @@ final class ContextCache {
     func lookup(_ key: [UInt8]) -> (exact: Bool, base: ContextEntry?) {
         clock += 1
         var best: ContextEntry?
-        for entry in entries where entry.key.count <= key.count {
+        // Most recently used first: a keystroke inside a word finds its context at once.
+        for entry in entries.reversed() where entry.key.count <= key.count {
             if let current = best, current.key.count >= entry.key.count { continue }
             let isPrefix = entry.key.isEmpty || entry.key.withUnsafeBytes { e in
                 key.withUnsafeBytes { k in memcmp(e.baseAddress!, k.baseAddress!, e.count) == 0 }
             }
-            if isPrefix { best = entry }
+            guard isPrefix else { continue }
+            best = entry
+            if entry.key.count == key.count { break }
         }
-        best?.lastUsed = clock
+        if let best {
+            best.lastUsed = clock
+            // Keep `entries` in order of use, most recent last.
+            if let index = entries.firstIndex(where: { $0 === best }) { entries.append(entries.remove(at: index)) }
+        }
         return (best?.key.count == key.count, best)
     }
 
     func insert(_ entry: ContextEntry) {
         clock += 1
         entry.lastUsed = clock
-        if entries.count >= capacity, let oldest = entries.indices.min(by: { entries[$0].lastUsed < entries[$1].lastUsed }) {
-            entries.remove(at: oldest)
-        }
+        if entries.count >= capacity { entries.removeFirst() }  // the least recently used
         entries.append(entry)
     }
 

@@ -1,3 +1,5 @@
+import Foundation
+
 /// How the engine mixes its sources into one probability per word:
 ///
 ///     P(w) = (1 − cache − user) · [ (1 − ngram) · P_lstm(w) + ngram · P_kn(w) ]
@@ -22,4 +24,27 @@ public struct MixingWeights: Codable, Sendable, Equatable {
     public var newWordMinimumCount = 2
 
     public init() {}
+}
+
+extension MixingWeights {
+    /// Reads `name=value` pairs separated by commas over the defaults (names: ngram, cache, user,
+    /// window, newword), for tuning runs.
+    public init(parsing text: String) throws {
+        self.init()
+        for pair in text.split(separator: ",") where !pair.isEmpty {
+            let parts = pair.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, let value = Double(parts[1]), value >= 0 else {
+                throw ModelError.invalidInput("mixing weight \"\(pair)\" is not name=value with a value ≥ 0")
+            }
+            switch parts[0] {
+            case "ngram": ngram = Float(value)
+            case "cache": cache = Float(value)
+            case "user": user = Float(value)
+            case "window": cacheWindow = Int(value)
+            case "newword": newWordMinimumCount = Int(value)
+            default: throw ModelError.invalidInput("unknown mixing weight \"\(parts[0])\" (ngram, cache, user, window, newword)")
+            }
+        }
+        if ngram > 1 || cache + user >= 1 { throw ModelError.invalidInput("weights must leave the model a share: ngram ≤ 1, cache + user < 1") }
+    }
 }
