@@ -31,6 +31,8 @@ public final class SuggestionEngine: SuggestionProviding, @unchecked Sendable {
         var incognito = false
         var historyToken: Int64 = 0
         var lastHistoryCheck = Date.distantPast
+        /// The word being typed (its context and letters) and what was suggested for it so far.
+        var passedOver: (context: [UInt8], typed: String, words: Set<String>) = ([], "", [])
         var frequentUserWords: [String] = []
         var frequentUserWordsVersion = -1
     }
@@ -85,7 +87,17 @@ public final class SuggestionEngine: SuggestionProviding, @unchecked Sendable {
         let (contextBytes, partial) = splitPartialWord(prefix)
         let entry = contextEntry(for: contextBytes)
         let typed = Tokenizer.normalizeApostrophes(partial).lowercased()
-        return rank(entry: entry, typed: typed, partial: partial, limit: limit)
+        // Words offered earlier for this same word and passed over (the user typed on instead)
+        // are not offered again: they would take a slot the user has already said no to.
+        var passedOver = mutable.passedOver
+        if passedOver.context != contextBytes || !typed.hasPrefix(passedOver.typed) || typed == passedOver.typed {
+            passedOver = (contextBytes, typed, [])
+        }
+        let result = rank(entry: entry, typed: typed, partial: partial, limit: limit, excluding: passedOver.words)
+        passedOver.typed = typed
+        for suggestion in result { passedOver.words.insert(Tokenizer.normalizeApostrophes(suggestion.text).lowercased()) }
+        mutable.passedOver = passedOver
+        return result
     }
 
     /// Splits off the word being typed: the context is everything before it, as UTF-8 bytes.
@@ -102,7 +114,7 @@ public final class SuggestionEngine: SuggestionProviding, @unchecked Sendable {
     func userBoosts(for entry: ContextEntry, user: UserModel) -> [String: Float] {
         if entry.userBoostsVersion == user.version { return entry.userBoosts }
         if mutable.frequentUserWordsVersion != user.version {
-            mutable.frequentUserWords = user.mostFrequent(200)
+            mutable.frequentUserWords = user.mostFrequent(0)
             mutable.frequentUserWordsVersion = user.version
         }
         var boosts: [String: Float] = [:]
@@ -124,7 +136,8 @@ public final class SuggestionEngine: SuggestionProviding, @unchecked Sendable {
     }
 
     /// Scores every candidate for the typed letters and returns the best, cased.
-    private func rank(entry: ContextEntry, typed: String, partial: String, limit: Int) -> [Suggestion] {
+    private func rank(entry: ContextEntry, typed: String, partial: String, limit: Int,
+                      excluding passedOver: Set<String>) -> [Suggestion] {
         let vocabulary = bundle.vocabulary
         let user = mutable.user
         let cacheWeight = entry.recentWords.isEmpty ? 0 : weights.cache
@@ -154,7 +167,7 @@ public final class SuggestionEngine: SuggestionProviding, @unchecked Sendable {
             }
         }
 
-        var top = TopK(limit + 1)
+        var top = TopK(limit + 1 + passedOver.count)
         var extra: [Int32: (String, Bool)] = [:]  // candidates outside the vocabulary, by a negative key
         entry.distribution.withUnsafeBufferPointer { distribution in
             for id in prefixIndex.ids(withPrefix: typed) {
@@ -190,7 +203,7 @@ public final class SuggestionEngine: SuggestionProviding, @unchecked Sendable {
             } else if let outside = extra[item.id] {
                 (word, fromUser) = outside
             } else { continue }
-            if word == typed { continue }  // already typed out: nothing to save
+            if word == typed || passedOver.contains(word) { continue }  // typed out, or already declined
             let usual = user.preferredSurface(of: word) ?? lexicon?.preferredCasing(of: word) ?? word
             let text = casing.display(usual: usual, typed: partial, sentenceStart: entry.sentenceStart)
             let source: Suggestion.Source = fromUser ? (item.id >= 0 ? .both : .history) : .model
