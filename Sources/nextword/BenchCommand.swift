@@ -37,6 +37,7 @@ struct BenchCommand: ParsableCommand {
         report.machine = MachineInfo.current()
 
         let directory = try modelOptions.resolve()
+        setBLASThreads(1)  // one suggestion's products are small: threads cost more than they give
         let loadStart = ContinuousClock.now
         let (engine, _) = try SuggestionEngine.open(.init(modelDirectory: directory, useHistory: false))
         report.modelLoadMs = (ContinuousClock.now - loadStart).milliseconds

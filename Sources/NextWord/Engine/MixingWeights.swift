@@ -12,13 +12,13 @@ import Foundation
 /// (see BENCHMARKS.md): the defaults are the tuned values.
 public struct MixingWeights: Codable, Sendable, Equatable {
     /// Share of the Kneser-Ney n-gram in the corpus model.
-    public var ngram: Float = 0.25
+    public var ngram: Float = 0.4
     /// Weight of the document cache.
-    public var cache: Float = 0.06
+    public var cache: Float = 0.09
     /// Weight of the user's history.
     public var user: Float = 0.12
     /// Words of the document the cache looks back over.
-    public var cacheWindow = 400
+    public var cacheWindow = 100
     /// Times the user must type a word the model does not know before it is suggested (typos
     /// typed once are not).
     public var newWordMinimumCount = 2

@@ -34,6 +34,8 @@ public final class SuggestionEngine: SuggestionProviding, @unchecked Sendable {
         /// The word being typed (its context and letters) and what was suggested for it so far.
         var passedOver: (context: [UInt8], typed: String, words: Set<String>) = ([], "", [])
         var frequentUserWords: [String] = []
+        /// [V] zeros except while `rank` runs: the boosts of vocabulary words by id.
+        var boostScratch: [Float] = []
         var frequentUserWordsVersion = -1
     }
     let lock = NSLock()
@@ -65,6 +67,7 @@ public final class SuggestionEngine: SuggestionProviding, @unchecked Sendable {
         }
         unknownMass = outside
         mutable = Mutable(session: InferenceSession(model: bundle.model), incognito: incognito)
+        mutable.boostScratch = [Float](repeating: 0, count: bundle.vocabulary.count)
         if let history { try reloadUserModel(from: history) }
     }
 
@@ -169,9 +172,20 @@ public final class SuggestionEngine: SuggestionProviding, @unchecked Sendable {
 
         var top = TopK(limit + 1 + passedOver.count)
         var extra: [Int32: (String, Bool)] = [:]  // candidates outside the vocabulary, by a negative key
+        // Boosts of vocabulary words go into a dense scratch row, so the loop over every candidate
+        // adds a float instead of hashing a string.
+        var boostedIDs: [Int] = []
+        for (word, boost) in boosts {
+            guard let id = vocabulary.id(word) else { continue }
+            mutable.boostScratch[id] += boost.score
+            boostedIDs.append(id)
+        }
+        defer { for id in boostedIDs { mutable.boostScratch[id] = 0 } }
         entry.distribution.withUnsafeBufferPointer { distribution in
-            for id in prefixIndex.ids(withPrefix: typed) {
-                top.insert(id: id, score: baseWeight * distribution[Int(id)] + (boosts[vocabulary.words[Int(id)]]?.score ?? 0))
+            mutable.boostScratch.withUnsafeBufferPointer { boost in
+                for id in prefixIndex.ids(withPrefix: typed) {
+                    top.insert(id: id, score: baseWeight * distribution[Int(id)] + boost[Int(id)])
+                }
             }
             let unknownProbability = distribution[vocabulary.unknownID]
             var nextKey: Int32 = -1

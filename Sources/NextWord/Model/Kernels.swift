@@ -27,6 +27,16 @@ extension Float: BLASScalar {
     public static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                             a: UnsafePointer<Float>, b: UnsafePointer<Float>, beta: Float,
                             c: UnsafeMutablePointer<Float>) {
+        if m == 1 {
+            // A single row (the engine's batch-1 step): a matrix-vector product. sgemm would pack
+            // the whole weight matrix into a scratch copy first, for one row of output.
+            if transB {  // B stored [N, K]: c = B · a
+                cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(k), alpha, b, Int32(k), a, 1, beta, c, 1)
+            } else {     // B stored [K, N]: c = Bᵀ · a
+                cblas_sgemv(CblasRowMajor, CblasTrans, Int32(k), Int32(n), alpha, b, Int32(n), a, 1, beta, c, 1)
+            }
+            return
+        }
         cblas_sgemm(CblasRowMajor, blasTranspose(transA), blasTranspose(transB),
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(transA ? m : k),
                     b, Int32(transB ? k : n), beta, c, Int32(n))
