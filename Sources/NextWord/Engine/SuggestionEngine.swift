@@ -138,6 +138,20 @@ public final class SuggestionEngine: SuggestionProviding, @unchecked Sendable {
             || count >= weights.newWordMinimumCount
     }
 
+    /// How a word is written mid-sentence: a capitalised form only when it is how the word is
+    /// nearly always written (names, `I`, acronyms), not when it merely often starts sentences
+    /// (`Thank`). The user's own writing decides first, then the corpus.
+    func usualForm(of word: String, user: UserModel) -> String {
+        let threshold = 0.8
+        if let surface = user.preferredSurface(of: word), let share = user.capitalizedShare(of: word) {
+            return surface.first?.isUppercase == true && share < threshold ? word : surface
+        }
+        if let lexicon, let surface = lexicon.preferredCasing(of: word) {
+            return surface.first?.isUppercase == true && (lexicon.capitalizedShare(of: word) ?? 1) < threshold ? word : surface
+        }
+        return word
+    }
+
     /// Scores every candidate for the typed letters and returns the best, cased.
     private func rank(entry: ContextEntry, typed: String, partial: String, limit: Int,
                       excluding passedOver: Set<String>) -> [Suggestion] {
@@ -218,7 +232,7 @@ public final class SuggestionEngine: SuggestionProviding, @unchecked Sendable {
                 (word, fromUser) = outside
             } else { continue }
             if word == typed || passedOver.contains(word) { continue }  // typed out, or already declined
-            let usual = user.preferredSurface(of: word) ?? lexicon?.preferredCasing(of: word) ?? word
+            let usual = usualForm(of: word, user: user)
             let text = casing.display(usual: usual, typed: partial, sentenceStart: entry.sentenceStart)
             let source: Suggestion.Source = fromUser ? (item.id >= 0 ? .both : .history) : .model
             result.append(Suggestion(text: text, probability: Double(item.score), source: source))

@@ -107,6 +107,14 @@ public struct UserModel: Sendable {
         surfaces[lower]?.max { $0.value < $1.value || ($0.value == $1.value && $0.key > $1.key) }?.key
     }
 
+    /// The share of the word's uses written with a capital first letter.
+    public func capitalizedShare(of lower: String) -> Double? {
+        guard let forms = surfaces[lower] else { return nil }
+        let total = forms.values.reduce(0, +)
+        guard total > 0 else { return nil }
+        return Double(forms.filter { $0.key.first?.isUppercase == true }.values.reduce(0, +)) / Double(total)
+    }
+
     /// Lowercased words the user typed that start with `prefix`, with counts.
     public func words(withPrefix prefix: String) -> [(word: String, count: Int)] {
         let key = Array(prefix.utf8)
