@@ -14,9 +14,14 @@ extension SuggestionEngine {
                 // Write first: if the store refuses, the in-memory model does not claim otherwise.
                 if let history, !history.isReadOnly {
                     for chunk in stride(from: 0, to: tokens.count, by: HistoryStore.maxTokensPerLine) {
-                        try history.learn(tokens: Array(tokens[chunk ..< min(tokens.count, chunk + HistoryStore.maxTokensPerLine)]))
+                        let part = Array(tokens[chunk ..< min(tokens.count, chunk + HistoryStore.maxTokensPerLine)])
+                        // Our own write needs no reload; but if another process wrote since we last
+                        // read the store, keep the old token so the next check reloads its lines.
+                        if let change = try history.learnLine(tokens: part, at: Date()),
+                           change.before == mutable.historyToken {
+                            mutable.historyToken = change.after
+                        }
                     }
-                    mutable.historyToken = history.changeToken()
                 }
                 var previous: [String] = []
                 for token in tokens {
@@ -39,7 +44,10 @@ extension SuggestionEngine {
         try lock.withLock {
             let removed = try history?.forget(word: word) ?? 0
             mutable.user.forget(word)
-            if let history { mutable.historyToken = history.changeToken() }
+            // Forgetting is rare: reload rather than guess whether other processes wrote meanwhile
+            // (taking the store's token now would hide their lines). If the reload fails, the
+            // in-memory model has already dropped the word and the old token makes a later check retry.
+            if let history { try? reloadUserModel(from: history) }
             return removed
         }
     }
@@ -49,7 +57,7 @@ extension SuggestionEngine {
         try lock.withLock {
             try history?.clear()
             mutable.user = UserModel()
-            if let history { mutable.historyToken = history.changeToken() }
+            if let history { try? reloadUserModel(from: history) }
         }
     }
 
@@ -76,7 +84,18 @@ extension SuggestionEngine {
 
     /// At most once a second, looks whether another process changed the history, and reloads.
     func refreshHistoryIfChanged() {
-        guard let history, Date().timeIntervalSince(mutable.lastHistoryCheck) > 1 else { return }
+        guard history != nil, Date().timeIntervalSince(mutable.lastHistoryCheck) > 1 else { return }
+        reloadIfTokenMoved()
+    }
+
+    /// Looks now, whatever the time since the last look (tests, and front ends that know another
+    /// process just wrote).
+    func refreshHistoryNow() {
+        lock.withLock { reloadIfTokenMoved() }
+    }
+
+    private func reloadIfTokenMoved() {
+        guard let history else { return }
         mutable.lastHistoryCheck = Date()
         let token = history.changeToken()
         if token != mutable.historyToken { try? reloadUserModel(from: history) }
