@@ -19,6 +19,7 @@ enum EngineFixture {
         We met them in the park and talked about the plan.
         The Paris office is near the river, and London is far.
         Napping is nice; my nap was short.
+        I don't know, and they don't either.
         """
 
     static let vocabularyFileName = "vocab.txt"
