@@ -3,13 +3,14 @@ import Foundation
 extension SuggestionEngine {
     /// Learns text the user committed: each line's words and their 2- and 3-grams go to the history
     /// store (durable when this returns) and to the in-memory user model. Punctuation and words that
-    /// must never be learned (numbers, addresses, secrets: `HistoryStore.isLearnable`) break the
-    /// chains. Nothing at all happens in incognito mode.
+    /// must never be learned (numbers, addresses, secrets: `HistoryStore.tokensForLearning` and
+    /// `HistoryStore.isLearnable`) break the chains. Nothing at all happens in incognito mode.
     public func learn(_ text: String) throws {
         try lock.withLock {
             guard !mutable.incognito else { return }
             for line in text.split(whereSeparator: \.isNewline) {
-                let tokens = tokenizer.tokenize(String(line)).map { Tokenizer.normalizeApostrophes($0.text) }
+                // Addresses and secrets are hidden whole, before the tokenizer cuts them into words.
+                let tokens = HistoryStore.tokensForLearning(line: String(line), tokenizer: tokenizer)
                 guard !tokens.isEmpty else { continue }
                 // Write first: if the store refuses, the in-memory model does not claim otherwise.
                 if let history, !history.isReadOnly {
