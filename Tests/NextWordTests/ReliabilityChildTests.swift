@@ -59,11 +59,13 @@ final class ReliabilityChildTests: XCTestCase {
         do {
             let store = try HistoryStore(path: file)
             for line in 0 ..< lines {
+                let started = Date()
                 do {
                     try store.learn(tokens: ["together", Marker.word(writer: writer, line: line), "line"])
                     written += 1
                 } catch {
-                    errors.append("\(error)")
+                    let waited = String(format: "%.1f", Date().timeIntervalSince(started))
+                    errors.append("line \(line), after \(waited) s: \(error)")
                 }
             }
             try store.close()

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import XCTest
 @testable import NextWord
 
@@ -69,6 +70,49 @@ final class ReliabilityConcurrencyTests: XCTestCase {
         XCTAssertNil(store.integrityProblem())
     }
 
+    func testProcessesCreatingTheHistoryAtOnceAllSucceed() throws {
+        let file = self.file
+        let children = try (1...4).map { writer in
+            try ChildProcess(mode: "write",
+                             environment: ["NEXTWORD_CHILD_DB": file.path, "NEXTWORD_CHILD_WRITER": "\(writer)",
+                                           "NEXTWORD_CHILD_LINES": "5"],
+                             errorLog: directory.appendingPathComponent("creator-\(writer).log"))
+        }
+        for child in children {
+            let output = child.remainingLines()
+            XCTAssertTrue(output.contains("wrote 5 errors 0"), "\(output) \(child.errors)")
+        }
+        XCTAssertEqual(try HistoryStore(path: file).wordCount(lower: "together").map(\.count), [20])
+    }
+
+    func testAHistoryBeingCreatedElsewhereIsNotForeign() throws {
+        // The schema migrator commits its empty bookkeeping table before the first migration: a
+        // process opening the file at that moment must not call it another application's.
+        let queue = try DatabaseQueue(path: file.path)
+        try queue.write { db in
+            try db.execute(sql: "CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY)")
+        }
+        try queue.close()
+        let store = try HistoryStore(path: file)
+        try store.learn(tokens: ["works"])
+        XCTAssertEqual(store.totalWordCount(), 1)
+        try store.close()
+
+        // Another GRDB application's database, with migrations applied, is still foreign.
+        let other = directory.appendingPathComponent("other.sqlite")
+        let app = try DatabaseQueue(path: other.path)
+        try app.write { db in
+            try db.execute(sql: """
+                CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY);
+                INSERT INTO grdb_migrations VALUES ('v1');
+                """)
+        }
+        try app.close()
+        XCTAssertThrowsError(try HistoryStore(path: other)) { error in
+            guard case HistoryError.foreign = error else { return XCTFail("\(error)") }
+        }
+    }
+
     func testOpeningASecondStoreKeepsTheFirstStoresLocks() throws {
         // Two stores on one file in this process (a keyboard engine and a history command, say),
         // and another process that learns and closes. Closing any descriptor of the file drops all
@@ -97,6 +141,43 @@ final class ReliabilityConcurrencyTests: XCTestCase {
         let reopened = try HistoryStore(path: file)
         XCTAssertEqual(reopened.totalWordCount(), 4 + 4 + 9)
         XCTAssertNil(reopened.integrityProblem())
+    }
+
+    func testKeystrokesDoNotWaitForAHistoryWriteThatWaits() throws {
+        // Another process holds the history's write lock (a long transaction, a VACUUM). The
+        // engine's learn must wait for it; suggestions for the next keystrokes must not.
+        let engine = try EngineFixture.engine(history: try HistoryStore(path: file))
+        try engine.learn("we met them")
+        let other = try DatabaseQueue(path: file.path)
+        let locked = DispatchSemaphore(value: 0)
+        let holder = Thread {
+            try? other.writeWithoutTransaction { db in
+                try db.execute(sql: "BEGIN IMMEDIATE")
+                locked.signal()
+                Thread.sleep(forTimeInterval: 1.5)
+                try db.execute(sql: "COMMIT")
+            }
+        }
+        holder.start()
+        locked.wait()
+        let learned = DispatchSemaphore(value: 0)
+        let learnError = Locked<String?>(nil)
+        let learner = Thread {
+            do { try engine.learn("we walked to the river") } catch { learnError.update { $0 = "\(error)" } }
+            learned.signal()
+        }
+        learner.start()
+        Thread.sleep(forTimeInterval: 0.2)  // the learner is now waiting for the write lock
+        let clock = ContinuousClock()
+        var answer: [Suggestion] = []
+        let elapsed = clock.measure { answer = engine.suggest(prefix: "we met th", limit: 3) }
+        XCTAssertLessThan(elapsed, .milliseconds(500), "a keystroke waited for the history's write lock")
+        XCTAssertFalse(answer.isEmpty)
+        learned.wait()
+        XCTAssertNil(learnError.get())
+        XCTAssertEqual(engine.history?.wordCount(lower: "walked").map(\.count), [1])
+        XCTAssertEqual(engine.suggest(prefix: "to the ri", limit: 3).first { $0.text == "river" }?.source, .both)
+        try other.close()
     }
 
     func testEnginesOnThreadsShareOneFile() throws {

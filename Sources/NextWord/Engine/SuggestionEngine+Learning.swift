@@ -6,36 +6,47 @@ extension SuggestionEngine {
     /// must never be learned (numbers, addresses, secrets: `HistoryStore.tokensForLearning` and
     /// `HistoryStore.isLearnable`) break the chains. Nothing at all happens in incognito mode.
     public func learn(_ text: String) throws {
-        try lock.withLock {
-            guard !mutable.incognito else { return }
-            for line in text.split(whereSeparator: \.isNewline) {
-                // Addresses and secrets are hidden whole, before the tokenizer cuts them into words.
-                let tokens = HistoryStore.tokensForLearning(line: String(line), tokenizer: tokenizer)
-                guard !tokens.isEmpty else { continue }
-                // Write first: if the store refuses, the in-memory model does not claim otherwise.
-                if let history, !history.isReadOnly {
-                    for chunk in stride(from: 0, to: tokens.count, by: HistoryStore.maxTokensPerLine) {
-                        let part = Array(tokens[chunk ..< min(tokens.count, chunk + HistoryStore.maxTokensPerLine)])
-                        // Our own write needs no reload; but if another process wrote since we last
-                        // read the store, keep the old token so the next check reloads its lines.
-                        if let change = try history.learnLine(tokens: part, at: Date()),
-                           change.before == mutable.historyToken {
-                            mutable.historyToken = change.after
-                        }
-                    }
-                }
-                var previous: [String] = []
-                for token in tokens {
-                    let isWord = token.unicodeScalars.first.map { CharacterSet.alphanumerics.contains($0) } ?? false
-                    guard isWord, HistoryStore.isLearnable(token) else {
-                        previous.removeAll()
-                        continue
-                    }
-                    mutable.user.observe(surface: token, previous: previous)
-                    previous.append(token.lowercased())
-                    if previous.count > 2 { previous.removeFirst() }
+        guard !incognito else { return }
+        for line in text.split(whereSeparator: \.isNewline) {
+            // Addresses and secrets are hidden whole, before the tokenizer cuts them into words.
+            let tokens = HistoryStore.tokensForLearning(line: String(line), tokenizer: tokenizer)
+            guard !tokens.isEmpty else { continue }
+            // Write first, and without holding the engine's lock: the store may wait for another
+            // process's write, and keystrokes must not wait with it. If the store refuses, the
+            // in-memory model does not claim otherwise.
+            var changes: [(before: Int64, after: Int64)] = []
+            if let history, !history.isReadOnly {
+                for chunk in stride(from: 0, to: tokens.count, by: HistoryStore.maxTokensPerLine) {
+                    let part = Array(tokens[chunk ..< min(tokens.count, chunk + HistoryStore.maxTokensPerLine)])
+                    if let change = try history.learnLine(tokens: part, at: Date()) { changes.append(change) }
                 }
             }
+            lock.withLock {
+                // A reload that ran meanwhile already holds this line: counting it again would
+                // double it.
+                if let last = changes.last, mutable.historyToken >= last.after { return }
+                // Our own write needs no reload; but if another process wrote since we last read
+                // the store, keep the old token so the next check reloads its lines.
+                for change in changes where change.before == mutable.historyToken {
+                    mutable.historyToken = change.after
+                }
+                observe(tokens)
+            }
+        }
+    }
+
+    /// Adds a learned line's words and n-grams to the in-memory user model (under the lock).
+    private func observe(_ tokens: [String]) {
+        var previous: [String] = []
+        for token in tokens {
+            let isWord = token.unicodeScalars.first.map { CharacterSet.alphanumerics.contains($0) } ?? false
+            guard isWord, HistoryStore.isLearnable(token) else {
+                previous.removeAll()
+                continue
+            }
+            mutable.user.observe(surface: token, previous: previous)
+            previous.append(token.lowercased())
+            if previous.count > 2 { previous.removeFirst() }
         }
     }
 

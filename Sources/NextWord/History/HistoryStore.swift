@@ -259,6 +259,12 @@ public final class HistoryStore: Sendable {
                 self = .foreign("its application id is \(applicationID), not NextWord's \(HistorySchema.applicationID)")
             } else if tables.isEmpty {
                 self = .fresh
+            } else if tables == ["grdb_migrations"],
+                      try Int.fetchOne(db, sql: "SELECT count(*) FROM grdb_migrations") == 0 {
+                // Another process is creating the schema right now: the migrator commits this
+                // empty table before the first migration's transaction. Ours to finish (or to find
+                // finished), not another application's.
+                self = .fresh
             } else {
                 self = .foreign("it holds tables of another application (\(tables.prefix(5).joined(separator: ", ")))")
             }
