@@ -3,33 +3,50 @@ import Foundation
 extension SuggestionEngine {
     /// Learns text the user committed: each line's words and their 2- and 3-grams go to the history
     /// store (durable when this returns) and to the in-memory user model. Punctuation and words that
-    /// must never be learned (numbers, addresses, secrets: `HistoryStore.isLearnable`) break the
-    /// chains. Nothing at all happens in incognito mode.
+    /// must never be learned (numbers, addresses, secrets: `HistoryStore.tokensForLearning` and
+    /// `HistoryStore.isLearnable`) break the chains. Nothing at all happens in incognito mode.
     public func learn(_ text: String) throws {
-        try lock.withLock {
-            guard !mutable.incognito else { return }
-            for line in text.split(whereSeparator: \.isNewline) {
-                let tokens = tokenizer.tokenize(String(line)).map { Tokenizer.normalizeApostrophes($0.text) }
-                guard !tokens.isEmpty else { continue }
-                // Write first: if the store refuses, the in-memory model does not claim otherwise.
-                if let history, !history.isReadOnly {
-                    for chunk in stride(from: 0, to: tokens.count, by: HistoryStore.maxTokensPerLine) {
-                        try history.learn(tokens: Array(tokens[chunk ..< min(tokens.count, chunk + HistoryStore.maxTokensPerLine)]))
-                    }
-                    mutable.historyToken = history.changeToken()
-                }
-                var previous: [String] = []
-                for token in tokens {
-                    let isWord = token.unicodeScalars.first.map { CharacterSet.alphanumerics.contains($0) } ?? false
-                    guard isWord, HistoryStore.isLearnable(token) else {
-                        previous.removeAll()
-                        continue
-                    }
-                    mutable.user.observe(surface: token, previous: previous)
-                    previous.append(token.lowercased())
-                    if previous.count > 2 { previous.removeFirst() }
+        guard !incognito else { return }
+        for line in text.split(whereSeparator: \.isNewline) {
+            // Addresses and secrets are hidden whole, before the tokenizer cuts them into words.
+            let tokens = HistoryStore.tokensForLearning(line: String(line), tokenizer: tokenizer)
+            guard !tokens.isEmpty else { continue }
+            // Write first, and without holding the engine's lock: the store may wait for another
+            // process's write, and keystrokes must not wait with it. If the store refuses, the
+            // in-memory model does not claim otherwise.
+            var changes: [(before: Int64, after: Int64)] = []
+            if let history, !history.isReadOnly {
+                for chunk in stride(from: 0, to: tokens.count, by: HistoryStore.maxTokensPerLine) {
+                    let part = Array(tokens[chunk ..< min(tokens.count, chunk + HistoryStore.maxTokensPerLine)])
+                    if let change = try history.learnLine(tokens: part, at: Date()) { changes.append(change) }
                 }
             }
+            lock.withLock {
+                // A reload that ran meanwhile already holds this line: counting it again would
+                // double it.
+                if let last = changes.last, mutable.historyToken >= last.after { return }
+                // Our own write needs no reload; but if another process wrote since we last read
+                // the store, keep the old token so the next check reloads its lines.
+                for change in changes where change.before == mutable.historyToken {
+                    mutable.historyToken = change.after
+                }
+                observe(tokens)
+            }
+        }
+    }
+
+    /// Adds a learned line's words and n-grams to the in-memory user model (under the lock).
+    private func observe(_ tokens: [String]) {
+        var previous: [String] = []
+        for token in tokens {
+            let isWord = token.unicodeScalars.first.map { CharacterSet.alphanumerics.contains($0) } ?? false
+            guard isWord, HistoryStore.isLearnable(token) else {
+                previous.removeAll()
+                continue
+            }
+            mutable.user.observe(surface: token, previous: previous)
+            previous.append(token.lowercased())
+            if previous.count > 2 { previous.removeFirst() }
         }
     }
 
@@ -39,7 +56,10 @@ extension SuggestionEngine {
         try lock.withLock {
             let removed = try history?.forget(word: word) ?? 0
             mutable.user.forget(word)
-            if let history { mutable.historyToken = history.changeToken() }
+            // Forgetting is rare: reload rather than guess whether other processes wrote meanwhile
+            // (taking the store's token now would hide their lines). If the reload fails, the
+            // in-memory model has already dropped the word and the old token makes a later check retry.
+            if let history { try? reloadUserModel(from: history) }
             return removed
         }
     }
@@ -49,7 +69,7 @@ extension SuggestionEngine {
         try lock.withLock {
             try history?.clear()
             mutable.user = UserModel()
-            if let history { mutable.historyToken = history.changeToken() }
+            if let history { try? reloadUserModel(from: history) }
         }
     }
 
@@ -76,7 +96,18 @@ extension SuggestionEngine {
 
     /// At most once a second, looks whether another process changed the history, and reloads.
     func refreshHistoryIfChanged() {
-        guard let history, Date().timeIntervalSince(mutable.lastHistoryCheck) > 1 else { return }
+        guard history != nil, Date().timeIntervalSince(mutable.lastHistoryCheck) > 1 else { return }
+        reloadIfTokenMoved()
+    }
+
+    /// Looks now, whatever the time since the last look (tests, and front ends that know another
+    /// process just wrote).
+    func refreshHistoryNow() {
+        lock.withLock { reloadIfTokenMoved() }
+    }
+
+    private func reloadIfTokenMoved() {
+        guard let history else { return }
         mutable.lastHistoryCheck = Date()
         let token = history.changeToken()
         if token != mutable.historyToken { try? reloadUserModel(from: history) }

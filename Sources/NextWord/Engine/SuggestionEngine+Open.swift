@@ -33,6 +33,11 @@ extension SuggestionEngine {
         let bundle = try ModelBundle.load(from: directory)
         let ngramURL = directory.appendingPathComponent(ngramFileName)
         let ngram = FileManager.default.fileExists(atPath: ngramURL.path) ? try NGramModel.load(contentsOf: ngramURL) : nil
+        if let ngram, ngram.vocabSize != bundle.vocabulary.count {
+            // Say which file is wrong (the initializer's check cannot know the file).
+            throw NGramError.corrupt(file: ngramURL.path, problem: "built for a vocabulary of \(ngram.vocabSize) words, "
+                                     + "but the model's has \(bundle.vocabulary.count): not this model's n-gram")
+        }
         let lexicon = try lexiconURL(for: bundle).map { try Lexicon.load(contentsOf: $0) }
         var notes: [String] = []
         var history: HistoryStore?

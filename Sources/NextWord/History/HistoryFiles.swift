@@ -114,8 +114,10 @@ enum HistoryFiles {
         case sqlite
     }
 
-    /// Recognises a non-SQLite or truncated file before SQLite opens it, so that the damage is
-    /// reported as `.corrupt` up front rather than as an odd error on some later query.
+    /// Says precisely why SQLite refused a file (not SQLite, bad page size, truncated), throwing
+    /// `.corrupt`. Call it only once SQLite has found the file damaged: closing this descriptor
+    /// drops every POSIX lock the process holds on the file, including those of live connections
+    /// (see `HistoryStore.init`).
     static func inspectHeader(_ file: URL) throws -> HeaderState {
         let path = file.path
         let handle: FileHandle

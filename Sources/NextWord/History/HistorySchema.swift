@@ -81,8 +81,11 @@ enum HistorySchema {
         config.readonly = readOnly
         config.label = readOnly ? "NextWord.history.read" : "NextWord.history.write"
         // Several processes (keyboard, CLI) may share the file: wait for a writer rather than
-        // surfacing "database is locked".
-        config.busyMode = .timeout(5)
+        // surfacing "database is locked". SQLite's busy handler polls, so a writer can lose the
+        // race for the lock many times in a row while others write back to back
+        // (benchmarks/stress-history.sh with 8 writers waited more than 5 s): writers wait longer.
+        // The engine writes outside its own lock, so a waiting write never stalls a keystroke.
+        config.busyMode = .timeout(readOnly ? 5 : 60)
         config.prepareDatabase { db in
             db.add(function: scoreFunction)
             // Deleted rows (forget, clear, pruning) are overwritten with zeros in the file instead

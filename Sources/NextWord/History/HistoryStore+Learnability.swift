@@ -14,6 +14,31 @@ extension HistoryStore {
     public static func isLearnable(_ word: String) -> Bool {
         Learnability.isLearnable(HistoryText.normalize(word))
     }
+
+    /// Stands in for a chunk of a line that must not be learned: refused by ``isLearnable(_:)``, so
+    /// it is never stored and no n-gram spans it.
+    public static let redactedToken = "\u{FFFD}"
+
+    /// The tokens of a committed line as they should be learned. Each whitespace-separated chunk
+    /// is judged whole before it is cut into tokens: the tokenizer splits `jane.doe@example.com`,
+    /// `https://host/path?token=…`, `sk_live_4eC39…` or `P@ssw0rd` at their punctuation into
+    /// harmless-looking words ("jane", "example", "token", "live"), which ``isLearnable(_:)`` alone
+    /// would accept. A chunk that, without its leading and trailing punctuation, is an address or
+    /// looks like a secret or a number (the rules of ``isLearnable(_:)`` except length) becomes
+    /// one ``redactedToken``. Other chunks give their tokens, apostrophes normalized.
+    public static func tokensForLearning(line: String, tokenizer: Tokenizer = Tokenizer(mode: .natural)) -> [String] {
+        var tokens: [String] = []
+        for chunk in line.split(whereSeparator: \.isWhitespace) {
+            if let first = chunk.firstIndex(where: Learnability.isWordCharacter),
+               let last = chunk.lastIndex(where: Learnability.isWordCharacter),
+               Learnability.isSensitive(HistoryText.normalize(String(chunk[first...last]))) {
+                if tokens.last != redactedToken { tokens.append(redactedToken) }
+                continue
+            }
+            for token in tokenizer.tokenize(String(chunk)) { tokens.append(Tokenizer.normalizeApostrophes(token.text)) }
+        }
+        return tokens
+    }
 }
 
 /// The text normalization shared by learning, lookups and forgetting.
@@ -42,47 +67,74 @@ enum Learnability {
     static let maxLength = 48
 
     static func isLearnable(_ word: String) -> Bool {
-        let scalars = Array(word.unicodeScalars)
+        // Length first: a megabyte-long "word" is refused without being scanned.
         let length = word.count
-        guard length > 0, length <= maxLength else { return false }
-        var letters = 0, digits = 0, uppers = 0, innerUppers = 0, lowers = 0, symbols = 0
-        var digitRun = 0, longestDigitRun = 0
-        for (index, scalar) in scalars.enumerated() {
-            let properties = scalar.properties
-            if properties.isWhitespace || properties.generalCategory == .control
-                || properties.generalCategory == .format {
-                return false
-            }
-            if ("0"..."9").contains(scalar) {
-                digits += 1
-                digitRun += 1
-                longestDigitRun = max(longestDigitRun, digitRun)
-                continue
-            }
-            digitRun = 0
-            if properties.isAlphabetic {
-                letters += 1
-                if properties.isUppercase {
-                    uppers += 1
-                    if index > 0 { innerUppers += 1 }
-                } else if properties.isLowercase {
-                    lowers += 1
+        guard length > 0, length <= maxLength, let profile = Profile(word, stopAtSpaceOrControl: true) else { return false }
+        if profile.letters == 0 && profile.digits == 0 { return false }
+        return !profile.isSecretOrNumber && !looksLikeAddress(word)
+    }
+
+    /// Whether a whole chunk of text (no whitespace; its edges' punctuation removed) is an address,
+    /// a secret or a long number: the rules of `isLearnable` but for length, so a long URL counts.
+    static func isSensitive(_ chunk: String) -> Bool {
+        guard let profile = Profile(chunk, stopAtSpaceOrControl: false) else { return false }
+        return profile.isSecretOrNumber || looksLikeAddress(chunk)
+    }
+
+    /// A letter or digit (with any marks on it): what a chunk keeps at its edges.
+    static func isWordCharacter(_ character: Character) -> Bool {
+        character.isLetter || character.isNumber
+    }
+
+    /// Counts of character classes in a word, in one pass.
+    struct Profile {
+        var length = 0, letters = 0, digits = 0, uppers = 0, innerUppers = 0, lowers = 0, symbols = 0
+        var longestDigitRun = 0
+
+        /// Nil when `stopAtSpaceOrControl` and the text holds whitespace, control or format characters.
+        init?(_ word: String, stopAtSpaceOrControl: Bool) {
+            length = word.count
+            var digitRun = 0
+            for (index, scalar) in word.unicodeScalars.enumerated() {
+                let properties = scalar.properties
+                if properties.isWhitespace || properties.generalCategory == .control
+                    || properties.generalCategory == .format {
+                    if stopAtSpaceOrControl { return nil }
+                    continue
                 }
-            } else if scalar != "'" && scalar != "-" {
-                symbols += 1
+                if ("0"..."9").contains(scalar) {
+                    digits += 1
+                    digitRun += 1
+                    longestDigitRun = max(longestDigitRun, digitRun)
+                    continue
+                }
+                digitRun = 0
+                if properties.isAlphabetic {
+                    letters += 1
+                    if properties.isUppercase {
+                        uppers += 1
+                        if index > 0 { innerUppers += 1 }
+                    } else if properties.isLowercase {
+                        lowers += 1
+                    }
+                } else if scalar != "'" && scalar != "-" {
+                    symbols += 1
+                }
             }
         }
-        if letters == 0 && digits == 0 { return false }
-        if longestDigitRun >= 5 { return false }
-        if digits >= 6 && letters == 0 { return false }  // "4242-4242", "12.345.678", "06/12/2024"
-        if letters > 0 && digits > 0 && length >= 8 { return false }
-        if length >= 12 {
-            let classes = [lowers > 0, uppers > 0, digits > 0, symbols > 0].filter { $0 }.count
-            if classes >= 3 { return false }
-            if lowers > 0 && innerUppers >= 3 { return false }
+
+        /// Card, phone and account numbers, and secret-looking mixes of letters and digits.
+        var isSecretOrNumber: Bool {
+            if longestDigitRun >= 5 { return true }
+            if digits >= 6 && letters == 0 { return true }  // "4242-4242", "12.345.678", "06/12/2024"
+            if letters > 0 && digits > 0 && length >= 8 { return true }
+            if length >= 12 {
+                let classes = [lowers > 0, uppers > 0, digits > 0, symbols > 0].filter { $0 }.count
+                if classes >= 3 { return true }
+                if lowers > 0 && innerUppers >= 3 { return true }
+            }
+            return false
         }
-        if looksLikeAddress(word) { return false }
-        return true
     }
 
     /// E-mail addresses and URLs: "@" between two non-empty parts, "scheme://", "www.", or a

@@ -15,15 +15,24 @@ extension HistoryStore {
     /// Throws `.readOnly` / `.newerVersion` on a store that refuses writes, `.invalidInput` for
     /// more than ``maxTokensPerLine`` tokens.
     public func learn(tokens: [String], at date: Date = Date()) throws {
+        _ = try learnLine(tokens: tokens, at: date)
+    }
+
+    /// ``learn(tokens:at:)``, returning the change token just before and just after this line's
+    /// transaction (nil when nothing was written). The engine adopts `after` as its own token only
+    /// when `before` is the token it last read: otherwise another process wrote in between, and
+    /// adopting `after` would hide that process's lines from the engine until the next change.
+    func learnLine(tokens: [String], at date: Date) throws -> (before: Int64, after: Int64)? {
         guard tokens.count <= Self.maxTokensPerLine else {
             throw HistoryError.invalidInput("a line of \(tokens.count) tokens; at most \(Self.maxTokensPerLine) are learned at once")
         }
         if let readOnlyReason { throw readOnlyReason.error(path: displayPath) }
         let (words, ngrams) = Self.extract(LearnedToken.classify(tokens))
-        guard !words.isEmpty else { return }
+        guard !words.isEmpty else { return nil }
         let now = date.timeIntervalSince1970
         let cap = maxRows
         let halfLife = self.halfLife
+        var change: (before: Int64, after: Int64)?
         try write { db in
             let wordStatement = try db.cachedStatement(sql: """
                 INSERT INTO word(text, lower, count, lastUsed) VALUES (?, ?, 1, ?)
@@ -39,10 +48,13 @@ extension HistoryStore {
             for ngram in ngrams {
                 try ngramStatement.execute(arguments: [ngram.context, ngram.word, ngram.order, now])
             }
+            let before = try Self.generation(db)
             try Self.bumpGeneration(db)
+            change = (before, try Self.generation(db))
             try Self.prune(db, table: "word", cap: cap.words, now: now, halfLife: halfLife)
             try Self.prune(db, table: "ngram", cap: cap.ngrams, now: now, halfLife: halfLife)
         }
+        return change
     }
 
     /// Forgets a word, whatever its case: every surface form of it, and every n-gram that holds it

@@ -78,16 +78,25 @@ public final class HistoryStore: Sendable {
         if !readOnly, let why = HistoryFiles.notWritableReason(url) {
             throw HistoryError.readOnly(path: display, reason: why)
         }
-        _ = try HistoryFiles.inspectHeader(url)
 
-        let reader: DatabasePool
+        // SQLite reads the header first (wrong magic, bad page size, fewer pages than the header
+        // declares: all SQLITE_NOTADB/SQLITE_CORRUPT). Only then is the file read directly, to say
+        // precisely what is wrong: closing any descriptor of the file drops every POSIX lock this
+        // process holds on it, including those of other stores' connections on the same file, after
+        // which one of them may delete the WAL the others still use. A damaged file has none.
+        var opened: DatabasePool?
         let identity: Identity
         do {
-            reader = try DatabasePool(path: display, configuration: HistorySchema.configuration(readOnly: true))
-            identity = try reader.read { db in try Identity(db, migrator: migrator) }
+            let pool = try DatabasePool(path: display, configuration: HistorySchema.configuration(readOnly: true))
+            opened = pool
+            identity = try pool.read { db in try Identity(db, migrator: migrator) }
         } catch {
-            throw HistoryError(error, path: display)
+            try? opened?.close()
+            let failure = HistoryError(error, path: display)
+            if case .corrupt = failure { _ = try HistoryFiles.inspectHeader(url) }
+            throw failure
         }
+        guard let reader = opened else { throw HistoryError.io(path: display, message: "the history could not be opened") }
 
         var reason: ReadOnlyReason? = readOnly ? .requested : nil
         var hasSchema = true
@@ -249,6 +258,12 @@ public final class HistoryStore: Sendable {
             } else if applicationID != 0 {
                 self = .foreign("its application id is \(applicationID), not NextWord's \(HistorySchema.applicationID)")
             } else if tables.isEmpty {
+                self = .fresh
+            } else if tables == ["grdb_migrations"],
+                      try Int.fetchOne(db, sql: "SELECT count(*) FROM grdb_migrations") == 0 {
+                // Another process is creating the schema right now: the migrator commits this
+                // empty table before the first migration's transaction. Ours to finish (or to find
+                // finished), not another application's.
                 self = .fresh
             } else {
                 self = .foreign("it holds tables of another application (\(tables.prefix(5).joined(separator: ", ")))")

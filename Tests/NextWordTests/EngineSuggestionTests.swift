@@ -1,0 +1,141 @@
+import Foundation
+import XCTest
+@testable import NextWord
+
+/// What every answer of `suggest` must satisfy, whatever the model: words only (no punctuation,
+/// `<unk>` or `</s>`), never the word already typed out, at most k, best first; and the engine
+/// answers an empty prefix, a 100 KB document, and several threads at once.
+final class EngineSuggestionTests: XCTestCase {
+    /// Checks one answer; returns the texts for further checks.
+    @discardableResult
+    static func assertValid(_ suggestions: [Suggestion], prefix: String, limit: Int,
+                            file: StaticString = #filePath, line: UInt = #line) -> [String] {
+        let label = String(prefix.suffix(40)).debugDescription
+        XCTAssertLessThanOrEqual(suggestions.count, max(limit, 0), label, file: file, line: line)
+        XCTAssertEqual(Set(suggestions.map { $0.text.lowercased() }).count, suggestions.count,
+                       "duplicates for \(label): \(suggestions)", file: file, line: line)
+        for (index, suggestion) in suggestions.enumerated() {
+            let text = suggestion.text
+            XCTAssertFalse(text.isEmpty, label, file: file, line: line)
+            XCTAssertNotEqual(text, Vocabulary.unknownToken, label, file: file, line: line)
+            XCTAssertNotEqual(text, Vocabulary.endOfSentenceToken, label, file: file, line: line)
+            let first = text.unicodeScalars.first.map { CharacterSet.alphanumerics.contains($0) } ?? false
+            XCTAssertTrue(first, "not a word: \(text.debugDescription) for \(label)", file: file, line: line)
+            XCTAssertFalse(text.unicodeScalars.contains { $0.properties.generalCategory == .control
+                               || $0.properties.isWhitespace },
+                           "control or space in \(text.debugDescription) for \(label)", file: file, line: line)
+            XCTAssertTrue(suggestion.probability.isFinite && suggestion.probability > 0 && suggestion.probability <= 1,
+                          "\(suggestion.probability) for \(text)", file: file, line: line)
+            if index > 0 {
+                XCTAssertLessThanOrEqual(suggestion.probability, suggestions[index - 1].probability,
+                                         "not best first for \(label)", file: file, line: line)
+            }
+        }
+        return suggestions.map(\.text)
+    }
+
+    func testNeverSuggestsPunctuationOrSpecials() throws {
+        let engine = try EngineFixture.engine()
+        let prefixes = ["", "the", "the ", "Hello, ", "we met them.", "I think the weather is ", "(", "\"",
+                        "well -", "a, b; c: ", "</s> ", "<unk> ", "<", "it is late,"]
+        for prefix in prefixes {
+            let texts = Self.assertValid(engine.suggest(prefix: prefix, limit: 500), prefix: prefix, limit: 500)
+            for bad in [".", ",", ";", "!", "?", "<unk>", "</s>", "<", "("] {
+                XCTAssertFalse(texts.contains(bad), "\(bad) suggested after \(prefix.debugDescription)")
+            }
+        }
+    }
+
+    func testNeverSuggestsTheWordAlreadyTypedOut() throws {
+        let engine = try EngineFixture.engine()
+        for (prefix, word) in [("we met them", "them"), ("so the", "the"), ("The", "the"), ("we met NASA", "nasa"),
+                               ("I don't", "don't"), ("I don’t", "don't")] {
+            let texts = engine.suggest(prefix: prefix, limit: 500).map { Tokenizer.normalizeApostrophes($0.text.lowercased()) }
+            XCTAssertFalse(texts.contains(word), "\(prefix) → \(texts.prefix(5))")
+        }
+        // Longer words with the typed letters are still offered.
+        XCTAssertTrue(engine.suggest(prefix: "so the", limit: 5).map(\.text).contains("them"))
+        XCTAssertTrue(engine.suggest(prefix: "The", limit: 5).map(\.text).contains("Them"))
+    }
+
+    func testAtMostKResultsAndEmptyPrefix() throws {
+        let engine = try EngineFixture.engine()
+        for limit in [-1, 0, 1, 2, 3, 7] {
+            for prefix in ["", "t", "we met ", "zzzzqq"] {
+                let suggestions = engine.suggest(prefix: prefix, limit: limit)
+                Self.assertValid(suggestions, prefix: prefix, limit: limit)
+                if limit <= 0 { XCTAssertTrue(suggestions.isEmpty) }
+                if limit > 0 && prefix != "zzzzqq" { XCTAssertEqual(suggestions.count, limit, "\(prefix) k=\(limit)") }
+            }
+        }
+        XCTAssertTrue(engine.suggest(prefix: "zzzzqq", limit: 3).isEmpty, "no word starts with zzzzqq")
+        // Letters narrow the answer: every suggestion for "we met t" starts with t.
+        for text in engine.suggest(prefix: "we met t", limit: 10).map(\.text) {
+            XCTAssertTrue(text.lowercased().hasPrefix("t"), text)
+        }
+    }
+
+    func testLongDocumentPrefixIsBoundedAndConsistent() throws {
+        let engine = try EngineFixture.engine()
+        let sentence = "We met them in the park and talked about the plan. "
+        var document = ""
+        while document.utf8.count < 100_000 { document += sentence }
+        let tail = "I think the weather is "
+        let clock = ContinuousClock()
+        var answer: [Suggestion] = []
+        let elapsed = clock.measure { answer = engine.suggest(prefix: document + tail, limit: 3) }
+        Self.assertValid(answer, prefix: document + tail, limit: 3)
+        XCTAssertEqual(answer.count, 3)
+        XCTAssertLessThan(elapsed, .seconds(2), "the context read from a long document is bounded")
+
+        // The next keystroke in the same document reuses the cached context.
+        let typing = clock.measure { answer = engine.suggest(prefix: document + tail + "n", limit: 3) }
+        Self.assertValid(answer, prefix: document + tail + "n", limit: 3)
+        XCTAssertTrue(answer.allSatisfy { $0.text.lowercased().hasPrefix("n") })
+        XCTAssertLessThan(typing, .milliseconds(500))
+
+        // Text far back does not matter: two documents that differ only in their first half
+        // answer the same, to the last bit of probability.
+        var other = ""
+        while other.utf8.count < 50_000 { other += "She said that we should go home now, because it is late. " }
+        let half = String(decoding: Array(document.utf8).suffix(50_000), as: UTF8.self)
+        let fresh = try EngineFixture.engine()
+        XCTAssertEqual(fresh.suggest(prefix: other + half + tail, limit: 5),
+                       engine.suggest(prefix: document + tail, limit: 5))
+    }
+
+    func testEngineIsSafeFromSeveralThreads() throws {
+        let directory = try EngineFixture.temporaryDirectory("EngineThreads")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("history.sqlite")
+        let engine = try EngineFixture.engine(history: try HistoryStore(path: file))
+        let prefixes = ["", "we met ", "the pa", "I think the weather is n", "Hello. Th", "so NA", "don\u{2019}"]
+        let failures = Locked<[String]>([])
+        let rounds = 40
+        DispatchQueue.concurrentPerform(iterations: 4) { thread in
+            for round in 0..<rounds {
+                let prefix = prefixes[(thread + round) % prefixes.count] + (round % 3 == 0 ? "" : "x")
+                let suggestions = engine.suggest(prefix: prefix, limit: 3)
+                if suggestions.count > 3 || suggestions.contains(where: { $0.text.isEmpty || !$0.probability.isFinite }) {
+                    failures.update { $0.append("thread \(thread) round \(round): \(suggestions)") }
+                }
+                if round % 4 == 0 {
+                    do {
+                        try engine.learn("thread \(["alpha", "bravo", "charlie", "delta"][thread]) says hello again")
+                    } catch {
+                        failures.update { $0.append("learn failed: \(error)") }
+                    }
+                }
+            }
+        }
+        XCTAssertEqual(failures.get(), [])
+        // Every thread's learning arrived, exactly: 4 threads × 10 lines.
+        let store = try XCTUnwrap(engine.history)
+        XCTAssertEqual(store.wordCount(lower: "says").map(\.count), [40])
+        for name in ["alpha", "bravo", "charlie", "delta"] {
+            XCTAssertEqual(store.wordCount(lower: name).map(\.count), [10], name)
+        }
+        XCTAssertEqual(engine.suggest(prefix: "thread br", limit: 1).first?.text, "bravo")
+        XCTAssertNil(store.integrityProblem())
+    }
+}
