@@ -222,8 +222,10 @@ public final class SuggestionEngine: SuggestionProviding, @unchecked Sendable {
             }
         }
 
-        var result: [Suggestion] = []
-        for item in top.items where result.count < limit {
+        // Words already offered for this word and passed over go last: shown again only when
+        // nothing else fits the letters typed.
+        var fresh: [Suggestion] = [], declined: [Suggestion] = []
+        for item in top.items where fresh.count < limit {
             let word: String, fromUser: Bool
             if item.id >= 0 {
                 word = vocabulary.words[Int(item.id)]
@@ -231,12 +233,14 @@ public final class SuggestionEngine: SuggestionProviding, @unchecked Sendable {
             } else if let outside = extra[item.id] {
                 (word, fromUser) = outside
             } else { continue }
-            if word == typed || passedOver.contains(word) { continue }  // typed out, or already declined
+            if word == typed { continue }  // already typed out: nothing to save
             let usual = usualForm(of: word, user: user)
             let text = casing.display(usual: usual, typed: partial, sentenceStart: entry.sentenceStart)
             let source: Suggestion.Source = fromUser ? (item.id >= 0 ? .both : .history) : .model
-            result.append(Suggestion(text: text, probability: Double(item.score), source: source))
+            let suggestion = Suggestion(text: text, probability: Double(item.score), source: source)
+            if passedOver.contains(word) { declined.append(suggestion) } else { fresh.append(suggestion) }
         }
+        let result = Array((fresh + declined).prefix(limit))
         return result
     }
 }
