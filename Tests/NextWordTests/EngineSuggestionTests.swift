@@ -139,3 +139,30 @@ final class EngineSuggestionTests: XCTestCase {
         XCTAssertNil(store.integrityProblem())
     }
 }
+
+final class EngineDeclinedSuggestionTests: XCTestCase {
+    /// A word offered before the first letter and passed over (the user typed that letter instead)
+    /// goes behind the other words with that letter, and comes back first once the word changes.
+    func testPassedOverWordsGoLastForTheSameWord() throws {
+        let engine = try EngineFixture.engine(history: nil)
+        let offered = engine.suggest(prefix: "see you at the ", limit: 3).map(\.text)
+        let word = try XCTUnwrap(offered.first)
+        let letter = String(word.prefix(1))
+        let reference = try EngineFixture.engine(history: nil).suggest(prefix: "see you at the " + letter, limit: 3).map(\.text)
+        guard reference.count >= 2, reference.first == word else {
+            throw XCTSkip("the fixture's first word \(word) is not the top completion of \(letter) (\(reference))")
+        }
+        let after = engine.suggest(prefix: "see you at the " + letter, limit: 3).map(\.text)
+        XCTAssertNotEqual(after.first, word, "\(after)")
+        // Every declined word that is still shown comes after every fresh one.
+        let declinedPositions = after.indices.filter { offered.contains(after[$0]) }
+        let freshPositions = after.indices.filter { !offered.contains(after[$0]) }
+        XCTAssertFalse(freshPositions.isEmpty, "\(after)")
+        if let firstDeclined = declinedPositions.min(), let lastFresh = freshPositions.max() {
+            XCTAssertGreaterThan(firstDeclined, lastFresh, "\(after) after declining \(offered)")
+        }
+        // Another word (a new context) starts fresh.
+        XCTAssertEqual(engine.suggest(prefix: "see you at the " + letter + "x ", limit: 3),
+                       try EngineFixture.engine(history: nil).suggest(prefix: "see you at the " + letter + "x ", limit: 3))
+    }
+}
