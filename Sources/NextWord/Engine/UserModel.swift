@@ -24,12 +24,8 @@ public struct UserModel: Sendable {
 
     /// Adds one observation of `word` (surface form) after `previous` (lowercased, oldest first).
     public mutating func observe(surface: String, previous: [String], count: Int = 1) {
-        version += 1
+        addWord(surface: surface, count: count)
         let lower = surface.lowercased()
-        index(lower)
-        unigrams[lower, default: 0] += count
-        surfaces[lower, default: [:]][surface, default: 0] += count
-        totalWords += count
         if let b = previous.last {
             addFollower(lower, to: b, count: count)
             if previous.count >= 2 { addFollower(lower, to: previous[previous.count - 2] + " " + b, count: count) }
