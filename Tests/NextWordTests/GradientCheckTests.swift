@@ -85,3 +85,22 @@ final class KernelTests: XCTestCase {
         XCTAssertEqual(Double(sum), expected, accuracy: expected * 1e-5)
     }
 }
+
+final class VectorKernelTests: XCTestCase {
+    /// The Float cell forward (vectorised for H % 8 == 0) against the scalar Double kernel.
+    func testVectorisedCellMatchesScalarDouble() {
+        let (batch, hidden) = (3, 16)
+        var generator = SeededGenerator(seed: 21)
+        let pre = (0 ..< batch * 4 * hidden).map { _ in generator.nextFloat(in: -12, 12) }
+        let previous = (0 ..< batch * hidden).map { _ in generator.nextFloat(in: -3, 3) }
+        var gatesF = pre, cF = [Float](repeating: 0, count: batch * hidden), tF = cF, hF = cF
+        var gatesD = pre.map(Double.init), cD = [Double](repeating: 0, count: batch * hidden), tD = cD, hD = cD
+        let previousD = previous.map(Double.init)
+        lstmCellForward(batch: batch, hidden: hidden, gates: &gatesF, cPrev: previous, c: &cF, tanhC: &tF, h: &hF)
+        lstmCellForward(batch: batch, hidden: hidden, gates: &gatesD, cPrev: previousD, c: &cD, tanhC: &tD, h: &hD)
+        for (a, b) in zip(gatesF, gatesD) { XCTAssertEqual(Double(a), b, accuracy: 2e-6) }
+        for (a, b) in zip(cF, cD) { XCTAssertEqual(Double(a), b, accuracy: 2e-6) }
+        for (a, b) in zip(tF, tD) { XCTAssertEqual(Double(a), b, accuracy: 2e-6) }
+        for (a, b) in zip(hF, hD) { XCTAssertEqual(Double(a), b, accuracy: 2e-6) }
+    }
+}

@@ -144,6 +144,13 @@ func sigmoid<T: BLASScalar>(_ x: T) -> T { 1 / (1 + T.exponential(-x)) }
 func lstmCellForward<T: BLASScalar>(batch: Int, hidden: Int, gates: UnsafeMutablePointer<T>,
                                     cPrev: UnsafePointer<T>, c: UnsafeMutablePointer<T>,
                                     tanhC: UnsafeMutablePointer<T>, h: UnsafeMutablePointer<T>) {
+    if T.self == Float.self && hidden % 8 == 0 {
+        func float(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<Float> { UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self) }
+        lstmCellForwardVectorized(batch: batch, hidden: hidden, gates: float(gates),
+                                  cPrev: UnsafeRawPointer(cPrev).assumingMemoryBound(to: Float.self),
+                                  c: float(c), tanhC: float(tanhC), h: float(h))
+        return
+    }
     for b in 0 ..< batch {
         let g = gates + b * 4 * hidden
         let row = b * hidden
