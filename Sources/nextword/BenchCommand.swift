@@ -8,10 +8,10 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Measure suggestion latency, start-up, memory, evaluation and training speed on this machine.",
         discussion: """
-        Suggest latency replays typing a text keystroke by keystroke (every letter of every word, as the
-        keystroke simulator queries), split into keystrokes at word boundaries (an LSTM step) and inside
-        words (a filter of the cached distribution). Cold start runs `nextword suggest` as a new process.
-        Training speed is a short run of the brown-lm configuration (2x256 tied LSTM, batch 32, BPTT 35,
+        Suggest latency replays typing a text keystroke by keystroke (every letter of every word, as the \
+        keystroke simulator queries), split into keystrokes at word boundaries (an LSTM step) and inside \
+        words (a filter of the cached distribution). Cold start runs `nextword suggest` as a new process. \
+        Training speed is a short run of the brown-lm configuration (2x256 tied LSTM, batch 32, BPTT 35, \
         full softmax) on ../shared/data/brown-lm/train.txt when present, else on random tokens.
         """)
 

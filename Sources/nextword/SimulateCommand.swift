@@ -7,8 +7,8 @@ struct SimulateCommand: ParsableCommand {
         commandName: "simulate",
         abstract: "Keystroke savings on a text, by the protocol of docs/KSR.md.",
         discussion: """
-        The engine starts with an empty in-memory history (your own history is never read or
-        written). With --learn it learns each line right after its line break, as a user's engine would.
+        The engine starts with an empty in-memory history (your own history is never read or \
+        written). With --learn it learns each line right after its line break, as a user's engine would. \
         The last lines are kn, ki, ks, words, one JSON object, and `KSR: X.XX`.
         """)
 

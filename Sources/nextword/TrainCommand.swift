@@ -7,8 +7,8 @@ struct TrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Train an LSTM language model (truncated BPTT, SGD with clipping and annealing).",
         discussion: """
-        Saves the best model (by validation perplexity) to --output after every epoch that improves,
-        and a full-precision checkpoint with the training state to --output/.checkpoint after every
+        Saves the best model (by validation perplexity) to --output after every epoch that improves, \
+        and a full-precision checkpoint with the training state to --output/.checkpoint after every \
         epoch; --resume continues from it.
         """)
 
