@@ -41,6 +41,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Dropout on embeddings, between layers and on the output.") var dropout: Float = 0.4
     @Option(help: "SGD learning rate.") var lr: Float = 20
     @Option(help: "Gradient clip (global norm).") var clip: Float = 0.25
+    @Option(help: "Anneal (learning rate / 4) when validation improves by less than this fraction (0: only when it gets worse).")
+    var annealThreshold: Double = 0
     @Option(help: "Random seed.") var seed: UInt64 = 1
     @Option(help: "Threads.") var threads = 2
     @Option(help: "Stop training after this many minutes in total.") var maxMinutes: Double?
@@ -95,7 +97,7 @@ struct TrainCommand: ParsableCommand {
                                  tokenization: pretokenized ? .pretokenized : .words, lowercase: lowercase)
         var options = TrainingOptions()
         options.batchSize = batch; options.bptt = bptt; options.dropout = dropout; options.learningRate = lr
-        options.clip = clip; options.epochs = epochs; options.seed = seed; options.threads = threads
+        options.clip = clip; options.epochs = epochs; options.annealThreshold = annealThreshold; options.seed = seed; options.threads = threads
         options.maxMinutes = maxMinutes
 
         let trainer: Trainer

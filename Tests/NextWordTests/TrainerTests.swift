@@ -88,3 +88,21 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(nll, expected, accuracy: 1e-3)
     }
 }
+
+final class TrainerAnnealingThresholdTests: XCTestCase {
+    func testSmallGainsCountAsAPlateauWithAThreshold() throws {
+        let config = ModelConfig(vocabularyFile: "t.txt", vocabularySHA256: "", vocabSize: 5,
+                                 embeddingSize: 4, hiddenSize: 4, layers: 1, tied: true)
+        var options = TrainingOptions()
+        options.learningRate = 8
+        options.annealThreshold = 0.01
+        let trainer = Trainer(model: try LanguageModel.initialized(config: config, seed: 1), options: options)
+        XCTAssertTrue(trainer.finishEpoch(trainLoss: 5, validPerplexity: 100, seconds: 1, tokensPerSecond: 1))
+        XCTAssertTrue(trainer.finishEpoch(trainLoss: 5, validPerplexity: 98, seconds: 1, tokensPerSecond: 1))
+        XCTAssertEqual(trainer.state.learningRate, 8, "a 2% gain is progress")
+        XCTAssertTrue(trainer.finishEpoch(trainLoss: 5, validPerplexity: 97.5, seconds: 1, tokensPerSecond: 1),
+                      "still the best model, kept")
+        XCTAssertEqual(trainer.state.learningRate, 2, "a 0.5% gain anneals")
+        XCTAssertEqual(trainer.state.bestValidPerplexity, 97.5)
+    }
+}

@@ -14,6 +14,9 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
     public var clip: Float = 0.25
     /// Divide the learning rate by this when validation perplexity does not improve.
     public var annealFactor: Float = 4
+    /// "Does not improve" means by less than this fraction of the best so far (0: any gain counts,
+    /// as in PyTorch's example; 0.01: a gain under 1% is a plateau too).
+    public var annealThreshold: Double = 0
     public var epochs = 12
     public var seed: UInt64 = 1
     /// Threads for BLAS and for the softmax.
@@ -157,10 +160,12 @@ public final class Trainer {
         state.epochsDone += 1
         state.history.append(EpochRecord(epoch: state.epochsDone, trainLoss: trainLoss, validPerplexity: validPerplexity,
                                          learningRate: state.learningRate, seconds: seconds, tokensPerSecond: tokensPerSecond))
-        if let best = state.bestValidPerplexity, !(validPerplexity < best) {
-            state.learningRate /= options.annealFactor
-            return false
+        guard let best = state.bestValidPerplexity else {
+            state.bestValidPerplexity = validPerplexity
+            return true
         }
+        if !(validPerplexity < best * (1 - options.annealThreshold)) { state.learningRate /= options.annealFactor }
+        guard validPerplexity < best else { return false }
         state.bestValidPerplexity = validPerplexity
         return true
     }
