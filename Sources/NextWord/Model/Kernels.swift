@@ -230,12 +230,3 @@ func addRowBias<T: BLASScalar>(rows: Int, columns: Int, matrix: UnsafeMutablePoi
         for j in 0 ..< columns { row[j] += bias[j] }
     }
 }
-
-/// Adds the column sums of `matrix` [rows, N] into `sums` [N].
-@inline(__always)
-func accumulateColumnSums<T: BLASScalar>(rows: Int, columns: Int, matrix: UnsafePointer<T>, into sums: UnsafeMutablePointer<T>) {
-    for r in 0 ..< rows {
-        let row = matrix + r * columns
-        for j in 0 ..< columns { sums[j] += row[j] }
-    }
-}

@@ -87,7 +87,9 @@ struct NetworkPass<T: BLASScalar> {
         // Decoder: dD += dlogits^T · X_L [V, H]; dbias += Σ rows; dX_L = dlogits · D [TB, H].
         T.gemm(transA: true, transB: false, m: v, n: h, k: rows, alpha: 1,
                a: ws.logits, b: ws.dropped[layers - 1], beta: 1, c: gradients + offsets.decoderWeight)
-        accumulateColumnSums(rows: rows, columns: v, matrix: ws.logits, into: gradients + offsets.decoderBias)
+        // dbias += 1ᵀ · dlogits: [1, TB] × [TB, V], a matrix-vector product on the BLAS threads.
+        T.gemm(transA: false, transB: false, m: 1, n: v, k: rows, alpha: 1,
+               a: ws.ones, b: ws.logits, beta: 1, c: gradients + offsets.decoderBias)
         var dOut = ws.gradientA, dIn = ws.gradientB
         T.gemm(transA: false, transB: false, m: rows, n: h, k: v, alpha: 1,
                a: ws.logits, b: parameters + offsets.decoderWeight, beta: 0, c: dOut)
@@ -120,8 +122,11 @@ struct NetworkPass<T: BLASScalar> {
                    a: gates, b: hs, beta: 1, c: gradients + offsets.weightHH[layer])
             T.gemm(transA: true, transB: false, m: 4 * h, n: inputSize, k: rows, alpha: 1,
                    a: gates, b: x, beta: 1, c: gradients + offsets.weightIH[layer])
-            accumulateColumnSums(rows: rows, columns: 4 * h, matrix: gates, into: gradients + offsets.biasIH[layer])
-            accumulateColumnSums(rows: rows, columns: 4 * h, matrix: gates, into: gradients + offsets.biasHH[layer])
+            // Both biases get Σ dG over the segment: 1ᵀ · dG, [1, TB] × [TB, 4H].
+            T.gemm(transA: false, transB: false, m: 1, n: 4 * h, k: rows, alpha: 1,
+                   a: ws.ones, b: gates, beta: 1, c: gradients + offsets.biasIH[layer])
+            T.gemm(transA: false, transB: false, m: 1, n: 4 * h, k: rows, alpha: 1,
+                   a: ws.ones, b: gates, beta: 1, c: gradients + offsets.biasHH[layer])
             // dX_l = dG · Wih   [TB, 4H] × [4H, In]
             T.gemm(transA: false, transB: false, m: rows, n: inputSize, k: 4 * h, alpha: 1,
                    a: gates, b: parameters + offsets.weightIH[layer], beta: 0, c: dIn)

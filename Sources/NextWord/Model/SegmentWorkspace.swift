@@ -43,6 +43,8 @@ final class SegmentWorkspace<T: BLASScalar> {
     /// [B, H] gradient carried backwards through time.
     let dh: UnsafeMutablePointer<T>
     let dc: UnsafeMutablePointer<T>
+    /// [TB] ones: column sums (bias gradients) as a matrix-vector product on the BLAS threads.
+    let ones: UnsafeMutablePointer<T>
 
     private var allocations: [UnsafeMutablePointer<T>] = []
 
@@ -72,6 +74,8 @@ final class SegmentWorkspace<T: BLASScalar> {
         gradientB = make(rows * max(e, h))
         dh = make(batch * h)
         dc = make(batch * h)
+        ones = make(rows)
+        ones.update(repeating: 1, count: rows)
         allocations = owned
     }
 
