@@ -17,7 +17,6 @@ final class ContextEntry {
     /// The document cache: counts of the last `window` lowercased words, and those words in order.
     let recentCounts: [String: Int]
     let recentWords: [String]
-    var lastUsed: UInt64
     /// The user-history term (weight × P_history) of the words worth boosting after this context —
     /// its followers in the user's n-grams and the user's most frequent words — with the user-model
     /// version it was computed for. Built at the first keystroke, reused by the rest of the word.
@@ -25,10 +24,10 @@ final class ContextEntry {
     var userBoostsVersion = -1
 
     init(key: [UInt8], state: RecurrentState<Float>, lastIDs: [Int32], distribution: [Float], previousWords: [String],
-         sentenceStart: Bool, recentCounts: [String: Int], recentWords: [String], lastUsed: UInt64) {
+         sentenceStart: Bool, recentCounts: [String: Int], recentWords: [String]) {
         self.key = key; self.state = state; self.lastIDs = lastIDs; self.distribution = distribution
         self.previousWords = previousWords; self.sentenceStart = sentenceStart
-        self.recentCounts = recentCounts; self.recentWords = recentWords; self.lastUsed = lastUsed
+        self.recentCounts = recentCounts; self.recentWords = recentWords
     }
 }
 
@@ -37,14 +36,12 @@ final class ContextEntry {
 /// Not thread-safe: the engine uses it under its lock.
 final class ContextCache {
     private var entries: [ContextEntry] = []
-    private var clock: UInt64 = 0
     let capacity: Int
 
     init(capacity: Int = 16) { self.capacity = capacity }
 
     /// The entry for exactly `key`, or the cached entry whose key is the longest prefix of it.
     func lookup(_ key: [UInt8]) -> (exact: Bool, base: ContextEntry?) {
-        clock += 1
         var best: ContextEntry?
         // Most recently used first: a keystroke inside a word finds its context at once.
         for entry in entries.reversed() where entry.key.count <= key.count {
@@ -57,7 +54,6 @@ final class ContextCache {
             if entry.key.count == key.count { break }
         }
         if let best {
-            best.lastUsed = clock
             // Keep `entries` in order of use, most recent last.
             if let index = entries.firstIndex(where: { $0 === best }) { entries.append(entries.remove(at: index)) }
         }
@@ -65,8 +61,6 @@ final class ContextCache {
     }
 
     func insert(_ entry: ContextEntry) {
-        clock += 1
-        entry.lastUsed = clock
         if entries.count >= capacity { entries.removeFirst() }  // the least recently used
         entries.append(entry)
     }

@@ -79,7 +79,7 @@ extension SuggestionEngine {
         }
         let entry = ContextEntry(key: key, state: state, lastIDs: lastIDs, distribution: distribution,
                                  previousWords: previousWords, sentenceStart: sentenceStart,
-                                 recentCounts: recentCounts, recentWords: recentWords, lastUsed: 0)
+                                 recentCounts: recentCounts, recentWords: recentWords)
         mutable.cache.insert(entry)
         return entry
     }
