@@ -21,10 +21,13 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
         ),
+        // fp16 matrix-vector product for the batch-1 output layer (C for the F16C/NEON intrinsics).
+        .target(name: "CHalfKernels"),
         .target(
             name: "NextWord",
             dependencies: [
                 .target(name: "CBLAS", condition: .when(platforms: [.linux])),
+                "CHalfKernels",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],

@@ -37,7 +37,7 @@ struct BenchReport: Encodable {
         row("LSTM step + softmax, batch 1 (ms)", String(format: "p50 %.3f  p99 %.3f", stepLatencyP50Ms, stepLatencyP99Ms))
         row("cold start to first suggestion", String(format: "%.0f ms", coldStartMs))
         row("model load", String(format: "%.0f ms", modelLoadMs))
-        row("peak RSS", String(format: "%.1f MB", peakRssMb))
+        row("peak RSS after the replay", String(format: "%.1f MB", peakRssMb))
         row("eval", String(format: "%.0f tokens/s (%d threads)", evalTokensPerS, threads))
         row("train (brown-lm config)", String(format: "%.0f tokens/s (%d threads)", trainTokensPerS, threads))
     }

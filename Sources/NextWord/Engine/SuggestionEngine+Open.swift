@@ -30,15 +30,19 @@ extension SuggestionEngine {
     /// history file is moved aside and a new one started; `notes` says so.
     public static func open(_ options: OpenOptions) throws -> (engine: SuggestionEngine, notes: [String]) {
         let directory = try options.modelDirectory ?? ModelLocator.locateDefault()
-        let bundle = try ModelBundle.load(from: directory)
+        // The network and the word files are independent until the engine puts them together:
+        // load the network on a second thread (start-up is a keystroke budget of its own).
+        let config = try Checkpoint.readConfig(from: directory)
+        let bundleLoad = BackgroundResult { try ModelBundle.load(from: directory) }
+        let lexicon = try lexiconURL(directory: directory, vocabularyFile: config.vocabularyFile).map { try Lexicon.load(contentsOf: $0) }
         let ngramURL = directory.appendingPathComponent(ngramFileName)
         let ngram = FileManager.default.fileExists(atPath: ngramURL.path) ? try NGramModel.load(contentsOf: ngramURL) : nil
+        let bundle = try bundleLoad.value()
         if let ngram, ngram.vocabSize != bundle.vocabulary.count {
             // Say which file is wrong (the initializer's check cannot know the file).
             throw NGramError.corrupt(file: ngramURL.path, problem: "built for a vocabulary of \(ngram.vocabSize) words, "
                                      + "but the model's has \(bundle.vocabulary.count): not this model's n-gram")
         }
-        let lexicon = try lexiconURL(for: bundle).map { try Lexicon.load(contentsOf: $0) }
         var notes: [String] = []
         var history: HistoryStore?
         if options.useHistory {
@@ -52,12 +56,33 @@ extension SuggestionEngine {
     }
 
     /// The lexicon beside the model, or `vocab/<vocabulary name>-lexicon.tsv` in the repository layout.
-    static func lexiconURL(for bundle: ModelBundle) -> URL? {
-        let stem = (bundle.config.vocabularyFile as NSString).deletingPathExtension
+    static func lexiconURL(directory: URL, vocabularyFile: String) -> URL? {
+        let stem = (vocabularyFile as NSString).deletingPathExtension
         let candidates = [
-            bundle.directory.appendingPathComponent(lexiconFileName),
-            bundle.directory.appendingPathComponent("../../vocab/\(stem)-lexicon.tsv").standardized,
+            directory.appendingPathComponent(lexiconFileName),
+            directory.appendingPathComponent("../../vocab/\(stem)-lexicon.tsv").standardized,
         ]
         return candidates.first { FileManager.default.fileExists(atPath: $0.path) }
+    }
+}
+
+/// A value computed on its own thread; `value()` waits for it and rethrows its error.
+final class BackgroundResult<Value: Sendable>: @unchecked Sendable {
+    // Written once by the worker before `done` is signalled, read only after waiting on it.
+    private var result: Result<Value, Error>?
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ work: @escaping @Sendable () throws -> Value) {
+        Thread.detachNewThread { [self] in
+            result = Result(catching: work)
+            done.signal()
+        }
+    }
+
+    func value() throws -> Value {
+        done.wait()
+        done.signal()  // later calls return at once
+        guard let result else { preconditionFailure("signalled before the result was stored") }
+        return try result.get()
     }
 }

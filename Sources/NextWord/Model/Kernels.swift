@@ -222,11 +222,8 @@ func softmaxCrossEntropy<T: BLASScalar>(rows: Int, vocab: Int, logits: UnsafeMut
     return total
 }
 
-/// Adds `bias` [N] to every row of `matrix` [rows, N].
+/// Copies `row` [N] into every row of `matrix` [rows, N].
 @inline(__always)
-func addRowBias<T: BLASScalar>(rows: Int, columns: Int, matrix: UnsafeMutablePointer<T>, bias: UnsafePointer<T>) {
-    for r in 0 ..< rows {
-        let row = matrix + r * columns
-        for j in 0 ..< columns { row[j] += bias[j] }
-    }
+func fillRows<T: BLASScalar>(rows: Int, columns: Int, matrix: UnsafeMutablePointer<T>, with row: UnsafePointer<T>) {
+    for r in 0 ..< rows { (matrix + r * columns).update(from: row, count: columns) }
 }

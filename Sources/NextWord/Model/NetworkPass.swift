@@ -44,11 +44,12 @@ struct NetworkPass<T: BLASScalar> {
             state.h[layer].withUnsafeBufferPointer { hs.update(from: $0.baseAddress!, count: batch * h) }
             state.c[layer].withUnsafeBufferPointer { cs.update(from: $0.baseAddress!, count: batch * h) }
 
-            // Input projections of the whole segment at once, then both biases.
+            // Input projections of the whole segment at once, added to both biases.
+            let biasIH = parameters + offsets.biasIH[layer], biasHH = parameters + offsets.biasHH[layer]
+            for j in 0 ..< 4 * h { ws.gateBias[j] = biasIH[j] + biasHH[j] }
+            fillRows(rows: rows, columns: 4 * h, matrix: gates, with: ws.gateBias)
             T.gemm(transA: false, transB: true, m: rows, n: 4 * h, k: inputSize, alpha: 1,
-                   a: x, b: parameters + offsets.weightIH[layer], beta: 0, c: gates)
-            addRowBias(rows: rows, columns: 4 * h, matrix: gates, bias: parameters + offsets.biasIH[layer])
-            addRowBias(rows: rows, columns: 4 * h, matrix: gates, bias: parameters + offsets.biasHH[layer])
+                   a: x, b: parameters + offsets.weightIH[layer], beta: 1, c: gates)
 
             for t in 0 ..< steps {
                 let g = gates + t * batch * 4 * h
@@ -72,9 +73,11 @@ struct NetworkPass<T: BLASScalar> {
     /// logits [TB, V] = X_L · D^T + bias, into `workspace.logits`.
     func decode(parameters: UnsafePointer<T>, workspace ws: SegmentWorkspace<T>) {
         let (h, v) = (config.hiddenSize, config.vocabSize)
+        // Rows start as the bias and the product adds to them (beta 1): one pass over [TB, V]
+        // fewer than zeroing, multiplying and adding the bias after.
+        fillRows(rows: ws.rows, columns: v, matrix: ws.logits, with: parameters + offsets.decoderBias)
         T.gemm(transA: false, transB: true, m: ws.rows, n: v, k: h, alpha: 1,
-               a: ws.dropped[config.layers - 1], b: parameters + offsets.decoderWeight, beta: 0, c: ws.logits)
-        addRowBias(rows: ws.rows, columns: v, matrix: ws.logits, bias: parameters + offsets.decoderBias)
+               a: ws.dropped[config.layers - 1], b: parameters + offsets.decoderWeight, beta: 1, c: ws.logits)
     }
 
     /// Backward of the whole pass, given `workspace.logits` already holding dLoss/dlogits.

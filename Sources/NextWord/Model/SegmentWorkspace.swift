@@ -43,6 +43,8 @@ final class SegmentWorkspace<T: BLASScalar> {
     /// [B, H] gradient carried backwards through time.
     let dh: UnsafeMutablePointer<T>
     let dc: UnsafeMutablePointer<T>
+    /// [4H] bias_ih + bias_hh of the layer being run.
+    let gateBias: UnsafeMutablePointer<T>
     /// [TB] ones: column sums (bias gradients) as a matrix-vector product on the BLAS threads.
     let ones: UnsafeMutablePointer<T>
 
@@ -74,6 +76,7 @@ final class SegmentWorkspace<T: BLASScalar> {
         gradientB = make(rows * max(e, h))
         dh = make(batch * h)
         dc = make(batch * h)
+        gateBias = make(4 * h)
         ones = make(rows)
         ones.update(repeating: 1, count: rows)
         allocations = owned

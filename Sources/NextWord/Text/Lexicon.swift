@@ -56,36 +56,51 @@ public struct Lexicon: Sendable {
     }
 
     /// Builds every index from counts that are already clean (positive, valid, normalized).
+    /// Runs at every start-up, so it sorts integer positions (by an 8-byte key prefix first)
+    /// rather than moving strings and arrays around.
     init(merged: [String: Int]) {
-        let entries = merged.map { Entry(word: $0.key, count: $0.value) }.sorted { a, b in
-            a.count != b.count ? a.count > b.count : Vocabulary.precedesInScalarOrder(a.word, b.word)
-        }
+        let words = Array(merged.keys), counts = Array(merged.values)  // the same order
+        let entries = Lexicon.orderByUTF8(words, countsDescending: counts).map { Entry(word: words[$0], count: counts[$0]) }
         self.entries = entries
         self.countByWord = merged
         self.totalCount = entries.reduce(0) { Lexicon.saturatingSum($0, $1.count) }
 
-        // Group the forms by lowercased key; `entries` order keeps each group's forms by count.
-        var formsByKey: [String: [Entry]] = [:]
-        for entry in entries { formsByKey[entry.word.lowercased(), default: []].append(entry) }
-        var groups: [Group] = formsByKey.map { key, forms in
-            // On a tie the all-lowercase form wins: capitals need evidence.
-            let ordered = forms.enumerated().sorted { a, b in
-                if a.element.count != b.element.count { return a.element.count > b.element.count }
-                if (a.element.word == key) != (b.element.word == key) { return a.element.word == key }
-                return a.offset < b.offset
-            }.map(\.element)
-            let total = ordered.reduce(0) { Lexicon.saturatingSum($0, $1.count) }
-            return Group(key: key, forms: ordered, total: total)
+        // Group the forms by lowercased key, in first-seen order; `entries` order keeps each
+        // group's forms by count.
+        var firstSeen: [String: Int] = [:]
+        firstSeen.reserveCapacity(entries.count)
+        var keys: [String] = [], members: [[Int]] = []
+        for (index, entry) in entries.enumerated() {
+            let key = entry.word.lowercased()
+            if let group = firstSeen[key] {
+                members[group].append(index)
+            } else {
+                firstSeen[key] = keys.count
+                keys.append(key)
+                members.append([index])
+            }
         }
-        groups.sort { Vocabulary.precedesInScalarOrder($0.key, $1.key) }
+        let byKey = Lexicon.orderByUTF8(keys, countsDescending: nil)
+        var positionOfSeen = [Int](repeating: 0, count: keys.count)
+        for (position, seen) in byKey.enumerated() { positionOfSeen[seen] = position }
+        let groups: [Group] = byKey.map { seen in
+            let key = keys[seen]
+            var forms = members[seen].map { entries[$0] }
+            if forms.count > 1 {
+                // On a tie the all-lowercase form wins: capitals need evidence.
+                forms = forms.enumerated().sorted { a, b in
+                    if a.element.count != b.element.count { return a.element.count > b.element.count }
+                    if (a.element.word == key) != (b.element.word == key) { return a.element.word == key }
+                    return a.offset < b.offset
+                }.map(\.element)
+            }
+            return Group(key: key, forms: forms, total: forms.reduce(0) { Lexicon.saturatingSum($0, $1.count) })
+        }
         self.groups = groups
-        var groupByKey: [String: Int] = [:]
-        for (position, group) in groups.enumerated() { groupByKey[group.key] = position }
-        self.groupByKey = groupByKey
+        self.groupByKey = firstSeen.mapValues { positionOfSeen[$0] }
 
-        let byFrequency = groups.indices.sorted { a, b in
-            groups[a].total != groups[b].total ? groups[a].total > groups[b].total : a < b
-        }
+        let totals = groups.map(\.total)
+        let byFrequency = groups.indices.sorted { a, b in totals[a] != totals[b] ? totals[a] > totals[b] : a < b }
         self.byFrequency = byFrequency
         var shortPrefixTop: [String: [Int]] = [:]
         for position in byFrequency {
@@ -100,6 +115,25 @@ public struct Lexicon: Sendable {
             }
         }
         self.shortPrefixTop = shortPrefixTop
+    }
+
+    /// Positions of `strings` (distinct) by `counts` descending when given, then in UTF-8 byte
+    /// order: strings compared by their first eight bytes as one integer, by `memcmp` only when
+    /// those are equal.
+    static func orderByUTF8(_ strings: [String], countsDescending counts: [Int]?) -> [Int] {
+        let heads: [UInt64] = strings.map { string in
+            var head: UInt64 = 0, taken = 0
+            for byte in string.utf8.prefix(8) {
+                head = head << 8 | UInt64(byte)
+                taken += 1
+            }
+            return head << (8 * (8 - taken))  // shorter strings pad with zero bytes (no word holds NUL)
+        }
+        let counts = counts ?? []
+        return strings.indices.sorted { a, b in
+            if !counts.isEmpty && counts[a] != counts[b] { return counts[a] > counts[b] }
+            return heads[a] != heads[b] ? heads[a] < heads[b] : Vocabulary.precedesInScalarOrder(strings[a], strings[b])
+        }
     }
 
     /// Number of surface forms.
@@ -197,37 +231,54 @@ extension Lexicon {
         try parse(TextFile.lines(contentsOf: url), file: url.path)
     }
 
-    /// Parses the lines of a lexicon file; `file` names it in errors.
+    /// Parses the lines of a lexicon file; `file` names it in errors. Works on the UTF-8 bytes:
+    /// a lexicon is read at every start, so this is on the cold-start path.
     static func parse(_ lines: [String], file: String) throws -> Lexicon {
         var counts: [String: Int] = [:]
-        var lineOf: [String: Int] = [:]
+        counts.reserveCapacity(lines.count)
         for (index, line) in lines.enumerated() {
             let number = index + 1
             func fail(_ problem: String) -> TextError {
                 .lexicon(file: file, problem: "line \(number): \(problem)")
             }
-            let scalars = line.unicodeScalars
-            guard let tab = scalars.firstIndex(of: "\t") else {
-                throw fail("expected word<TAB>count, found no tab")
-            }
-            let countScalars = scalars[scalars.index(after: tab)...]
-            if countScalars.contains("\t") { throw fail("expected word<TAB>count, found more than one tab") }
-            let word = Tokenizer.normalizeApostrophes(String(scalars[..<tab]))
+            let (word, countText) = try fields(of: line, fail: fail)
             if let problem = Vocabulary.wordProblem(word) { throw fail(problem) }
-            let countText = String(countScalars)
             // Digits only: `Int("+5")` would pass, and a count is never signed or spaced.
-            guard !countScalars.isEmpty, countScalars.allSatisfy({ ("0"..."9").contains($0) }),
-                  let count = Int(countText) else {
-                throw fail("count \(Vocabulary.quoted(countText)) is not a decimal integer (or is too large)")
+            guard let count = decimalValue(countText) else {
+                throw fail("count \(Vocabulary.quoted(String(countText))) is not a decimal integer (or is too large)")
             }
             guard count > 0 else { throw fail("count of \(Vocabulary.quoted(word)) is \(count); counts start at 1") }
-            if let first = lineOf[word] {
+            if counts.updateValue(count, forKey: word) != nil {
+                // Rare, so the first line is looked for only now.
+                let first = lines.firstIndex { (try? fields(of: $0, fail: fail).word) == word }.map { $0 + 1 } ?? number
                 throw fail("duplicate word \(Vocabulary.quoted(word)) (first on line \(first))")
             }
-            lineOf[word] = number
-            counts[word] = count
         }
         return Lexicon(merged: counts)
+    }
+
+    /// The word (apostrophes normalized) and the count text of a `word<TAB>count` line.
+    private static func fields(of line: String, fail: (String) -> TextError) throws -> (word: String, count: Substring) {
+        guard let tab = line.utf8.firstIndex(of: 0x09) else {
+            throw fail("expected word<TAB>count, found no tab")
+        }
+        let countText = line[line.utf8.index(after: tab)...]
+        if countText.utf8.contains(0x09) { throw fail("expected word<TAB>count, found more than one tab") }
+        return (Tokenizer.normalizeApostrophes(String(line[..<tab])), countText)
+    }
+
+    /// A non-empty run of ASCII digits as an Int; nil for anything else or on overflow.
+    private static func decimalValue(_ text: Substring) -> Int? {
+        guard !text.isEmpty else { return nil }
+        var value = 0
+        for byte in text.utf8 {
+            guard byte >= 0x30 && byte <= 0x39 else { return nil }
+            let (times10, o1) = value.multipliedReportingOverflow(by: 10)
+            let (sum, o2) = times10.addingReportingOverflow(Int(byte - 0x30))
+            if o1 || o2 { return nil }
+            value = sum
+        }
+        return value
     }
 
     /// Writes `fileData()` to `url` atomically (temporary file, then rename).

@@ -34,9 +34,23 @@ public struct Token: Sendable, Hashable, CustomStringConvertible {
 
 /// Scalar classes the tokenizer is built on, kept in one place so the word pattern can be checked
 /// against `shared/docs/KSR.md` at a glance.
+///
+/// ASCII scalars are answered from their value: the Unicode property tables cost more than the
+/// rest of tokenizing, and loading a lexicon checks every scalar of every word.
+/// ScalarClassTests compares the fast answers with the property lookups for all of ASCII.
 enum ScalarClass {
     /// `\p{L}` or `\p{N}`: a scalar that starts or continues a word.
     static func isLetterOrDigit(_ s: Unicode.Scalar) -> Bool {
+        if s.isASCII { return isASCIILetterOrDigit(s.value) }
+        return isLetterOrDigitByProperties(s)
+    }
+
+    @inline(__always)
+    static func isASCIILetterOrDigit(_ v: UInt32) -> Bool {
+        (v >= 0x30 && v <= 0x39) || (v | 0x20 >= 0x61 && v | 0x20 <= 0x7A)
+    }
+
+    static func isLetterOrDigitByProperties(_ s: Unicode.Scalar) -> Bool {
         switch s.properties.generalCategory {
         case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter,
              .decimalNumber, .letterNumber, .otherNumber:
@@ -48,6 +62,11 @@ enum ScalarClass {
 
     /// `\p{N}`: the scalars a `.number` token is made of (with `.` and `,` between groups).
     static func isDigit(_ s: Unicode.Scalar) -> Bool {
+        if s.isASCII { return s.value >= 0x30 && s.value <= 0x39 }
+        return isDigitByProperties(s)
+    }
+
+    static func isDigitByProperties(_ s: Unicode.Scalar) -> Bool {
         switch s.properties.generalCategory {
         case .decimalNumber, .letterNumber, .otherNumber: return true
         default: return false
@@ -82,13 +101,19 @@ enum ScalarClass {
     /// Whitespace and control characters (NUL, line breaks, tabs, ESC, ...): they separate tokens
     /// and set `spaceBefore`, and never become tokens themselves.
     static func isSpace(_ s: Unicode.Scalar) -> Bool {
+        // ASCII: the controls (0–31, 127) and the space; tab, line feed and the rest are controls.
+        if s.isASCII { return s.value <= 0x20 || s.value == 0x7F }
+        return isSpaceByProperties(s)
+    }
+
+    static func isSpaceByProperties(_ s: Unicode.Scalar) -> Bool {
         s.properties.isWhitespace || s.properties.generalCategory == .control
     }
 
     /// Invisible format characters (BOM, zero-width space and joiners, bidirectional marks): they
     /// end a word, as in the KSR pattern, but are neither tokens nor spaces.
     static func isInvisible(_ s: Unicode.Scalar) -> Bool {
-        s.properties.generalCategory == .format
+        !s.isASCII && s.properties.generalCategory == .format
     }
 
     /// Unicode punctuation categories (`\p{P}`); every other visible non-word character is a symbol.

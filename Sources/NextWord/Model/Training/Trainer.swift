@@ -104,7 +104,7 @@ public final class Trainer {
                 }
             }
             let ws = workspace(steps: steps)
-            for i in gradients.indices { gradients[i] = 0 }
+            // `gradients` is all zeros here: it starts so and `applyClippedStep` clears it.
             let loss = model.parameters.withUnsafeBufferPointer { p in
                 gradients.withUnsafeMutableBufferPointer { g in
                     inputs.withUnsafeBufferPointer { i in
@@ -136,22 +136,44 @@ public final class Trainer {
         return lossSum / Double(max(tokens, 1))
     }
 
-    /// θ −= lr · g · min(1, clip / ‖g‖), the global norm over every parameter.
+    /// θ −= lr · g · min(1, clip / ‖g‖), the global norm over every parameter; leaves g zero for
+    /// the next batch (in the same pass, as the update reads it anyway).
     private func applyClippedStep() {
-        var squares: Double = 0
-        var partial: Float = 0
-        for (i, g) in gradients.enumerated() {
-            partial += g * g
-            if i & 4095 == 4095 { squares += Double(partial); partial = 0 }
-        }
-        squares += Double(partial)
+        let count = gradients.count
+        let squares = gradients.withUnsafeBufferPointer { sumOfSquares($0.baseAddress!, count: count) }
         let norm = Float(squares.squareRoot())
         let factor = -state.learningRate * (norm > options.clip ? options.clip / norm : 1)
         model.parameters.withUnsafeMutableBufferPointer { p in
-            gradients.withUnsafeBufferPointer { g in
-                for i in 0 ..< p.count { p[i] += factor * g[i] }
+            gradients.withUnsafeMutableBufferPointer { g in
+                for i in 0 ..< count {
+                    p[i] += factor * g[i]
+                    g[i] = 0
+                }
             }
         }
+    }
+
+    /// Σ x² in Float lanes of 16, each block of 4,096 added into a Double so millions of terms
+    /// keep their precision.
+    private func sumOfSquares(_ x: UnsafePointer<Float>, count: Int) -> Double {
+        let raw = UnsafeRawPointer(x)
+        var total = 0.0
+        var start = 0
+        while start < count {
+            let end = min(start + 4096, count)
+            var lanes = SIMD16<Float>()
+            var i = start
+            while i + 16 <= end {
+                let v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+                lanes += v * v
+                i += 16
+            }
+            var block = lanes.sum()
+            while i < end { block += x[i] * x[i]; i += 1 }
+            total += Double(block)
+            start = end
+        }
+        return total
     }
 
     /// Closes an epoch: records it, anneals the learning rate when validation did not improve, and

@@ -1,0 +1,90 @@
+import CHalfKernels
+import XCTest
+@testable import NextWord
+
+/// The fp16 kernels behind the engine's batch-1 output layer: conversions checked against Swift's
+/// own Float16 where the platform has it, the vector product against the portable one and a
+/// Double reference, and the session's distribution against the full-precision model.
+final class HalfKernelTests: XCTestCase {
+    func testEveryHalfSurvivesTheRoundTrip() {
+        let halves = (0 ... UInt16.max).map { $0 }
+        var floats = [Float](repeating: 0, count: halves.count)
+        nw_halves_to_floats(halves, &floats, halves.count)
+        var back = [UInt16](repeating: 0, count: halves.count)
+        nw_floats_to_halves(floats, &back, floats.count)
+        for (index, half) in halves.enumerated() {
+            if floats[index].isNaN {
+                XCTAssertTrue((back[index] & 0x7C00) == 0x7C00 && (back[index] & 0x3FF) != 0, "NaN \(half) stays NaN")
+            } else {
+                XCTAssertEqual(back[index], half, "half \(String(half, radix: 16))")
+            }
+            #if !(os(macOS) && arch(x86_64))
+            let reference = Float(Float16(bitPattern: half))
+            XCTAssertTrue(reference.bitPattern == floats[index].bitPattern || (reference.isNaN && floats[index].isNaN))
+            #endif
+        }
+    }
+
+    #if !(os(macOS) && arch(x86_64))
+    func testFloatToHalfRoundsLikeSwift() {
+        var generator = SeededGenerator(seed: 3)
+        // Normal, subnormal, overflowing and tie cases; an odd count exercises the vector tail.
+        var values: [Float] = [0, -0, 65504, 65520, 65519.99, 1e6, -1e6, 5.96e-8, 2.98e-8, 2.99e-8, 1e-10,
+                               .infinity, -.infinity, 1 + 1.0 / 2048, 1 + 3.0 / 2048]
+        for _ in 0 ..< 20_001 {
+            let exponent = Int(generator.next() % 60) - 30
+            values.append(generator.nextFloat(in: -1, 1) * Float(sign: .plus, exponent: exponent, significand: 1))
+        }
+        var halves = [UInt16](repeating: 0, count: values.count)
+        nw_floats_to_halves(values, &halves, values.count)
+        for (value, half) in zip(values, halves) {
+            XCTAssertEqual(half, Float16(value).bitPattern, "\(value)")
+        }
+    }
+    #endif
+
+    func testVectorProductMatchesPortableAndDouble() {
+        var generator = SeededGenerator(seed: 9)
+        for (rows, cols) in [(37, 19), (64, 192), (5, 8), (3, 3), (101, 256)] {
+            let weights = (0 ..< rows * cols).map { _ in generator.nextFloat(in: -0.5, 0.5) }
+            var halves = [UInt16](repeating: 0, count: weights.count)
+            nw_floats_to_halves(weights, &halves, weights.count)
+            var exact = [Float](repeating: 0, count: weights.count)
+            nw_halves_to_floats(halves, &exact, halves.count)
+            let x = (0 ..< cols).map { _ in generator.nextFloat(in: -2, 2) }
+            let bias = (0 ..< rows).map { _ in generator.nextFloat(in: -1, 1) }
+            var fast = [Float](repeating: .nan, count: rows), portable = fast
+            nw_half_gemv(halves, x, bias, &fast, rows, cols)
+            nw_half_gemv_portable(halves, x, bias, &portable, rows, cols)
+            for r in 0 ..< rows {
+                var reference = Double(bias[r])
+                for c in 0 ..< cols { reference += Double(exact[r * cols + c]) * Double(x[c]) }
+                XCTAssertEqual(Double(fast[r]), reference, accuracy: 1e-4, "fast row \(r) of \(rows)x\(cols)")
+                XCTAssertEqual(Double(portable[r]), reference, accuracy: 1e-4, "portable row \(r) of \(rows)x\(cols)")
+            }
+        }
+    }
+
+    /// With weights that fp16 holds exactly (as in a model loaded from an fp16 file), the session's
+    /// distribution is the full-precision model's.
+    func testSessionMatchesFullPrecisionModel() throws {
+        let config = ModelConfig(vocabularyFile: "t", vocabularySHA256: "", vocabSize: 53, embeddingSize: 16,
+                                 hiddenSize: 16, layers: 2, tied: true, tokenization: .pretokenized)
+        var model = try LanguageModel.initialized(config: config, seed: 4)
+        var halves = [UInt16](repeating: 0, count: model.parameters.count)
+        nw_floats_to_halves(model.parameters, &halves, halves.count)
+        nw_halves_to_floats(halves, &model.parameters, halves.count)
+        let tokens = [3, 17, 52, 0, 9]
+        let reference = try model.logProbabilities(of: tokens)
+        let session = InferenceSession(model: model)
+        var state = session.initialState()
+        for (t, token) in tokens.enumerated() {
+            session.advance(&state, with: [Int32(token)])
+            let p = session.probabilities(after: state)
+            XCTAssertEqual(Double(p.reduce(0, +)), 1, accuracy: 1e-5)
+            for v in 0 ..< config.vocabSize {
+                XCTAssertEqual(log(Double(p[v])), Double(reference[t][v]), accuracy: 1e-4, "step \(t) word \(v)")
+            }
+        }
+    }
+}
