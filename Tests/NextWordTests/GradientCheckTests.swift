@@ -104,3 +104,62 @@ final class VectorKernelTests: XCTestCase {
         for (a, b) in zip(hF, hD) { XCTAssertEqual(Double(a), b, accuracy: 2e-6) }
     }
 }
+
+final class SoftmaxKernelTests: XCTestCase {
+    /// Float's sixteen-lane maximum and scale against the generic scalar loops (Double), at lengths
+    /// around the vector width and with the maximum in the first, middle and last place.
+    func testVectorisedMaximumAndScaleMatchScalar() {
+        var generator = SeededGenerator(seed: 8)
+        for count in [1, 15, 16, 17, 33, 1003] {
+            for place in [0, count / 2, count - 1] {
+                var values = (0 ..< count).map { _ in generator.nextFloat(in: -50, 50) }
+                values[place] = 60
+                let doubles = values.map(Double.init)
+                XCTAssertEqual(Float.maximum(values, count: count), 60)
+                XCTAssertEqual(Double.maximum(doubles, count: count), 60)
+
+                var sums = (0 ..< count).map { _ in generator.nextFloat(in: -1, 1) }
+                var sumsD = sums.map(Double.init), scaledD = doubles
+                Float.scale(&values, count: count, by: 0.37, addingInto: &sums)
+                Double.scale(&scaledD, count: count, by: Double(Float(0.37)), addingInto: &sumsD)
+                for i in 0 ..< count {
+                    XCTAssertEqual(Double(values[i]), scaledD[i], accuracy: 1e-5)
+                    XCTAssertEqual(Double(sums[i]), sumsD[i], accuracy: 1e-5)
+                }
+            }
+        }
+    }
+
+    /// Training's softmax split over threads (each with its own bias-gradient column sums) gives
+    /// the loss and every gradient of the single-threaded pass.
+    func testThreadedSoftmaxMatchesSingleThread() throws {
+        let config = ModelConfig(vocabularyFile: "v.txt", vocabularySHA256: "", vocabSize: 37,
+                                 embeddingSize: 8, hiddenSize: 8, layers: 2, tied: true)
+        let model = try LanguageModel.initialized(config: config, seed: 2)
+        let (steps, batch) = (5, 3)
+        var generator = SeededGenerator(seed: 4)
+        let inputs: [Int32] = (0 ..< steps * batch).map { _ in Int32(generator.next() % 37) }
+        let targets: [Int32] = (0 ..< steps * batch).map { _ in Int32(generator.next() % 37) }
+        let pass = NetworkPass<Float>(config: config)
+        func run(threads: Int) -> (Double, [Float]) {
+            let ws = SegmentWorkspace<Float>(config: config, steps: steps, batch: batch)
+            var state = RecurrentState<Float>(layers: 2, batch: batch, hidden: 8)
+            var masks = SeededGenerator(seed: 6)
+            var gradients = [Float](repeating: 0, count: model.parameters.count)
+            let loss = model.parameters.withUnsafeBufferPointer { p in
+                gradients.withUnsafeMutableBufferPointer { g in
+                    pass.lossAndGradients(parameters: p.baseAddress!, gradients: g.baseAddress!, inputs: inputs,
+                                          targets: targets, state: &state, workspace: ws, dropout: 0.2,
+                                          generator: &masks, threads: threads)
+                }
+            }
+            return (loss, gradients)
+        }
+        let (single, singleGradients) = run(threads: 1)
+        let (split, splitGradients) = run(threads: 4)
+        XCTAssertEqual(single, split, accuracy: 1e-4)
+        let bias = model.layout.tensor(named: "decoder.bias")!.range
+        XCTAssertGreaterThan(singleGradients[bias].map(abs).max()!, 1e-4)
+        for (a, b) in zip(singleGradients, splitGradients) { XCTAssertEqual(a, b, accuracy: 1e-6) }
+    }
+}

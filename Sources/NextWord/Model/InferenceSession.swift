@@ -59,12 +59,12 @@ public final class InferenceSession {
             }
         }
         let logits = workspace.logits
-        var maxValue = logits[0]
-        for i in 1 ..< v where logits[i] > maxValue { maxValue = logits[i] }
-        result.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: logits, count: v) }
-        let sum = result.withUnsafeMutableBufferPointer { Float.exponentiate($0.baseAddress!, count: v, shift: maxValue) }
-        let inverse = 1 / sum
-        for i in 0 ..< v { result[i] *= inverse }
+        let maxValue = Float.maximum(logits, count: v)
+        result.withUnsafeMutableBufferPointer { r in
+            r.baseAddress!.update(from: logits, count: v)
+            let sum = Float.exponentiate(r.baseAddress!, count: v, shift: maxValue)
+            Float.scale(r.baseAddress!, count: v, by: 1 / sum, addingInto: nil)
+        }
         return result
     }
 }

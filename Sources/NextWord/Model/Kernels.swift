@@ -17,6 +17,23 @@ public protocol BLASScalar: BinaryFloatingPoint, Sendable {
     static func logarithm(_ x: Self) -> Self
     /// values[i] = exp(values[i] − shift) for i < count; returns their sum.
     static func exponentiate(_ values: UnsafeMutablePointer<Self>, count: Int, shift: Self) -> Self
+    /// The largest of values[0..<count] (count ≥ 1).
+    static func maximum(_ values: UnsafePointer<Self>, count: Int) -> Self
+    /// values[i] *= factor, and sums[i] += the new values[i] when `sums` is given.
+    static func scale(_ values: UnsafeMutablePointer<Self>, count: Int, by factor: Self, addingInto sums: UnsafeMutablePointer<Self>?)
+}
+
+extension BLASScalar {
+    public static func maximum(_ values: UnsafePointer<Self>, count: Int) -> Self {
+        var best = values[0]
+        for i in 1 ..< max(count, 1) where values[i] > best { best = values[i] }
+        return best
+    }
+
+    public static func scale(_ values: UnsafeMutablePointer<Self>, count: Int, by factor: Self, addingInto sums: UnsafeMutablePointer<Self>?) {
+        for i in 0 ..< count { values[i] *= factor }
+        if let sums { for i in 0 ..< count { sums[i] += values[i] } }
+    }
 }
 
 @inline(__always)
@@ -66,6 +83,54 @@ extension Float: BLASScalar {
             i += 1
         }
         return sum
+    }
+}
+
+extension Float {
+    /// Sixteen lanes at a time: the softmax's maximum is a pass over every logit.
+    public static func maximum(_ values: UnsafePointer<Float>, count: Int) -> Float {
+        let raw = UnsafeRawPointer(values)
+        var i = 0
+        var best = values[0]
+        if count >= 16 {
+            var lanes = raw.loadUnaligned(as: SIMD16<Float>.self)
+            i = 16
+            while i + 16 <= count {
+                // A compare and a blend: `pointwiseMax`'s NaN rules make it go lane by lane.
+                let v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+                lanes.replace(with: v, where: v .> lanes)
+                i += 16
+            }
+            best = lanes.max()
+        }
+        while i < count { best = Swift.max(best, values[i]); i += 1 }
+        return best
+    }
+
+    /// Sixteen lanes at a time; with `sums` this is the softmax's last pass, which also gathers
+    /// the decoder bias gradient (the column sums of dlogits) while the row is in cache.
+    public static func scale(_ values: UnsafeMutablePointer<Float>, count: Int, by factor: Float,
+                             addingInto sums: UnsafeMutablePointer<Float>?) {
+        let raw = UnsafeMutableRawPointer(values)
+        var i = 0
+        if let sums {
+            let sumsRaw = UnsafeMutableRawPointer(sums)
+            while i + 16 <= count {
+                let v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self) * factor
+                raw.storeBytes(of: v, toByteOffset: i * 4, as: SIMD16<Float>.self)
+                let s = sumsRaw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self) + v
+                sumsRaw.storeBytes(of: s, toByteOffset: i * 4, as: SIMD16<Float>.self)
+                i += 16
+            }
+            while i < count { values[i] *= factor; sums[i] += values[i]; i += 1 }
+        } else {
+            while i + 16 <= count {
+                let v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self) * factor
+                raw.storeBytes(of: v, toByteOffset: i * 4, as: SIMD16<Float>.self)
+                i += 16
+            }
+            while i < count { values[i] *= factor; i += 1 }
+        }
     }
 }
 
@@ -200,23 +265,24 @@ func lstmCellBackward<T: BLASScalar>(batch: Int, hidden: Int, gates: UnsafeMutab
 /// Row-wise log-softmax cross-entropy, turning logits into gradients in place.
 ///   logits [N, V]  in: scores; out (if `gradientScale` ≠ 0): gradientScale · (softmax − onehot)
 ///   targets [N]
+///   columnSums [V]  optional: the gradient rows are added into it (the decoder bias gradient)
 /// Returns the summed negative log-likelihood of the targets (in Double, so long sums stay exact).
 func softmaxCrossEntropy<T: BLASScalar>(rows: Int, vocab: Int, logits: UnsafeMutablePointer<T>,
-                                        targets: UnsafePointer<Int32>, gradientScale: T) -> Double {
+                                        targets: UnsafePointer<Int32>, gradientScale: T,
+                                        columnSums: UnsafeMutablePointer<T>? = nil) -> Double {
     var total = 0.0
     for r in 0 ..< rows {
         let row = logits + r * vocab
-        var maxValue = row[0]
-        for v in 1 ..< vocab where row[v] > maxValue { maxValue = row[v] }
+        let maxValue = T.maximum(row, count: vocab)
         let target = Int(targets[r])
         let targetLogit = row[target] - maxValue
         let sum = T.exponentiate(row, count: vocab, shift: maxValue)
         // log p(target) = (logit − max) − log(sum): exact even where exp underflows.
         total -= Double(targetLogit - T.logarithm(sum))
         if gradientScale != 0 {
-            let inv = gradientScale / sum
-            for v in 0 ..< vocab { row[v] *= inv }
+            T.scale(row, count: vocab, by: gradientScale / sum, addingInto: columnSums)
             row[target] -= gradientScale
+            columnSums?[target] -= gradientScale
         }
     }
     return total

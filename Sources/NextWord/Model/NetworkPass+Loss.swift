@@ -12,33 +12,46 @@ extension NetworkPass {
         forwardHidden(parameters: parameters, inputs: inputs, state: &state, workspace: ws,
                       dropout: dropout, generator: &generator)
         decode(parameters: parameters, workspace: ws)
-        let scale: T = gradients == nil ? 0 : 1 / T(ws.rows)
-        let loss = parallelSoftmaxCrossEntropy(rows: ws.rows, logits: ws.logits, targets: targets,
-                                               gradientScale: scale, threads: threads)
-        if let gradients {
-            backward(parameters: parameters, gradients: gradients, inputs: inputs, workspace: ws)
+        guard let gradients else {
+            return parallelSoftmaxCrossEntropy(rows: ws.rows, logits: ws.logits, targets: targets,
+                                               gradientScale: 0, threads: threads, biasGradient: nil)
         }
+        let loss = parallelSoftmaxCrossEntropy(rows: ws.rows, logits: ws.logits, targets: targets,
+                                               gradientScale: 1 / T(ws.rows), threads: threads,
+                                               biasGradient: gradients + offsets.decoderBias)
+        backward(parameters: parameters, gradients: gradients, inputs: inputs, workspace: ws)
         return loss
     }
 
     /// `softmaxCrossEntropy` split over row blocks on `threads` threads: the exponentials of a
-    /// [TB, V] logit matrix are the largest cost outside the matrix products.
+    /// [TB, V] logit matrix are the largest cost outside the matrix products. With `biasGradient`
+    /// [V], the column sums of the gradients (dLoss/dbias) are added into it, each thread summing
+    /// its own rows first.
     func parallelSoftmaxCrossEntropy(rows: Int, logits: UnsafeMutablePointer<T>, targets: UnsafePointer<Int32>,
-                                     gradientScale: T, threads: Int) -> Double {
+                                     gradientScale: T, threads: Int, biasGradient: UnsafeMutablePointer<T>?) -> Double {
         let v = config.vocabSize
         let parts = max(1, min(threads, rows))
-        if parts == 1 {
-            return softmaxCrossEntropy(rows: rows, vocab: v, logits: logits, targets: targets, gradientScale: gradientScale)
-        }
+        let partial = UnsafeMutablePointer<Double>.allocate(capacity: parts)
+        // [parts, V] per-thread column sums (one small allocation per segment).
+        let sums = UnsafeMutablePointer<T>.allocate(capacity: biasGradient == nil ? 1 : parts * v)
+        defer { partial.deallocate(); sums.deallocate() }
+        if biasGradient != nil { sums.initialize(repeating: 0, count: parts * v) }
         nonisolated(unsafe) let sharedLogits = logits
         nonisolated(unsafe) let sharedTargets = targets
-        let partial = UnsafeMutablePointer<Double>.allocate(capacity: parts)
-        defer { partial.deallocate() }
         nonisolated(unsafe) let sharedPartial = partial
-        DispatchQueue.concurrentPerform(iterations: parts) { part in
+        nonisolated(unsafe) let sharedSums = biasGradient == nil ? nil : sums
+        let work: @Sendable (Int) -> Void = { part in
             let begin = rows * part / parts, end = rows * (part + 1) / parts
             sharedPartial[part] = softmaxCrossEntropy(rows: end - begin, vocab: v, logits: sharedLogits + begin * v,
-                                                      targets: sharedTargets + begin, gradientScale: gradientScale)
+                                                      targets: sharedTargets + begin, gradientScale: gradientScale,
+                                                      columnSums: sharedSums.map { $0 + part * v })
+        }
+        if parts == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: parts, execute: work) }
+        if let biasGradient {
+            for part in 0 ..< parts {
+                let source = sums + part * v
+                for j in 0 ..< v { biasGradient[j] += source[j] }
+            }
         }
         return (0 ..< parts).reduce(0.0) { $0 + partial[$1] }
     }
@@ -48,8 +61,7 @@ extension NetworkPass {
 func logSoftmaxRows(rows: Int, vocab: Int, values: UnsafeMutablePointer<Float>) {
     for r in 0 ..< rows {
         let row = values + r * vocab
-        var maxValue = row[0]
-        for v in 1 ..< vocab where row[v] > maxValue { maxValue = row[v] }
+        let maxValue = Float.maximum(row, count: vocab)
         var sum: Float = 0
         for v in 0 ..< vocab { sum += Float.exponential(row[v] - maxValue) }
         let shift = maxValue + Float.logarithm(sum)

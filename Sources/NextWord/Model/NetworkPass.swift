@@ -81,18 +81,16 @@ struct NetworkPass<T: BLASScalar> {
     }
 
     /// Backward of the whole pass, given `workspace.logits` already holding dLoss/dlogits.
-    /// Adds every parameter's gradient into `gradients` (same layout as the parameters).
+    /// Adds every parameter's gradient into `gradients` (same layout as the parameters), except
+    /// the decoder bias's: the softmax adds that (its column sums) while the rows are in cache.
     func backward(parameters: UnsafePointer<T>, gradients: UnsafeMutablePointer<T>,
                   inputs: UnsafePointer<Int32>, workspace ws: SegmentWorkspace<T>) {
         let (e, h, v, layers) = (config.embeddingSize, config.hiddenSize, config.vocabSize, config.layers)
         let (steps, batch, rows) = (ws.steps, ws.batch, ws.rows)
 
-        // Decoder: dD += dlogits^T · X_L [V, H]; dbias += Σ rows; dX_L = dlogits · D [TB, H].
+        // Decoder: dD += dlogits^T · X_L [V, H]; dX_L = dlogits · D [TB, H].
         T.gemm(transA: true, transB: false, m: v, n: h, k: rows, alpha: 1,
                a: ws.logits, b: ws.dropped[layers - 1], beta: 1, c: gradients + offsets.decoderWeight)
-        // dbias += 1ᵀ · dlogits: [1, TB] × [TB, V], a matrix-vector product on the BLAS threads.
-        T.gemm(transA: false, transB: false, m: 1, n: v, k: rows, alpha: 1,
-               a: ws.ones, b: ws.logits, beta: 1, c: gradients + offsets.decoderBias)
         var dOut = ws.gradientA, dIn = ws.gradientB
         T.gemm(transA: false, transB: false, m: rows, n: h, k: v, alpha: 1,
                a: ws.logits, b: parameters + offsets.decoderWeight, beta: 0, c: dOut)
