@@ -65,6 +65,10 @@ struct BenchCommand: ParsableCommand {
         report.stepLatencyP50Ms = step.valueAtPercentile(50).asMilliseconds
         report.stepLatencyP99Ms = step.valueAtPercentile(99).asMilliseconds
 
+        // Before evaluation and training: their BLAS threads spin for a while after each product
+        // and would take the second core from the new process.
+        report.coldStartMs = try coldStart(model: directory, history: history)
+
         setBLASThreads(threads)
         let lines = replay.split(separator: "\n").map(String.init)
         let stream = engine.bundle.stream(lines: lines).ids
@@ -73,7 +77,6 @@ struct BenchCommand: ParsableCommand {
         report.evalTokensPerS = Double(scored) / max((ContinuousClock.now - evalStart).seconds, 1e-9)
 
         if trainBatches > 0 { report.trainTokensPerS = try trainingSpeed() }
-        report.coldStartMs = try coldStart(model: directory, history: history)
         report.threads = threads
 
         if json {
@@ -145,11 +148,11 @@ struct BenchCommand: ParsableCommand {
     }
 
     /// Process start to first suggestion: `nextword suggest` as a new process on an existing
-    /// history file, best of three.
+    /// history file, best of five.
     func coldStart(model: URL, history: URL) throws -> Double {
         let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
         var best = Double.infinity
-        for _ in 0 ..< 3 {
+        for _ in 0 ..< 5 {
             let process = Process()
             process.executableURL = executable
             process.arguments = ["suggest", "--model", model.path, "--history", history.path, "I would like to "]
