@@ -11,13 +11,15 @@ struct BenchCommand: ParsableCommand {
         Suggest latency replays typing a text keystroke by keystroke (every letter of every word, as the \
         keystroke simulator queries), split into keystrokes at word boundaries (an LSTM step) and inside \
         words (a filter of the cached distribution). Cold start runs `nextword suggest` as a new process. \
+        Peak RSS is this process's after the replay (the engine with a history file, as the REPL runs), \
+        before evaluation and training allocate. \
         Training speed is a short run of the brown-lm configuration (2x256 tied LSTM, batch 32, BPTT 35, \
         full softmax) on ../shared/data/brown-lm/train.txt when present, else on random tokens.
         """)
 
     @OptionGroup var modelOptions: ModelOptions
 
-    @Option(help: "Text to replay (default: ../shared/data/dev/ksr-dev.txt).")
+    @Option(help: "Text to replay.")
     var text = "../shared/data/dev/ksr-dev.txt"
 
     @Option(help: "Replay at most this many characters of it.")
