@@ -166,3 +166,15 @@ final class EngineDeclinedSuggestionTests: XCTestCase {
                        try EngineFixture.engine(history: nil).suggest(prefix: "see you at the " + letter + "x ", limit: 3))
     }
 }
+
+final class EngineTieOrderTests: XCTestCase {
+    /// Words outside the vocabulary that the document brought, with equal scores, come in text
+    /// order: not in a dictionary's order, which changes from one process to the next and made the
+    /// keystroke savings of the same text differ by a few keystrokes between runs.
+    func testEqualScoresOfWordsOutsideTheVocabularyComeInTextOrder() throws {
+        let engine = try EngineFixture.engine(history: nil, withLexicon: false)
+        let words = ["zzkd", "zzkb", "zzke", "zzka", "zzkc"]
+        let suggestions = engine.suggest(prefix: words.joined(separator: " ") + " and zzk", limit: 5).map(\.text)
+        XCTAssertEqual(suggestions, words.sorted())
+    }
+}

@@ -72,10 +72,12 @@ extension SuggestionEngine {
 
         var distribution = mutable.session.probabilities(after: state)
         if let ngram, weights.ngram > 0 {
-            var kneserNey = [Float](repeating: 0, count: distribution.count)
-            ngram.distribution(context: lastIDs.map(Int.init), into: &kneserNey)
+            // Into a buffer kept across calls: a word boundary allocates only what the cache keeps.
+            ngram.distribution(context: lastIDs.map(Int.init), into: &mutable.ngramScratch)
             let share = weights.ngram
-            for i in distribution.indices { distribution[i] = (1 - share) * distribution[i] + share * kneserNey[i] }
+            mutable.ngramScratch.withUnsafeBufferPointer { kneserNey in
+                for i in distribution.indices { distribution[i] = (1 - share) * distribution[i] + share * kneserNey[i] }
+            }
         }
         let entry = ContextEntry(key: key, state: state, lastIDs: lastIDs, distribution: distribution,
                                  previousWords: previousWords, sentenceStart: sentenceStart,

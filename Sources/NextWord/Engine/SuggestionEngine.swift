@@ -36,6 +36,8 @@ public final class SuggestionEngine: SuggestionProviding, @unchecked Sendable {
         var frequentUserWords: [String] = []
         /// [V] zeros except while `rank` runs: the boosts of vocabulary words by id.
         var boostScratch: [Float] = []
+        /// [V] the n-gram's distribution for the context being computed (overwritten each time).
+        var ngramScratch: [Float] = []
         var frequentUserWordsVersion = -1
     }
     let lock = NSLock()
@@ -208,7 +210,11 @@ public final class SuggestionEngine: SuggestionProviding, @unchecked Sendable {
                 top.insert(id: nextKey, score: score)
                 nextKey -= 1
             }
-            for (word, boost) in boosts where vocabulary.id(word) == nil {
+            // In text order: equal scores keep their insertion order in `top`, and a dictionary's
+            // order changes from one process to the next (Swift seeds its hashing per process).
+            let outsideWords = boosts.filter { vocabulary.id($0.key) == nil }
+                .sorted { Vocabulary.precedesInScalarOrder($0.key, $1.key) }
+            for (word, boost) in outsideWords {
                 let corpus = Double(lexicon?.totalCount(ofLowercased: word) ?? 0)
                 let base = unknownMass > 0 ? Float(corpus / unknownMass) * unknownProbability : 0
                 addOutside(word, score: baseWeight * base + boost.score, fromUser: boost.fromUser)
