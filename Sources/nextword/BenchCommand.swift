@@ -77,7 +77,10 @@ struct BenchCommand: ParsableCommand {
         let lines = replay.split(separator: "\n").map(String.init)
         let stream = engine.bundle.stream(lines: lines).ids
         let evalStart = ContinuousClock.now
-        let (_, scored) = Perplexity.negativeLogLikelihood(model: engine.bundle.model, stream: stream, threads: threads)
+        // As PyTorch's word-language-model evaluation (and ../shared/tools/peers/torch_lm.py):
+        // 10 streams, 35 steps a segment.
+        let (_, scored) = Perplexity.negativeLogLikelihood(model: engine.bundle.model, stream: stream, streams: 10,
+                                                           segment: 35, threads: threads)
         report.evalTokensPerS = Double(scored) / max((ContinuousClock.now - evalStart).seconds, 1e-9)
 
         if trainBatches > 0 { report.trainTokensPerS = try trainingSpeed() }

@@ -38,7 +38,7 @@ struct BenchReport: Encodable {
         row("cold start to first suggestion", String(format: "%.0f ms", coldStartMs))
         row("model load", String(format: "%.0f ms", modelLoadMs))
         row("peak RSS after the replay", String(format: "%.1f MB", peakRssMb))
-        row("eval", String(format: "%.0f tokens/s (%d threads)", evalTokensPerS, threads))
+        row("eval (10 streams x 35 steps)", String(format: "%.0f tokens/s (%d threads)", evalTokensPerS, threads))
         row("train (brown-lm config)", String(format: "%.0f tokens/s (%d threads)", trainTokensPerS, threads))
     }
 }
