@@ -12,26 +12,28 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
-        // The system BLAS: OpenBLAS on Linux (libopenblas-dev), Accelerate on macOS.
+        // The BLAS: OpenBLAS on Linux, loaded at run time (Support/BLASLibrary.swift; Debian's
+        // libopenblas0), Accelerate on macOS.
+        // SHA-256 from the system's libcrypto (CommonCrypto on macOS).
         .systemLibrary(
-            name: "CBLAS",
-            pkgConfig: "openblas",
-            providers: [.apt(["libopenblas-dev"])]
+            name: "CLibCrypto",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
         ),
+        // cpuid: what the processor supports, for the BLAS kernel diagnosis.
+        .target(name: "CCPUInfo"),
         // fp16 matrix-vector product for the batch-1 output layer (C for the F16C/NEON intrinsics).
         .target(name: "CHalfKernels"),
         .target(
             name: "NextWord",
             dependencies: [
-                .target(name: "CBLAS", condition: .when(platforms: [.linux])),
+                .target(name: "CLibCrypto", condition: .when(platforms: [.linux])),
                 "CHalfKernels",
+                "CCPUInfo",
                 .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "Crypto", package: "swift-crypto"),
-            ],
-            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+            ]
         ),
         // The interactive terminal front end: key decoding, line editing, rendering, the REPL loop.
         .target(name: "NextWordREPL", dependencies: ["NextWord"]),

@@ -6,7 +6,7 @@ if command -v apt-get >/dev/null 2>&1; then
     [ "$(id -u)" -ne 0 ] && SUDO="sudo"
     export DEBIAN_FRONTEND=noninteractive
     $SUDO apt-get update -qq
-    $SUDO apt-get install -y -qq libopenblas-dev libsqlite3-dev pkg-config >/dev/null
+    $SUDO apt-get install -y -qq libopenblas-dev libsqlite3-dev libssl-dev pkg-config >/dev/null
 elif [ "$(uname)" = "Darwin" ]; then
     echo "macOS: Accelerate and SQLite come with the system; nothing to install."
 else

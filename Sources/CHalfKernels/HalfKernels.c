@@ -132,6 +132,42 @@ static void half_gemv_avx2(const uint16_t *weights, const float *x, const float 
 }
 #endif
 
+#if defined(__x86_64__)
+// AVX-512: sixteen columns per instruction, four rows at a time, the column tail under a mask.
+// The product is bound by reading the weights; the wider unit mostly saves instructions
+// (0.27 -> 0.22 ms for [16000, 192] on a 2-core Xeon of family 6 model 207).
+__attribute__((target("avx512f,avx512bw,avx512vl")))
+static void half_gemv_avx512(const uint16_t *weights, const float *x, const float *bias, float *y,
+                             size_t rows, size_t cols) {
+    size_t wide = cols & ~(size_t)15;
+    __mmask16 tail = (__mmask16)((1u << (cols - wide)) - 1);
+    size_t r = 0;
+    for (; r + 4 <= rows; r += 4) {
+        const uint16_t *w0 = weights + r * cols, *w1 = w0 + cols, *w2 = w1 + cols, *w3 = w2 + cols;
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        for (size_t c = 0; c < wide; c += 16) {
+            __m512 xv = _mm512_loadu_ps(x + c);
+            a0 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w0 + c))), xv, a0);
+            a1 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w1 + c))), xv, a1);
+            a2 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w2 + c))), xv, a2);
+            a3 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w3 + c))), xv, a3);
+        }
+        if (tail) {
+            __m512 xv = _mm512_maskz_loadu_ps(tail, x + wide);
+            a0 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(tail, w0 + wide)), xv, a0);
+            a1 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(tail, w1 + wide)), xv, a1);
+            a2 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(tail, w2 + wide)), xv, a2);
+            a3 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(tail, w3 + wide)), xv, a3);
+        }
+        y[r] = (bias ? bias[r] : 0) + _mm512_reduce_add_ps(a0);
+        y[r + 1] = (bias ? bias[r + 1] : 0) + _mm512_reduce_add_ps(a1);
+        y[r + 2] = (bias ? bias[r + 2] : 0) + _mm512_reduce_add_ps(a2);
+        y[r + 3] = (bias ? bias[r + 3] : 0) + _mm512_reduce_add_ps(a3);
+    }
+    if (r < rows) nw_half_gemv_portable(weights + r * cols, x, bias ? bias + r : NULL, y + r, rows - r, cols);
+}
+#endif
+
 #if defined(__aarch64__)
 // NEON: four halves widened per instruction, fused multiply-add in fp32.
 #include <arm_neon.h>
@@ -155,6 +191,10 @@ static void half_gemv_neon(const uint16_t *weights, const float *x, const float 
 void nw_half_gemv(const uint16_t *weights, const float *x, const float *bias, float *y,
                   size_t rows, size_t cols) {
 #if defined(__x86_64__)
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl")) {
+        half_gemv_avx512(weights, x, bias, y, rows, cols);
+        return;
+    }
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c")) {
         half_gemv_avx2(weights, x, bias, y, rows, cols);
         return;

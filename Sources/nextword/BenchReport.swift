@@ -1,4 +1,5 @@
 import Foundation
+import NextWord
 
 /// What `nextword bench` measured; JSON keys as the speed issue names them.
 struct BenchReport: Encodable {
@@ -30,6 +31,7 @@ struct BenchReport: Encodable {
     func printTable() {
         func row(_ name: String, _ value: String) { print(name.padding(toLength: 34, withPad: " ", startingAt: 0) + value) }
         row("machine", "\(machine.cpu) (\(machine.cores) cores)")
+        row("BLAS", "\(machine.blas.library) \(machine.blas.version), kernel \(machine.blas.kernel) (chosen by \(machine.blasKernelChosenBy))")
         row("model", model)
         row("suggest at word boundary (ms)", String(format: "p50 %.3f  p99 %.3f  max %.3f", suggestBoundaryP50Ms, suggestBoundaryP99Ms, suggestBoundaryMaxMs))
         row("suggest inside a word (ms)", String(format: "p50 %.4f  p99 %.4f  max %.3f", suggestInwordP50Ms, suggestInwordP99Ms, suggestInwordMaxMs))
@@ -48,6 +50,19 @@ struct MachineInfo: Encodable {
     var cpu = "unknown"
     var cores = ProcessInfo.processInfo.activeProcessorCount
     var os = ProcessInfo.processInfo.operatingSystemVersionString
+    var blas = BLASInfo.current()
+    /// Who chose the kernel: "openblas" (its own detection), "user" (OPENBLAS_CORETYPE set by hand)
+    /// or "nextword" (set by this program's restart, `BLASKernelRestart`).
+    var blasKernelChosenBy = "openblas"
+    var cpuVendor = ""
+    var cpuFamily = 0, cpuModel = 0
+    var cpuFeatures: [String] = []
+
+    enum CodingKeys: String, CodingKey {
+        case cpu, cores, os, blas
+        case blasKernelChosenBy = "blas_kernel_chosen_by"
+        case cpuVendor = "cpu_vendor", cpuFamily = "cpu_family", cpuModel = "cpu_model", cpuFeatures = "cpu_features"
+    }
 
     static func current() -> MachineInfo {
         var info = MachineInfo()
@@ -55,6 +70,15 @@ struct MachineInfo: Encodable {
            let line = text.split(separator: "\n").first(where: { $0.hasPrefix("model name") }),
            let colon = line.firstIndex(of: ":") {
             info.cpu = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        let features = CPUFeatures.current()
+        info.cpuVendor = features.vendor
+        info.cpuFamily = features.family
+        info.cpuModel = features.model
+        info.cpuFeatures = features.flags
+        let environment = ProcessInfo.processInfo.environment
+        if let set = environment[BLASKernelRestart.coreType] {
+            info.blasKernelChosenBy = environment[BLASKernelRestart.marker] == set ? "nextword" : "user"
         }
         return info
     }

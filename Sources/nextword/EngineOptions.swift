@@ -23,7 +23,6 @@ struct EngineOptions: ParsableArguments {
 
     /// Opens the engine; notes (a damaged history moved aside) go to standard error.
     func open(useHistory: Bool? = nil) throws -> SuggestionEngine {
-        setBLASThreads(1)  // one suggestion's products are small: threads cost more than they give
         let (engine, notes) = try SuggestionEngine.open(openOptions(useHistory: useHistory))
         for note in notes { FileHandle.standardError.write(Data("nextword: \(note)\n".utf8)) }
         return engine

@@ -19,6 +19,14 @@ struct NextWordCommand: AsyncParsableCommand {
     static func main() async {
         do {
             var command = try parseAsRoot()
+            if command is RunsMatrixProducts {
+                // Only commands that multiply matrices load the BLAS (a suggestion never does), and
+                // only they start again on a better kernel when OpenBLAS fell back to a generic one.
+                #if os(Linux)
+                _ = try BLASLibrary.require()
+                #endif
+                if let warning = BLASKernelFix.apply() { FileHandle.standardError.write(Data((warning + "\n").utf8)) }
+            }
             if var asyncCommand = command as? AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
@@ -29,6 +37,10 @@ struct NextWordCommand: AsyncParsableCommand {
         }
     }
 }
+
+/// A command whose work is matrix products (training, evaluation, benchmarks): it needs the BLAS,
+/// on the kernel this CPU deserves.
+protocol RunsMatrixProducts {}
 
 /// Options naming a model directory, shared by the subcommands that run a model.
 struct ModelOptions: ParsableArguments {

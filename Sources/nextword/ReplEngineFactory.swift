@@ -19,7 +19,6 @@ func makeReplEngine(_ options: ReplEngineOptions) throws -> any SuggestionProvid
     let open = SuggestionEngine.OpenOptions(modelDirectory: try options.modelOptions.resolve(),
                                             historyPath: options.history.map { URL(fileURLWithPath: $0) },
                                             useHistory: !options.noHistory)
-    setBLASThreads(1)  // one suggestion's products are small: threads cost more than they give
     let (engine, notes) = try SuggestionEngine.open(open)
     for note in notes { FileHandle.standardError.write(Data("nextword: \(note)\n".utf8)) }
     return engine

@@ -51,7 +51,6 @@ struct SimulateCommand: ParsableCommand {
         } else {
             let options = SuggestionEngine.OpenOptions(modelDirectory: try modelOptions.resolve(), useHistory: false,
                                                        weights: try MixingWeights(parsing: mix ?? ""))
-            setBLASThreads(1)  // one suggestion's products are small: threads cost more than they give
             let engine = try SuggestionEngine.open(options).engine
             let progress = ProgressLine()
             let started = Date()

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import NextWord
 
-struct TrainCommand: ParsableCommand {
+struct TrainCommand: ParsableCommand, RunsMatrixProducts {
     static let configuration = CommandConfiguration(
         commandName: "train",
         abstract: "Train an LSTM language model (truncated BPTT, SGD with clipping and annealing).",

@@ -11,7 +11,8 @@
 
 /// y[r] = bias[r] + sum_c half(weights[r * cols + c]) * x[c], for r < rows.
 ///   weights [rows, cols] fp16 bit patterns; x [cols]; bias [rows] or NULL; y [rows]
-/// Uses AVX2 + FMA + F16C when the processor has them, NEON on arm64, else portable C.
+/// Uses AVX-512 (F, BW, VL) or AVX2 + FMA + F16C when the processor has them, NEON on arm64, else
+/// portable C.
 void nw_half_gemv(const uint16_t *weights, const float *x, const float *bias, float *y,
                   size_t rows, size_t cols);
 

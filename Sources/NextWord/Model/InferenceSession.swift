@@ -12,9 +12,17 @@ public final class InferenceSession {
     public let model: LanguageModel
     private let pass: NetworkPass<Float>
     private let workspace: SegmentWorkspace<Float>
-    private var generator = SeededGenerator(seed: 0)
     /// [V, H] the decoder weight as fp16 bit patterns.
     private let decoderHalves: [UInt16]
+    /// Per layer [4H, In + H]: row r is Wih[r, :] followed by Whh[r, :], fp16, so a step's gate
+    /// pre-activations are one product over the concatenated [x; h_prev].
+    private let gateHalves: [[UInt16]]
+    /// Per layer [4H]: bias_ih + bias_hh.
+    private let gateBiases: [[Float]]
+    /// [In_max + H] the concatenated input of a layer; [4H] gates; [H] tanh(c) scratch.
+    private var concatenated: [Float]
+    private var gates: [Float]
+    private var tanhScratch: [Float]
 
     public init(model: LanguageModel) {
         self.model = model
@@ -28,6 +36,30 @@ public final class InferenceSession {
             }
             initialized = count
         }
+        let config = model.config
+        let h = config.hiddenSize
+        let offsets = pass.offsets
+        var halves: [[UInt16]] = [], biases: [[Float]] = []
+        model.parameters.withUnsafeBufferPointer { p in
+            for layer in 0 ..< config.layers {
+                let inputs = config.inputSize(ofLayer: layer), width = inputs + h
+                var joined = [Float](repeating: 0, count: 4 * h * width)
+                for r in 0 ..< 4 * h {
+                    for j in 0 ..< inputs { joined[r * width + j] = p[offsets.weightIH[layer] + r * inputs + j] }
+                    for j in 0 ..< h { joined[r * width + inputs + j] = p[offsets.weightHH[layer] + r * h + j] }
+                }
+                halves.append([UInt16](unsafeUninitializedCapacity: joined.count) { out, initialized in
+                    joined.withUnsafeBufferPointer { nw_floats_to_halves($0.baseAddress!, out.baseAddress!, joined.count) }
+                    initialized = joined.count
+                })
+                biases.append((0 ..< 4 * h).map { p[offsets.biasIH[layer] + $0] + p[offsets.biasHH[layer] + $0] })
+            }
+        }
+        gateHalves = halves
+        gateBiases = biases
+        concatenated = [Float](repeating: 0, count: max(config.embeddingSize, h) + h)
+        gates = [Float](repeating: 0, count: 4 * h)
+        tanhScratch = [Float](repeating: 0, count: h)
     }
 
     /// A zero state, as at the start of a document.
@@ -36,13 +68,43 @@ public final class InferenceSession {
     }
 
     /// Feeds `tokens` into `state` one at a time (ids must be valid: they come from the vocabulary).
+    ///
+    /// Per layer and token: gates [4H] = [Wih | Whh] [4H, In + H] · [x; h_prev] + bias, one fp16
+    /// product with fp32 accumulation (the weights of an fp16 model file exactly), then the cell.
     public func advance(_ state: inout RecurrentState<Float>, with tokens: [Int32]) {
         guard !tokens.isEmpty else { return }
+        let config = model.config
+        let (e, h) = (config.embeddingSize, config.hiddenSize)
+        let embedding = pass.offsets.embedding
         model.parameters.withUnsafeBufferPointer { p in
-            for token in tokens {
-                var input = token
-                pass.forwardHidden(parameters: p.baseAddress!, inputs: &input, state: &state,
-                                   workspace: workspace, dropout: 0, generator: &generator)
+            concatenated.withUnsafeMutableBufferPointer { joined in
+                gates.withUnsafeMutableBufferPointer { g in
+                    tanhScratch.withUnsafeMutableBufferPointer { tanhC in
+                        for token in tokens {
+                            joined.baseAddress!.update(from: p.baseAddress! + embedding + Int(token) * e, count: e)
+                            for layer in 0 ..< config.layers {
+                                let inputs = config.inputSize(ofLayer: layer)
+                                state.h[layer].withUnsafeBufferPointer { (joined.baseAddress! + inputs).update(from: $0.baseAddress!, count: h) }
+                                gateHalves[layer].withUnsafeBufferPointer { w in
+                                    gateBiases[layer].withUnsafeBufferPointer { b in
+                                        nw_half_gemv(w.baseAddress!, joined.baseAddress!, b.baseAddress!, g.baseAddress!, 4 * h, inputs + h)
+                                    }
+                                }
+                                let cPrev = state.c[layer]
+                                cPrev.withUnsafeBufferPointer { previous in
+                                    state.c[layer].withUnsafeMutableBufferPointer { c in
+                                        state.h[layer].withUnsafeMutableBufferPointer { hOut in
+                                            lstmCellForward(batch: 1, hidden: h, gates: g.baseAddress!, cPrev: previous.baseAddress!,
+                                                            c: c.baseAddress!, tanhC: tanhC.baseAddress!, h: hOut.baseAddress!)
+                                        }
+                                    }
+                                }
+                                // The next layer's input is this layer's output (no dropout here).
+                                state.h[layer].withUnsafeBufferPointer { joined.baseAddress!.update(from: $0.baseAddress!, count: h) }
+                            }
+                        }
+                    }
+                }
             }
         }
     }

@@ -1,7 +1,5 @@
 #if canImport(Accelerate)
 import Accelerate
-#else
-import CBLAS
 #endif
 import Foundation
 
@@ -36,17 +34,23 @@ extension BLASScalar {
     }
 }
 
+#if canImport(Accelerate)
 @inline(__always)
 private func blasTranspose(_ t: Bool) -> CBLAS_TRANSPOSE { t ? CblasTrans : CblasNoTrans }
+#else
+@inline(__always)
+private func blasTranspose(_ t: Bool) -> Int32 { t ? BLASLibrary.transpose : BLASLibrary.noTranspose }
+#endif
 
 extension Float: BLASScalar {
     @inline(__always)
     public static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                             a: UnsafePointer<Float>, b: UnsafePointer<Float>, beta: Float,
                             c: UnsafeMutablePointer<Float>) {
+        #if canImport(Accelerate)
         if m == 1 {
-            // A single row (the engine's batch-1 step): a matrix-vector product. sgemm would pack
-            // the whole weight matrix into a scratch copy first, for one row of output.
+            // A single row: a matrix-vector product. sgemm would pack the whole weight matrix
+            // into a scratch copy first, for one row of output.
             if transB {  // B stored [N, K]: c = B · a
                 cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(k), alpha, b, Int32(k), a, 1, beta, c, 1)
             } else {     // B stored [K, N]: c = Bᵀ · a
@@ -57,6 +61,20 @@ extension Float: BLASScalar {
         cblas_sgemm(CblasRowMajor, blasTranspose(transA), blasTranspose(transB),
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(transA ? m : k),
                     b, Int32(transB ? k : n), beta, c, Int32(n))
+        #else
+        let blas = BLASLibrary.loaded
+        if m == 1 {
+            if transB {
+                blas.sgemv(BLASLibrary.rowMajor, BLASLibrary.noTranspose, Int32(n), Int32(k), alpha, b, Int32(k), a, 1, beta, c, 1)
+            } else {
+                blas.sgemv(BLASLibrary.rowMajor, BLASLibrary.transpose, Int32(k), Int32(n), alpha, b, Int32(n), a, 1, beta, c, 1)
+            }
+            return
+        }
+        blas.sgemm(BLASLibrary.rowMajor, blasTranspose(transA), blasTranspose(transB),
+                   Int32(m), Int32(n), Int32(k), alpha, a, Int32(transA ? m : k),
+                   b, Int32(transB ? k : n), beta, c, Int32(n))
+        #endif
     }
     @inline(__always) public static func exponential(_ x: Float) -> Float { Foundation.exp(x) }
     @inline(__always) public static func hyperbolicTangent(_ x: Float) -> Float { Foundation.tanh(x) }
@@ -167,9 +185,15 @@ extension Double: BLASScalar {
     public static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Double,
                             a: UnsafePointer<Double>, b: UnsafePointer<Double>, beta: Double,
                             c: UnsafeMutablePointer<Double>) {
+        #if canImport(Accelerate)
         cblas_dgemm(CblasRowMajor, blasTranspose(transA), blasTranspose(transB),
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(transA ? m : k),
                     b, Int32(transB ? k : n), beta, c, Int32(n))
+        #else
+        BLASLibrary.loaded.dgemm(BLASLibrary.rowMajor, blasTranspose(transA), blasTranspose(transB),
+                                 Int32(m), Int32(n), Int32(k), alpha, a, Int32(transA ? m : k),
+                                 b, Int32(transB ? k : n), beta, c, Int32(n))
+        #endif
     }
     @inline(__always) public static func exponential(_ x: Double) -> Double { Foundation.exp(x) }
     @inline(__always) public static func hyperbolicTangent(_ x: Double) -> Double { Foundation.tanh(x) }
@@ -189,7 +213,8 @@ extension Double: BLASScalar {
 /// Sets how many threads the BLAS uses for matrix products (OpenBLAS; Accelerate picks its own).
 public func setBLASThreads(_ count: Int) {
     #if !canImport(Accelerate)
-    openblas_set_num_threads(Int32(max(1, count)))
+    // Only where the library is already loaded or loads now: the thread count is its state.
+    if case .success(let blas) = BLASLibrary.shared { blas.setThreads?(Int32(max(1, count))) }
     #endif
 }
 
@@ -264,7 +289,7 @@ func lstmCellBackward<T: BLASScalar>(batch: Int, hidden: Int, gates: UnsafeMutab
 
 /// Row-wise log-softmax cross-entropy, turning logits into gradients in place.
 ///   logits [N, V]  in: scores; out (if `gradientScale` ≠ 0): gradientScale · (softmax − onehot)
-///   targets [N]
+///   targets [N]     a target < 0 is not scored (context or padding): no loss, a zero gradient row
 ///   columnSums [V]  optional: the gradient rows are added into it (the decoder bias gradient)
 /// Returns the summed negative log-likelihood of the targets (in Double, so long sums stay exact).
 func softmaxCrossEntropy<T: BLASScalar>(rows: Int, vocab: Int, logits: UnsafeMutablePointer<T>,
@@ -273,8 +298,13 @@ func softmaxCrossEntropy<T: BLASScalar>(rows: Int, vocab: Int, logits: UnsafeMut
     var total = 0.0
     for r in 0 ..< rows {
         let row = logits + r * vocab
-        let maxValue = T.maximum(row, count: vocab)
         let target = Int(targets[r])
+        if target < 0 {
+            // Context or padding (batched evaluation): no loss and no gradient.
+            if gradientScale != 0 { row.update(repeating: 0, count: vocab) }
+            continue
+        }
+        let maxValue = T.maximum(row, count: vocab)
         let targetLogit = row[target] - maxValue
         let sum = T.exponentiate(row, count: vocab, shift: maxValue)
         // log p(target) = (logit − max) − log(sum): exact even where exp underflows.

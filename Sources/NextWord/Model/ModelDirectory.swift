@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 
 /// Finding the files that belong with a model directory.
@@ -48,10 +47,7 @@ public enum ModelDirectory {
 
     /// Lowercase hex SHA-256 of `data`, as stored in `config.vocabularySHA256`.
     public static func sha256Hex(_ data: Data) -> String {
-        SHA256.hash(data: data).map { byte in
-            let digits = String(byte, radix: 16)
-            return digits.count == 1 ? "0" + digits : digits
-        }.joined()
+        Hashing.sha256Hex(data)
     }
 
     /// A vocabulary name comes from a possibly foreign `config.json`: it must name a file in the

@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 
 /// The closed word list of a language model: word ↔ id, both ways in O(1).
@@ -149,16 +148,7 @@ public struct Vocabulary: Sendable, Equatable {
     public var sha256Hex: String { Vocabulary.sha256Hex(of: fileData()) }
 
     /// SHA-256 of `data`, as 64 lowercase hex digits.
-    public static func sha256Hex(of data: Data) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var hex: [UInt8] = []
-        hex.reserveCapacity(64)
-        for byte in SHA256.hash(data: data) {
-            hex.append(digits[Int(byte >> 4)])
-            hex.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: hex, as: UTF8.self)
-    }
+    public static func sha256Hex(of data: Data) -> String { Hashing.sha256Hex(data) }
 
     // MARK: Checks shared with the lexicon
 

@@ -1,4 +1,0 @@
-// The system CBLAS interface (OpenBLAS on Linux), plus OpenBLAS's thread control.
-#include <cblas.h>
-void openblas_set_num_threads(int num_threads);
-int openblas_get_num_threads(void);

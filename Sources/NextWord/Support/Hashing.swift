@@ -1,0 +1,30 @@
+import Foundation
+#if canImport(CommonCrypto)
+import CommonCrypto
+#else
+import CLibCrypto
+#endif
+
+/// SHA-256 from the system's cryptography library (libcrypto on Linux, CommonCrypto on Apple
+/// systems): the checksum that ties a model to its vocabulary.
+enum Hashing {
+    /// SHA-256 of `data`, as 64 lowercase hex digits.
+    static func sha256Hex(_ data: Data) -> String {
+        var digest = [UInt8](repeating: 0, count: 32)
+        data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) in
+            #if canImport(CommonCrypto)
+            _ = CC_SHA256(bytes.baseAddress, CC_LONG(bytes.count), &digest)
+            #else
+            _ = SHA256(bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count, &digest)
+            #endif
+        }
+        let digits = Array("0123456789abcdef".utf8)
+        var hex: [UInt8] = []
+        hex.reserveCapacity(64)
+        for byte in digest {
+            hex.append(digits[Int(byte >> 4)])
+            hex.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: hex, as: UTF8.self)
+    }
+}

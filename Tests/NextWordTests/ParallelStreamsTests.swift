@@ -1,0 +1,77 @@
+import XCTest
+@testable import NextWord
+
+/// Batched evaluation: the same predictions as one stream, scored side by side.
+final class ParallelStreamsTests: XCTestCase {
+    private let boundary: Int32 = 1
+
+    /// Lines of 3–11 random words (ids 2..<vocab), each ended by `boundary`, after a leading one.
+    private func stream(lines: Int, vocab: Int, seed: UInt64) -> [Int32] {
+        var generator = SeededGenerator(seed: seed)
+        var ids: [Int32] = [boundary]
+        for _ in 0 ..< lines {
+            for _ in 0 ..< 3 + Int(generator.next() % 9) { ids.append(Int32(2 + generator.next() % UInt64(vocab - 2))) }
+            ids.append(boundary)
+        }
+        return ids
+    }
+
+    private func model(vocab: Int) throws -> LanguageModel {
+        let config = ModelConfig(vocabularyFile: "t", vocabularySHA256: "", vocabSize: vocab, embeddingSize: 12,
+                                 hiddenSize: 12, layers: 2, tied: true, tokenization: .pretokenized)
+        return try LanguageModel.initialized(config: config, seed: 9)
+    }
+
+    func testThePlanScoresEveryPredictionOnceAndStartsPiecesAtLineStarts() {
+        let ids = stream(lines: 400, vocab: 30, seed: 1)
+        let plan = ParallelStreamPlan(stream: ids, boundary: boundary, streams: 8, warmUp: 20)
+        XCTAssertEqual(plan.pieces.count, 8)
+        XCTAssertEqual(plan.scoredCount, ids.count - 1)
+        XCTAssertEqual(plan.pieces.first?.scoreStart, 0)
+        XCTAssertEqual(plan.pieces.last?.end, ids.count - 1)
+        for (previous, next) in zip(plan.pieces, plan.pieces.dropFirst()) {
+            XCTAssertEqual(previous.end, next.scoreStart, "pieces must meet exactly")
+            XCTAssertEqual(ids[next.feedStart], boundary, "warm-up starts at a line start")
+            XCTAssertLessThanOrEqual(next.feedStart, next.scoreStart - 20)
+        }
+    }
+
+    func testShortTextsStayOneStream() {
+        let ids = stream(lines: 3, vocab: 30, seed: 2)
+        XCTAssertEqual(ParallelStreamPlan(stream: ids, boundary: boundary, streams: 16, warmUp: 256).pieces.count, 1)
+        XCTAssertTrue(ParallelStreamPlan(stream: [boundary], boundary: boundary, streams: 4, warmUp: 4).pieces.isEmpty)
+    }
+
+    /// A warm-up reaching back to the start of the text: each piece sees exactly what the single
+    /// stream saw, so the totals agree to rounding.
+    func testWithFullContextTheTotalsAreTheOneStreamTotals() throws {
+        let ids = stream(lines: 120, vocab: 40, seed: 3)
+        let lm = try model(vocab: 40)
+        let single = Perplexity.negativeLogLikelihood(model: lm, stream: ids, streams: 1, segment: 16)
+        let batched = Perplexity.negativeLogLikelihood(model: lm, stream: ids, boundary: boundary, streams: 5,
+                                                       warmUp: ids.count, segment: 16)
+        XCTAssertEqual(batched.count, single.count)
+        XCTAssertEqual(batched.nll, single.nll, accuracy: 1e-4 * single.nll)
+    }
+
+    /// The default warm-up: the same counts, and a total within a hair of the single stream's.
+    func testWithAWarmUpTheTotalsStayClose() throws {
+        let ids = stream(lines: 300, vocab: 40, seed: 4)
+        let lm = try model(vocab: 40)
+        let single = Perplexity.negativeLogLikelihood(model: lm, stream: ids, streams: 1, segment: 32)
+        let batched = Perplexity.negativeLogLikelihood(model: lm, stream: ids, boundary: boundary, streams: 6,
+                                                       warmUp: 40, segment: 32)
+        XCTAssertEqual(batched.count, single.count)
+        XCTAssertEqual(batched.nll, single.nll, accuracy: 1e-3 * single.nll)
+    }
+
+    func testUnscoredTargetsAddNoLossAndNoGradient() {
+        // Two rows: one scored, one context (−1).
+        var logits: [Float] = [1, 2, 3, 4, 5, 6]
+        let targets: [Int32] = [2, -1]
+        let loss = softmaxCrossEntropy(rows: 2, vocab: 3, logits: &logits, targets: targets, gradientScale: 1)
+        let expected = -(3.0 - log(exp(1.0) + exp(2.0) + exp(3.0)))
+        XCTAssertEqual(loss, expected, accuracy: 1e-5)
+        XCTAssertEqual(Array(logits[3...]), [0, 0, 0])
+    }
+}
