@@ -25,12 +25,12 @@ let package = Package(
         // cpuid: what the processor supports, for the BLAS kernel diagnosis.
         .target(name: "CCPUInfo"),
         // fp16 matrix-vector product for the batch-1 output layer (C for the F16C/NEON intrinsics).
-        .target(name: "CHalfKernels"),
+        .target(name: "CKernels"),
         .target(
             name: "NextWord",
             dependencies: [
                 .target(name: "CLibCrypto", condition: .when(platforms: [.linux])),
-                "CHalfKernels",
+                "CKernels",
                 "CCPUInfo",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]

@@ -15,6 +15,9 @@ struct EvalCommand: ParsableCommand, RunsMatrixProducts {
     @Option(help: "Parallel streams: the text is cut at line starts into this many pieces scored side by side, each read from a zero state a few hundred tokens before its first scored token. 1 scores it as one stream.")
     var streams = 16
 
+    @Option(help: "Tokens each parallel stream reads before its first scored token (context only).")
+    var warmUp = 1024
+
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
 
@@ -25,6 +28,7 @@ struct EvalCommand: ParsableCommand, RunsMatrixProducts {
         if files.isEmpty { throw ValidationError("name at least one text file") }
         if threads < 1 { throw ValidationError("--threads must be at least 1") }
         if streams < 1 { throw ValidationError("--streams must be at least 1") }
+        if warmUp < 0 { throw ValidationError("--warm-up must not be negative") }
     }
 
     func run() throws {
@@ -37,7 +41,7 @@ struct EvalCommand: ParsableCommand, RunsMatrixProducts {
         let (nll, count) = streams == 1
             ? Perplexity.negativeLogLikelihood(model: bundle.model, stream: ids, streams: 1, threads: threads)
             : Perplexity.negativeLogLikelihood(model: bundle.model, stream: ids, boundary: Int32(bundle.vocabulary.endOfSentenceID),
-                                               streams: streams, threads: threads)
+                                               streams: streams, warmUp: warmUp, threads: threads)
         let seconds = Date().timeIntervalSince(start)
         let result = PerplexityResult(tokens: tokens, sentences: lines.count, outOfVocabulary: oov, scored: count,
                                       log10Probability: -nll / log(10), perplexity: exp(nll / Double(max(count, 1))),

@@ -1,4 +1,4 @@
-import CHalfKernels
+import CKernels
 import XCTest
 @testable import NextWord
 
@@ -85,6 +85,70 @@ final class HalfKernelTests: XCTestCase {
             for v in 0 ..< config.vocabSize {
                 XCTAssertEqual(log(Double(p[v])), Double(reference[t][v]), accuracy: 1e-4, "step \(t) word \(v)")
             }
+        }
+    }
+}
+
+/// The softmax's C passes (AVX-512, AVX2 or portable, whichever this CPU runs) against Double.
+final class SoftmaxCKernelTests: XCTestCase {
+    func testScoreRowsMatchesADoubleLogSoftmax() {
+        var generator = SeededGenerator(seed: 21)
+        for cols in [1, 7, 16, 33, 1000] {
+            let rows = 5
+            let logits = (0 ..< rows * cols).map { _ in generator.nextFloat(in: -30, 30) }
+            let bias = (0 ..< cols).map { _ in generator.nextFloat(in: -2, 2) }
+            let targets: [Int32] = (0 ..< rows).map { $0 == 2 ? -1 : Int32(generator.next() % UInt64(cols)) }
+            var reference = 0.0
+            for r in 0 ..< rows where targets[r] >= 0 {
+                let row = (0 ..< cols).map { Double(logits[r * cols + $0]) + Double(bias[$0]) }
+                let top = row.max()!
+                let logSum = log(row.reduce(0) { $0 + exp($1 - top) }) + top
+                reference -= row[Int(targets[r])] - logSum
+            }
+            XCTAssertEqual(nw_score_rows(logits, bias, targets, rows, cols), reference, accuracy: 1e-4 * max(1, abs(reference)), "cols \(cols)")
+            XCTAssertEqual(nw_score_rows_portable(logits, bias, targets, rows, cols), reference, accuracy: 1e-6 * max(1, abs(reference)))
+            XCTAssertEqual(nw_score_rows(logits, nil, targets, rows, cols),
+                           nw_score_rows_portable(logits, nil, targets, rows, cols), accuracy: 1e-4 * max(1, abs(reference)))
+        }
+    }
+
+    func testExponentiateAndMaximumMatchScalarMath() {
+        var generator = SeededGenerator(seed: 22)
+        for count in [1, 5, 16, 17, 100, 16_001] {
+            let values = (0 ..< count).map { _ in generator.nextFloat(in: -90, 10) }
+            var copy = values
+            let shift: Float = 3
+            let sum = nw_exponentiate(&copy, count, shift)
+            var expected = 0.0
+            for i in 0 ..< count {
+                let e = exp(Double(values[i] - shift))
+                expected += e
+                XCTAssertEqual(Double(copy[i]), e, accuracy: 1e-6 * max(e, 1e-30), "element \(i) of \(count)")
+            }
+            XCTAssertEqual(Double(sum), expected, accuracy: 1e-5 * expected)
+            XCTAssertEqual(nw_max(values, count), values.max()!)
+        }
+    }
+
+    /// Training's fused C softmax (bias added inside) against the Swift kernel on biased logits.
+    func testFusedSoftmaxGradientMatchesTheSwiftKernel() throws {
+        try XCTSkipIf(nw_softmax_gradient_available() == 0, "no AVX-512 here: training uses the Swift kernel")
+        var generator = SeededGenerator(seed: 23)
+        for cols in [5, 16, 40, 1000] {
+            let rows = 4
+            let logits = (0 ..< rows * cols).map { _ in generator.nextFloat(in: -8, 8) }
+            let bias = (0 ..< cols).map { _ in generator.nextFloat(in: -1, 1) }
+            let targets: [Int32] = [0, Int32(cols - 1), -1, Int32(cols / 2)]
+            var biased = (0 ..< rows * cols).map { logits[$0] + bias[$0 % cols] }
+            var swiftSums = [Float](repeating: 0, count: cols)
+            let swiftLoss = softmaxCrossEntropy(rows: rows, vocab: cols, logits: &biased, targets: targets,
+                                                gradientScale: 0.25, columnSums: &swiftSums)
+            var fused = logits
+            var fusedSums = [Float](repeating: 0, count: cols)
+            let fusedLoss = nw_softmax_gradient_rows(&fused, bias, targets, rows, cols, 0.25, &fusedSums)
+            XCTAssertEqual(fusedLoss, swiftLoss, accuracy: 1e-4 * max(1, abs(swiftLoss)))
+            for i in 0 ..< rows * cols { XCTAssertEqual(fused[i], biased[i], accuracy: 1e-6, "gradient \(i) of \(cols)") }
+            for j in 0 ..< cols { XCTAssertEqual(fusedSums[j], swiftSums[j], accuracy: 1e-6) }
         }
     }
 }

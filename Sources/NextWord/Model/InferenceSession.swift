@@ -1,4 +1,4 @@
-import CHalfKernels
+import CKernels
 
 /// Steps a model one token at a time (batch 1, no dropout), for the engine: a word typed costs
 /// one step, and the next-word distribution comes from one matrix-vector product.

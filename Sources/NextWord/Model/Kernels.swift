@@ -1,6 +1,7 @@
 #if canImport(Accelerate)
 import Accelerate
 #endif
+import CKernels
 import Foundation
 
 /// A float type the kernels run in: `Float` for training and inference, `Double` for the gradient
@@ -83,6 +84,10 @@ extension Float: BLASScalar {
     /// Eight lanes at a time through `fastExp`: the softmax's exponentials are the largest cost
     /// of training outside the matrix products.
     public static func exponentiate(_ values: UnsafeMutablePointer<Float>, count: Int, shift: Float) -> Float {
+        #if arch(x86_64)
+        // AVX-512 or AVX2 chosen at run time; this file is compiled for the SSE2 baseline.
+        return nw_exponentiate(values, count, shift)
+        #else
         var sums = SIMD8<Float>()
         var i = 0
         let raw = UnsafeMutableRawPointer(values)
@@ -101,12 +106,16 @@ extension Float: BLASScalar {
             i += 1
         }
         return sum
+        #endif
     }
 }
 
 extension Float {
     /// Sixteen lanes at a time: the softmax's maximum is a pass over every logit.
     public static func maximum(_ values: UnsafePointer<Float>, count: Int) -> Float {
+        #if arch(x86_64)
+        return nw_max(values, count)
+        #else
         let raw = UnsafeRawPointer(values)
         var i = 0
         var best = values[0]
@@ -123,6 +132,7 @@ extension Float {
         }
         while i < count { best = Swift.max(best, values[i]); i += 1 }
         return best
+        #endif
     }
 
     /// Sixteen lanes at a time; with `sums` this is the softmax's last pass, which also gathers

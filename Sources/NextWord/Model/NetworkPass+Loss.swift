@@ -1,3 +1,4 @@
+import CKernels
 import Dispatch
 
 extension NetworkPass {
@@ -11,14 +12,24 @@ extension NetworkPass {
                           dropout: Float, generator: inout SeededGenerator, threads: Int = 1) -> Double {
         forwardHidden(parameters: parameters, inputs: inputs, state: &state, workspace: ws,
                       dropout: dropout, generator: &generator)
-        decode(parameters: parameters, workspace: ws)
         guard let gradients else {
+            if T.self == Float.self {
+                // Scoring only: the bias is added inside the score kernel's passes, which read the
+                // logits and write nothing (one pass over [TB, V] fewer each way).
+                decode(parameters: parameters, workspace: ws, addBias: false)
+                return parallelScore(rows: ws.rows, logits: ws.logits, bias: parameters + offsets.decoderBias,
+                                     targets: targets, threads: threads)
+            }
+            decode(parameters: parameters, workspace: ws)
             return parallelSoftmaxCrossEntropy(rows: ws.rows, logits: ws.logits, targets: targets,
                                                gradientScale: 0, threads: threads, biasGradient: nil)
         }
+        let fused = T.self == Float.self && nw_softmax_gradient_available() != 0
+        decode(parameters: parameters, workspace: ws, addBias: !fused)
         let loss = parallelSoftmaxCrossEntropy(rows: ws.rows, logits: ws.logits, targets: targets,
                                                gradientScale: 1 / T(ws.rows), threads: threads,
-                                               biasGradient: gradients + offsets.decoderBias)
+                                               biasGradient: gradients + offsets.decoderBias,
+                                               addBias: fused ? parameters + offsets.decoderBias : nil)
         backward(parameters: parameters, gradients: gradients, inputs: inputs, workspace: ws)
         return loss
     }
@@ -27,8 +38,12 @@ extension NetworkPass {
     /// [TB, V] logit matrix are the largest cost outside the matrix products. With `biasGradient`
     /// [V], the column sums of the gradients (dLoss/dbias) are added into it, each thread summing
     /// its own rows first.
+    ///
+    /// With `addBias` (Float only, where `nw_softmax_gradient_available()`), the logits come
+    /// without the bias and the C kernel adds it in its passes.
     func parallelSoftmaxCrossEntropy(rows: Int, logits: UnsafeMutablePointer<T>, targets: UnsafePointer<Int32>,
-                                     gradientScale: T, threads: Int, biasGradient: UnsafeMutablePointer<T>?) -> Double {
+                                     gradientScale: T, threads: Int, biasGradient: UnsafeMutablePointer<T>?,
+                                     addBias: UnsafePointer<T>? = nil) -> Double {
         let v = config.vocabSize
         // Four row blocks a thread, taken as threads come free: right after a matrix product
         // OpenBLAS's worker still spins on the second core, and with one block a thread the main
@@ -44,8 +59,19 @@ extension NetworkPass {
         nonisolated(unsafe) let sharedTargets = targets
         nonisolated(unsafe) let sharedPartial = partial
         nonisolated(unsafe) let sharedSums = biasGradient == nil ? nil : sums
+        nonisolated(unsafe) let sharedBias = addBias
         let work: @Sendable (Int) -> Void = { part in
             let begin = rows * part / parts, end = rows * (part + 1) / parts
+            if let bias = sharedBias {
+                func float(_ pointer: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<Float> {
+                    UnsafeMutableRawPointer(pointer).assumingMemoryBound(to: Float.self)
+                }
+                sharedPartial[part] = nw_softmax_gradient_rows(float(sharedLogits + begin * v),
+                                                               UnsafeRawPointer(bias).assumingMemoryBound(to: Float.self),
+                                                               sharedTargets + begin, end - begin, v, Float(gradientScale),
+                                                               sharedSums.map { float($0 + part * v) })
+                return
+            }
             sharedPartial[part] = softmaxCrossEntropy(rows: end - begin, vocab: v, logits: sharedLogits + begin * v,
                                                       targets: sharedTargets + begin, gradientScale: gradientScale,
                                                       columnSums: sharedSums.map { $0 + part * v })
@@ -57,6 +83,29 @@ extension NetworkPass {
                 for j in 0 ..< v { biasGradient[j] += source[j] }
             }
         }
+        return (0 ..< parts).reduce(0.0) { $0 + partial[$1] }
+    }
+}
+
+extension NetworkPass {
+    /// Σ −log softmax(logits + bias)[target] over rows with a target ≥ 0, the rows split over
+    /// `threads` threads (four blocks a thread, as `parallelSoftmaxCrossEntropy`). Reads only.
+    /// Float only (T == Float: the kernel is C).
+    func parallelScore(rows: Int, logits floatingLogits: UnsafeMutablePointer<T>, bias floatingBias: UnsafePointer<T>,
+                       targets: UnsafePointer<Int32>, threads: Int) -> Double {
+        precondition(T.self == Float.self, "parallelScore runs on Float")
+        let logits = UnsafeRawPointer(floatingLogits).assumingMemoryBound(to: Float.self)
+        let bias = UnsafeRawPointer(floatingBias).assumingMemoryBound(to: Float.self)
+        let v = config.vocabSize
+        let parts = threads <= 1 ? 1 : max(1, min(4 * threads, rows))
+        let partial = UnsafeMutablePointer<Double>.allocate(capacity: parts)
+        defer { partial.deallocate() }
+        nonisolated(unsafe) let shared = (logits: logits, bias: bias, targets: targets, partial: partial)
+        let work: @Sendable (Int) -> Void = { part in
+            let begin = rows * part / parts, end = rows * (part + 1) / parts
+            shared.partial[part] = nw_score_rows(shared.logits + begin * v, shared.bias, shared.targets + begin, end - begin, v)
+        }
+        if parts == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: parts, execute: work) }
         return (0 ..< parts).reduce(0.0) { $0 + partial[$1] }
     }
 }

@@ -70,14 +70,15 @@ struct NetworkPass<T: BLASScalar> {
         }
     }
 
-    /// logits [TB, V] = X_L · D^T + bias, into `workspace.logits`.
-    func decode(parameters: UnsafePointer<T>, workspace ws: SegmentWorkspace<T>) {
+    /// logits [TB, V] = X_L · D^T + bias (without the bias when `addBias` is false: a scoring
+    /// kernel that adds it itself), into `workspace.logits`.
+    func decode(parameters: UnsafePointer<T>, workspace ws: SegmentWorkspace<T>, addBias: Bool = true) {
         let (h, v) = (config.hiddenSize, config.vocabSize)
         // Rows start as the bias and the product adds to them (beta 1): one pass over [TB, V]
         // fewer than zeroing, multiplying and adding the bias after.
-        fillRows(rows: ws.rows, columns: v, matrix: ws.logits, with: parameters + offsets.decoderBias)
+        if addBias { fillRows(rows: ws.rows, columns: v, matrix: ws.logits, with: parameters + offsets.decoderBias) }
         T.gemm(transA: false, transB: true, m: ws.rows, n: v, k: h, alpha: 1,
-               a: ws.dropped[config.layers - 1], b: parameters + offsets.decoderWeight, beta: 1, c: ws.logits)
+               a: ws.dropped[config.layers - 1], b: parameters + offsets.decoderWeight, beta: addBias ? 1 : 0, c: ws.logits)
     }
 
     /// Backward of the whole pass, given `workspace.logits` already holding dLoss/dlogits.
