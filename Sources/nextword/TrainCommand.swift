@@ -48,6 +48,8 @@ struct TrainCommand: ParsableCommand, RunsMatrixProducts {
     @Option(help: "Stop training after this many minutes in total.") var maxMinutes: Double?
     @Option(help: "Storage of the saved model: float16 or float32.") var storage = "float16"
     @Flag(help: "Continue from --output/.checkpoint.") var resume = false
+    @Option(help: "Start from this model directory's weights (same vocabulary and shape) instead of a fresh initialisation; its training record is kept as an earlier run.")
+    var initFrom: String?
 
     func validate() throws {
         if train.isEmpty { throw ValidationError("--train needs at least one file") }
@@ -102,6 +104,13 @@ struct TrainCommand: ParsableCommand, RunsMatrixProducts {
 
         let trainer: Trainer
         let stateURL = checkpointURL.appendingPathComponent("train-state.json")
+        let initial = try initFrom.map { try Checkpoint.read(from: URL(fileURLWithPath: $0)) }
+        // The runs before this one: the initial model's own record and those it kept.
+        let earlierRuns = initial?.config.training.map { run -> [TrainingRecord] in
+            var last = run
+            last.earlierRuns = nil
+            return (run.earlierRuns ?? []) + [last]
+        }
         if resume, FileManager.default.fileExists(atPath: stateURL.path) {
             let saved = try Checkpoint.read(from: checkpointURL)
             guard saved.config.vocabSize == config.vocabSize, saved.config.hiddenSize == hidden,
@@ -111,6 +120,14 @@ struct TrainCommand: ParsableCommand, RunsMatrixProducts {
             let state = try JSONDecoder().decode(TrainingState.self, from: Data(contentsOf: stateURL))
             trainer = Trainer(model: saved, options: options, state: state)
             say("resuming after epoch \(state.epochsDone), learning rate \(state.learningRate)")
+        } else if let initFrom, let initial {
+            guard initial.config.vocabularySHA256 == config.vocabularySHA256, initial.config.vocabSize == config.vocabSize,
+                  initial.config.embeddingSize == embedding, initial.config.hiddenSize == hidden,
+                  initial.config.layers == layers, initial.config.tied == tied else {
+                throw ValidationError("--init-from \(initFrom): another vocabulary or shape than these options (pass its --vocab-file and sizes)")
+            }
+            trainer = Trainer(model: try LanguageModel(config: config, parameters: initial.parameters), options: options)
+            say("starting from the weights of \(initFrom)")
         } else {
             trainer = Trainer(model: try LanguageModel.initialized(config: config, seed: seed), options: options)
         }
@@ -144,6 +161,8 @@ struct TrainCommand: ParsableCommand, RunsMatrixProducts {
                     bptt: bptt, dropout: dropout, learningRate: lr, seed: seed, threads: threads,
                     wallSeconds: trainer.state.trainingSeconds, tokensPerSecond: Double(trainer.state.tokensTrained) / max(trainer.state.trainingSeconds, 1e-9),
                     bestValidPerplexity: validPPL, history: trainer.state.history)
+                config.training?.initializedFrom = initFrom
+                config.training?.earlierRuns = earlierRuns
                 let best = try LanguageModel(config: config, parameters: trainer.model.parameters)
                 try Checkpoint.write(best, to: outputURL, storage: Checkpoint.Storage(rawValue: storage) ?? .float16)
             }

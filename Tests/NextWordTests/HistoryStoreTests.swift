@@ -92,7 +92,8 @@ final class HistoryStoreTests: XCTestCase {
         XCTAssertFalse(store.continuations(context: ["at"], limit: 10).contains { $0.word == "tomorrow" })
         XCTAssertEqual(store.wordCount(lower: "4242").count, 0, "a spaced card number is refused as a whole")
         XCTAssertEqual(store.continuations(context: ["card"], limit: 10).count, 0)
-        XCTAssertEqual(store.wordCount(lower: "30").map(\.count), [1], "a time of 4 digits is fine")
+        XCTAssertEqual(store.wordCount(lower: "30").count, 0, "numbers are never learned, short ones neither")
+        XCTAssertEqual(store.wordCount(lower: "at").map(\.count), [2])
     }
 
     func testForgetRemovesTheWordEverywhere() throws {

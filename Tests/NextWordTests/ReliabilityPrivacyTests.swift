@@ -98,6 +98,9 @@ final class ReliabilityPrivacyTests: XCTestCase {
 
     func testWholeChunksAreJudgedBeforeTokenizing() {
         let hidden = HistoryStore.redactedToken
+        // Numbers are hidden whole, whatever their separators.
+        XCTAssertEqual(HistoryStore.tokensForLearning(line: "it's 3.14 or 1,000."), ["it's", hidden, "or", hidden])
+        XCTAssertEqual(HistoryStore.tokensForLearning(line: "10:30 at 5 o'clock"), [hidden, "at", hidden, "o'clock"])
         XCTAssertEqual(HistoryStore.tokensForLearning(line: "mail (jane.doe@example.com), now"), ["mail", hidden, "now"])
         XCTAssertEqual(HistoryStore.tokensForLearning(line: "go to https://a.example.org/x?y=z."), ["go", "to", hidden])
         XCTAssertEqual(HistoryStore.tokensForLearning(line: "key sk_live_4eC39HqLyjWDarjtT1zdp7dc ok"), ["key", hidden, "ok"])
@@ -106,8 +109,8 @@ final class ReliabilityPrivacyTests: XCTestCase {
 
         // Ordinary text with punctuation is cut exactly as the tokenizer cuts it.
         let tokenizer = Tokenizer(mode: .natural)
-        for line in ["Hello, world! (see e.g. the U.S. plan)", "I don\u{2019}t know; it's 3.14 or 1,000.",
-                     "well-known rock'n'roll -- \"quoted\" text...", "10:30 at 5 o'clock", "a/b and/or c",
+        for line in ["Hello, world! (see e.g. the U.S. plan)", "I don\u{2019}t know; it's true or false.",
+                     "well-known rock'n'roll -- \"quoted\" text...", "ten at five o'clock", "a/b and/or c",
                      "école, naïve café", "日本語の文、です。", "mp3 hunter2 4x4", ""] {
             XCTAssertEqual(HistoryStore.tokensForLearning(line: line),
                            tokenizer.tokenize(line).map { Tokenizer.normalizeApostrophes($0.text) }, line)

@@ -46,8 +46,6 @@ extension SuggestionEngine {
                     let lower = word.lowercased()
                     previousWords.append(lower)
                     if previousWords.count > 2 { previousWords.removeFirst() }
-                    recentWords.append(lower)
-                    recentCounts[lower, default: 0] += 1
                     sentenceStart = false
                 } else {
                     previousWords.removeAll()
@@ -60,12 +58,10 @@ extension SuggestionEngine {
                 sentenceStart = true
             }
         }
-        let overflow = recentWords.count - weights.cacheWindow
-        if overflow > 0 {
-            for word in recentWords.prefix(overflow) {
-                if let count = recentCounts[word], count > 1 { recentCounts[word] = count - 1 } else { recentCounts[word] = nil }
-            }
-            recentWords.removeFirst(overflow)
+        if weights.cache > 0 {
+            recentWords = documentWords(key)
+            recentCounts = [:]
+            for word in recentWords { recentCounts[word, default: 0] += 1 }
         }
         mutable.session.advance(&state, with: ids)
         lastIDs = Array((lastIDs + ids).suffix(2))
@@ -84,5 +80,25 @@ extension SuggestionEngine {
                                  recentCounts: recentCounts, recentWords: recentWords)
         mutable.cache.insert(entry)
         return entry
+    }
+
+    /// The document's last `cacheWindow` words as the document cache may hold them: the words the
+    /// learning policy would learn from the complete chunks at the end of the context, so a number,
+    /// an address or a secret typed in the document is never offered back from it. A chunk still
+    /// being typed (no whitespace after it yet: "https:/") waits until it is complete.
+    func documentWords(_ key: [UInt8]) -> [String] {
+        let window = weights.cacheWindow
+        guard window > 0 else { return [] }
+        // About eight bytes a word, twice over; start after a space so no chunk is cut.
+        var start = max(0, key.count - window * 16)
+        if start > 0 {
+            while start < key.count, key[start] != 0x20, key[start] != 0x0A { start += 1 }
+        }
+        var end = key.count
+        while end > start, key[end - 1] != 0x20, key[end - 1] != 0x0A, key[end - 1] != 0x09 { end -= 1 }
+        guard end > start else { return [] }
+        let text = String(decoding: key[start ..< end], as: UTF8.self)
+        let words = LearningPolicy.committedLines(text, tokenizer: tokenizer).flatMap { $0.words.map(\.lower) }
+        return Array(words.suffix(window))
     }
 }

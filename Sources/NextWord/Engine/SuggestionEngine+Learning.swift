@@ -1,24 +1,21 @@
 import Foundation
 
 extension SuggestionEngine {
-    /// Learns text the user committed: each line's words and their 2- and 3-grams go to the history
-    /// store (durable when this returns) and to the in-memory user model. Punctuation and words that
-    /// must never be learned (numbers, addresses, secrets: `HistoryStore.tokensForLearning` and
-    /// `HistoryStore.isLearnable`) break the chains. Nothing at all happens in incognito mode.
+    /// Learns text the user committed: each line becomes one `CommittedLine` (`LearningPolicy`:
+    /// numbers, addresses, secrets and what follows a secret marker removed), which the history
+    /// store (durable when this returns) and the in-memory user model both learn. Nothing at all
+    /// happens in incognito mode.
     public func learn(_ text: String) throws {
         guard !incognito else { return }
-        for line in text.split(whereSeparator: \.isNewline) {
-            // Addresses and secrets are hidden whole, before the tokenizer cuts them into words.
-            let tokens = HistoryStore.tokensForLearning(line: String(line), tokenizer: tokenizer)
-            guard !tokens.isEmpty else { continue }
+        for line in LearningPolicy.committedLines(text, tokenizer: tokenizer) {
             // Write first, and without holding the engine's lock: the store may wait for another
             // process's write, and keystrokes must not wait with it. If the store refuses, the
             // in-memory model does not claim otherwise.
             var changes: [(before: Int64, after: Int64)] = []
             if let history, !history.isReadOnly {
-                for chunk in stride(from: 0, to: tokens.count, by: HistoryStore.maxTokensPerLine) {
-                    let part = Array(tokens[chunk ..< min(tokens.count, chunk + HistoryStore.maxTokensPerLine)])
-                    if let change = try history.learnLine(tokens: part, at: Date()) { changes.append(change) }
+                for chunk in stride(from: 0, to: line.tokens.count, by: HistoryStore.maxTokensPerLine) {
+                    let part = CommittedLine(tokens: Array(line.tokens[chunk ..< min(line.tokens.count, chunk + HistoryStore.maxTokensPerLine)]))
+                    if let change = try history.learnLine(part, at: Date()) { changes.append(change) }
                 }
             }
             lock.withLock {
@@ -30,22 +27,21 @@ extension SuggestionEngine {
                 for change in changes where change.before == mutable.historyToken {
                     mutable.historyToken = change.after
                 }
-                observe(tokens)
+                observe(line)
             }
         }
     }
 
     /// Adds a learned line's words and n-grams to the in-memory user model (under the lock).
-    private func observe(_ tokens: [String]) {
+    private func observe(_ line: CommittedLine) {
         var previous: [String] = []
-        for token in tokens {
-            let isWord = token.unicodeScalars.first.map { CharacterSet.alphanumerics.contains($0) } ?? false
-            guard isWord, HistoryStore.isLearnable(token) else {
+        for token in line.tokens {
+            guard case .word(let surface, let lower) = token else {
                 previous.removeAll()
                 continue
             }
-            mutable.user.observe(surface: token, previous: previous)
-            previous.append(token.lowercased())
+            mutable.user.observe(surface: surface, previous: previous)
+            previous.append(lower)
             if previous.count > 2 { previous.removeFirst() }
         }
     }

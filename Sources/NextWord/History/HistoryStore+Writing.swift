@@ -23,11 +23,17 @@ extension HistoryStore {
     /// when `before` is the token it last read: otherwise another process wrote in between, and
     /// adopting `after` would hide that process's lines from the engine until the next change.
     func learnLine(tokens: [String], at date: Date) throws -> (before: Int64, after: Int64)? {
-        guard tokens.count <= Self.maxTokensPerLine else {
-            throw HistoryError.invalidInput("a line of \(tokens.count) tokens; at most \(Self.maxTokensPerLine) are learned at once")
+        try learnLine(CommittedLine(tokens: LearnedToken.classify(tokens)), at: date)
+    }
+
+    /// Learns a line prepared by `LearningPolicy` (the engine's path: the same value its in-memory
+    /// model learns). At most ``maxTokensPerLine`` tokens.
+    func learnLine(_ line: CommittedLine, at date: Date) throws -> (before: Int64, after: Int64)? {
+        guard line.tokens.count <= Self.maxTokensPerLine else {
+            throw HistoryError.invalidInput("a line of \(line.tokens.count) tokens; at most \(Self.maxTokensPerLine) are learned at once")
         }
         if let readOnlyReason { throw readOnlyReason.error(path: displayPath) }
-        let (words, ngrams) = Self.extract(LearnedToken.classify(tokens))
+        let (words, ngrams) = Self.extract(line.tokens)
         guard !words.isEmpty else { return nil }
         let now = date.timeIntervalSince1970
         let cap = maxRows

@@ -87,6 +87,10 @@ public struct TrainingRecord: Codable, Sendable, Equatable {
     public var tokensPerSecond: Double
     public var bestValidPerplexity: Double?
     public var history: [EpochRecord]
+    /// The model directory whose weights this run started from (nil: a fresh initialisation).
+    public var initializedFrom: String?
+    /// The training records of the runs before this one, when it continued an earlier model.
+    public var earlierRuns: [TrainingRecord]?
 
     public init(command: String, data: String, epochs: Int, batchSize: Int, bptt: Int, dropout: Float,
                 learningRate: Float, seed: UInt64, threads: Int, wallSeconds: Double = 0,

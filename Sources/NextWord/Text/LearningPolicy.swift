@@ -1,0 +1,164 @@
+import Foundation
+
+/// A committed line as every learner consumes it: the history store on disk, the in-memory user
+/// model, the caches. One value, made once, by one set of rules (`LearningPolicy`), so no store can
+/// learn a piece of a secret that another refused.
+public struct CommittedLine: Sendable, Equatable {
+    /// The line's tokens: words to learn and breakers (punctuation, refused and redacted text).
+    let tokens: [LearnedToken]
+
+    /// The words to learn, normalized surface form and lowercase key, in order.
+    public var words: [(surface: String, lower: String)] { HistoryStore.extract(tokens).words }
+
+    /// The words' 2- and 3-grams, within runs unbroken by a breaker.
+    public var ngrams: [(context: String, word: String, order: Int)] { HistoryStore.extract(tokens).ngrams }
+
+    public var isEmpty: Bool { !tokens.contains { if case .word = $0 { return true } else { return false } } }
+
+    public static func == (a: CommittedLine, b: CommittedLine) -> Bool { a.tokens == b.tokens }
+}
+
+/// What may be learned from what the user types, and how a committed line becomes a `CommittedLine`.
+///
+/// Never learned (each rule with tests in HistoryLearnabilityTests and the privacy fuzz test):
+/// - numbers of any length, and a token holding digits next to one (IBAN "DE89 3704 …", "4111 1111");
+/// - addresses, judged whole before the tokenizer cuts them: e-mail, URLs with or without a scheme
+///   ("github.com/x", "mybank.com/login?user=jsmith"), IP addresses;
+/// - secret-looking tokens (letters and digits mixed in 8+ characters, long mixed-class strings);
+/// - whatever follows a secret marker ("password:", "pin is", "passcode", "api key", …);
+/// - non-words, and words over 48 characters.
+public enum LearningPolicy {
+    /// Splits `text` into lines and prepares each; empty results are dropped.
+    public static func committedLines(_ text: String, tokenizer: Tokenizer = Tokenizer(mode: .natural)) -> [CommittedLine] {
+        text.split(whereSeparator: \.isNewline).map { committedLine(String($0), tokenizer: tokenizer) }.filter { !$0.isEmpty }
+    }
+
+    /// One line: chunks judged whole (addresses, secrets, marker-protected values), then the
+    /// tokens of the rest classified (numbers, secret-looking words).
+    public static func committedLine(_ line: String, tokenizer: Tokenizer = Tokenizer(mode: .natural)) -> CommittedLine {
+        CommittedLine(tokens: LearnedToken.classify(HistoryStore.tokensForLearning(line: line, tokenizer: tokenizer)))
+    }
+
+    /// Words after which the next value is a secret, whatever it looks like ("password hunter2").
+    static let strongMarkers: Set<String> = [
+        "password", "passwd", "pwd", "passcode", "passphrase", "pincode", "otp", "cvv", "cvc", "cvv2",
+        "ssn", "iban", "apikey", "api-key", "api_key", "passwort", "kennwort", "contraseña", "senha",
+    ]
+    /// Ordinary words that mark a secret only when a link follows them ("pin: 1234", "my key is x",
+    /// "user=jsmith"): "pin the tail" and "the key to it" are learned as usual.
+    static let weakMarkers: Set<String> = ["pin", "key", "token", "secret", "login", "user", "username", "code"]
+    /// Words between a marker and its value ("pin is 1234", "password = x", "pin code: x").
+    static let markerLinks: Set<String> = ["is", "was", "=", ":", "-", "code"]
+
+    /// Where a line is in a "marker [links] value" pattern, chunk by chunk.
+    struct MarkerState {
+        /// A marker was seen; `linked` once a link (or an attached ":"/"=") followed it.
+        var armed = false, strong = false, linked = false
+
+        /// Whether `chunk` (lowercased core `word`, nil for bare punctuation) is the protected value;
+        /// updates the state either way.
+        mutating func protects(chunk: Substring, word: String?) -> Bool {
+            let endsWithLink = chunk.last == ":" || chunk.last == "="
+            if armed {
+                if word == nil || LearningPolicy.markerLinks.contains(word ?? "") {
+                    linked = true
+                    return false
+                }
+                let isValue = strong || linked
+                armed = false
+                if isValue { return true }
+            }
+            if let word, LearningPolicy.strongMarkers.contains(word) {
+                (armed, strong, linked) = (true, true, endsWithLink)
+            } else if let word, LearningPolicy.weakMarkers.contains(word) {
+                (armed, strong, linked) = (true, false, endsWithLink)
+            }
+            return false
+        }
+    }
+}
+
+extension HistoryStore {
+    /// Whether `word` may be stored. Rejects what a keyboard must never remember or suggest back:
+    /// - numbers: any token made only of digits (with marks on them) and separators ("2024",
+    ///   "4242-4242", "06/12/2024"), and 5+ digit runs inside other tokens;
+    /// - e-mail addresses, URLs and IP addresses ("a@b.org", "https://…", "www.…", "a.b.com",
+    ///   "a.com/path", "10.0.0.1");
+    /// - secret-looking tokens: letters and digits mixed in 8+ characters ("sk_live_4eC39HqL…",
+    ///   "abc12345x"), 12+ characters mixing three character classes, or 12+ characters with
+    ///   three or more inner capitals ("HqLyjWDarjtT");
+    /// - anything empty, longer than 48 characters, holding whitespace or control characters, or
+    ///   with no letter and no digit (punctuation).
+    /// Short words with letters and a digit, such as "hunter2" or "mp3", are learned (but not
+    /// after a secret marker, nor next to a number: `LearningPolicy`).
+    public static func isLearnable(_ word: String) -> Bool {
+        Learnability.isLearnable(HistoryText.normalize(word))
+    }
+
+    /// Stands in for a chunk of a line that must not be learned: refused by ``isLearnable(_:)``, so
+    /// it is never stored and no n-gram spans it.
+    public static let redactedToken = "\u{FFFD}"
+
+    /// The tokens of a committed line as they should be learned. Each whitespace-separated chunk
+    /// is judged whole before it is cut into tokens: the tokenizer splits `jane.doe@example.com`,
+    /// `https://host/path?token=…`, `sk_live_4eC39…` or `P@ssw0rd` at their punctuation into
+    /// harmless-looking words ("jane", "example", "token", "live"), which ``isLearnable(_:)`` alone
+    /// would accept. A chunk that, without its leading and trailing punctuation, is an address or
+    /// looks like a secret or a number (the rules of ``isLearnable(_:)`` except length) becomes
+    /// one ``redactedToken``, and so does the chunk after a secret marker ("password: x") or the
+    /// part after the marker in the same chunk ("pin:1234"). Other chunks give their tokens,
+    /// apostrophes normalized.
+    public static func tokensForLearning(line: String, tokenizer: Tokenizer = Tokenizer(mode: .natural)) -> [String] {
+        var tokens: [String] = []
+        func redact() { if tokens.last != redactedToken { tokens.append(redactedToken) } }
+        func add(_ text: Substring) {
+            for token in tokenizer.tokenize(String(text)) { tokens.append(Tokenizer.normalizeApostrophes(token.text)) }
+        }
+        var markers = LearningPolicy.MarkerState()
+        for chunk in line.split(whereSeparator: \.isWhitespace) {
+            let core = Learnability.core(of: chunk)
+            let word = core.map { HistoryText.normalize(String($0)).lowercased() }
+            if markers.protects(chunk: chunk, word: word) {
+                redact()
+                continue
+            }
+            if let core, Learnability.isSensitive(HistoryText.normalize(String(core))) {
+                redact()
+                continue
+            }
+            // "password:hunter2" / "pin=1234": the marker is learned, what follows it is not.
+            if let split = chunk.firstIndex(where: { $0 == ":" || $0 == "=" }),
+               chunk[chunk.index(after: split)...].contains(where: Learnability.isWordCharacter) {
+                let head = HistoryText.normalize(String(chunk[..<split])).lowercased()
+                if LearningPolicy.strongMarkers.contains(head) || LearningPolicy.weakMarkers.contains(head) {
+                    add(chunk[...split])
+                    redact()
+                    continue
+                }
+            }
+            add(chunk)
+        }
+        return tokens
+    }
+}
+
+/// The text normalization shared by learning, lookups and forgetting.
+enum HistoryText {
+    /// NFC, with typographic apostrophes (’ ‘ ʼ ＇) made ASCII, so "don’t" and "don't" are one word.
+    static func normalize(_ text: String) -> String {
+        var result = ""
+        result.unicodeScalars.reserveCapacity(text.unicodeScalars.count)
+        for scalar in text.precomposedStringWithCanonicalMapping.unicodeScalars {
+            switch scalar {
+            case "\u{2019}", "\u{2018}", "\u{02BC}", "\u{FF07}": result.unicodeScalars.append("'")
+            default: result.unicodeScalars.append(scalar)
+            }
+        }
+        return result
+    }
+
+    /// The lowercase key of a normalized word.
+    static func lower(_ normalized: String) -> String {
+        normalized.lowercased()
+    }
+}
