@@ -181,7 +181,10 @@ public final class ReplSession {
             case .help:
                 printed += ReplCommandLine.helpLines
             case .incognito(let setting):
-                engine.incognito = setting ?? !engine.incognito
+                let wanted = setting ?? !engine.incognito
+                // Lines typed on one side of the switch are not context on the other.
+                if wanted != engine.incognito { context = "" }
+                engine.incognito = wanted
                 printed.append("incognito \(engine.incognito ? "on: nothing is learned or written" : "off")")
             case .forget(let word):
                 do {

@@ -67,11 +67,11 @@ enum EngineFixture {
 
     /// An engine on the tiny model; `history` nil means no store (learning stays in memory).
     static func engine(history: HistoryStore? = nil, withNgram: Bool = true, withLexicon: Bool = true,
-                       incognito: Bool = false) throws -> SuggestionEngine {
+                       incognito: Bool = false, weights: MixingWeights = MixingWeights()) throws -> SuggestionEngine {
         let bundle = try bundle()
         return try SuggestionEngine(bundle: bundle, ngram: withNgram ? try ngram(for: bundle) : nil,
                                     lexicon: withLexicon ? lexicon() : nil, history: history,
-                                    weights: MixingWeights(), incognito: incognito)
+                                    weights: weights, incognito: incognito)
     }
 
     /// Writes a complete model directory (config, weights, vocabulary, lexicon, n-gram) for

@@ -12,11 +12,19 @@ final class ContextEntry {
     let distribution: [Float]
     /// The last two lowercased words (for the user's n-grams); punctuation breaks the chain.
     let previousWords: [String]
+    /// The last word of the context, whatever punctuation followed it: the word just typed.
+    let lastWord: String?
     /// Whether the next word starts a sentence (document start, after . ! ? or a line break).
     let sentenceStart: Bool
-    /// The document cache: counts of the last `window` lowercased words, and those words in order.
-    let recentCounts: [String: Int]
-    let recentWords: [String]
+    /// The neural cache's memory of the document (states before its words), and its distribution
+    /// for this context (`NeuralCache`), lowercased words.
+    let memory: CacheMemory?
+    let cacheDistribution: [String: Float]
+    /// The learning policy's state over the document so far, the chunk still being typed, and the
+    /// words the LSTM has read whose learnability the policy has not settled yet, with their states.
+    let scanner: LearningScanner
+    let pendingChunk: String
+    let pendingWords: [(state: [Float], word: String)]
     /// The user-history term (weight × P_history) of the words worth boosting after this context —
     /// its followers in the user's n-grams and the user's most frequent words — with the user-model
     /// version it was computed for. Built at the first keystroke, reused by the rest of the word.
@@ -24,10 +32,12 @@ final class ContextEntry {
     var userBoostsVersion = -1
 
     init(key: [UInt8], state: RecurrentState<Float>, lastIDs: [Int32], distribution: [Float], previousWords: [String],
-         sentenceStart: Bool, recentCounts: [String: Int], recentWords: [String]) {
+         lastWord: String?, sentenceStart: Bool, memory: CacheMemory?, cacheDistribution: [String: Float], scanner: LearningScanner,
+         pendingChunk: String, pendingWords: [(state: [Float], word: String)]) {
         self.key = key; self.state = state; self.lastIDs = lastIDs; self.distribution = distribution
-        self.previousWords = previousWords; self.sentenceStart = sentenceStart
-        self.recentCounts = recentCounts; self.recentWords = recentWords
+        self.previousWords = previousWords; self.lastWord = lastWord; self.sentenceStart = sentenceStart
+        self.memory = memory; self.cacheDistribution = cacheDistribution
+        self.scanner = scanner; self.pendingChunk = pendingChunk; self.pendingWords = pendingWords
     }
 }
 

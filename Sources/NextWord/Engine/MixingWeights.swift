@@ -14,11 +14,16 @@ public struct MixingWeights: Codable, Sendable, Equatable {
     /// Share of the Kneser-Ney n-gram in the corpus model.
     public var ngram: Float = 0.4
     /// Weight of the document cache.
-    public var cache: Float = 0.09
+    public var cache: Float = 0.12
     /// Weight of the user's history.
     public var user: Float = 0.12
     /// Words of the document the cache looks back over.
     public var cacheWindow = 100
+    /// The neural cache's θ: how sharply it prefers words that followed states like the current
+    /// one (0: every remembered word counts alike, the unigram cache of the last words).
+    public var cacheTheta: Float = 0.7
+    /// The cache's weight is scaled by n / (n + this), n the positions it remembers.
+    public var cacheShrinkage = 8
     /// Times the user must type a word the model does not know before it is suggested (typos
     /// typed once are not).
     public var newWordMinimumCount = 2
@@ -41,8 +46,10 @@ extension MixingWeights {
             case "cache": cache = Float(value)
             case "user": user = Float(value)
             case "window": cacheWindow = Int(value)
+            case "theta": cacheTheta = Float(value)
+            case "shrink": cacheShrinkage = Int(value)
             case "newword": newWordMinimumCount = Int(value)
-            default: throw ModelError.invalidInput("unknown mixing weight \"\(parts[0])\" (ngram, cache, user, window, newword)")
+            default: throw ModelError.invalidInput("unknown mixing weight \"\(parts[0])\" (ngram, cache, user, window, theta, shrink, newword)")
             }
         }
         if ngram > 1 || cache + user >= 1 { throw ModelError.invalidInput("weights must leave the model a share: ngram ≤ 1, cache + user < 1") }

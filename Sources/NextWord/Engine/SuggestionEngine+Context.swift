@@ -6,26 +6,31 @@ extension SuggestionEngine {
     static let maximumFreshContextBytes = 2048
 
     /// The cached entry for this context, or a new one stepped from the longest cached prefix of it.
-    func contextEntry(for key: [UInt8]) -> ContextEntry {
-        let (exact, base) = mutable.cache.lookup(key)
+    func contextEntry(for key: [UInt8], in session: TypingSession) -> ContextEntry {
+        let (exact, base) = session.cache.lookup(key)
         if exact, let base { return base }
 
         var start = base?.key.count ?? 0
         var state: RecurrentState<Float>
         var lastIDs: [Int32]
         var previousWords: [String]
+        var lastWord: String?
         var sentenceStart: Bool
-        var recentWords: [String]
-        var recentCounts: [String: Int]
+        var memory: CacheMemory?
+        var scanner: LearningScanner
+        var pendingChunk: String
+        var pendingWords: [(state: [Float], word: String)]
         let endOfSentence = Int32(bundle.vocabulary.endOfSentenceID)
         if let base {
-            state = base.state; lastIDs = base.lastIDs; previousWords = base.previousWords
-            sentenceStart = base.sentenceStart; recentWords = base.recentWords; recentCounts = base.recentCounts
+            state = base.state; lastIDs = base.lastIDs; previousWords = base.previousWords; lastWord = base.lastWord
+            sentenceStart = base.sentenceStart; memory = base.memory
+            scanner = base.scanner; pendingChunk = base.pendingChunk; pendingWords = base.pendingWords
         } else {
             // A document starts as a line does in training: after `</s>`.
             state = mutable.session.initialState()
             mutable.session.advance(&state, with: [endOfSentence])
-            lastIDs = [endOfSentence]; previousWords = []; sentenceStart = true; recentWords = []; recentCounts = [:]
+            lastIDs = [endOfSentence]; previousWords = []; lastWord = nil; sentenceStart = true; memory = nil
+            scanner = LearningScanner(); pendingChunk = ""; pendingWords = []
             if key.count > Self.maximumFreshContextBytes {
                 // Start reading at a line or word boundary near the limit.
                 start = key.count - Self.maximumFreshContextBytes
@@ -36,16 +41,20 @@ extension SuggestionEngine {
         // Feed the new text: a line break is `</s>`, the rest tokens as the model was trained.
         let newText = String(decoding: key[start...], as: UTF8.self)
         var ids: [Int32] = []
+        // The lowercased word at each position of `ids` (nil for punctuation and `</s>`).
+        var wordAt: [String?] = []
         let lines = newText.split(separator: "\n", omittingEmptySubsequences: false)
         for (index, line) in lines.enumerated() {
             for token in tokenizer.tokenize(String(line)) {
                 let word = Tokenizer.normalizeApostrophes(token.text)
                 let lookup = bundle.config.lowercase ? word.lowercased() : word
                 ids.append(Int32(bundle.vocabulary.idOrUnknown(lookup)))
+                wordAt.append(token.isWordLike ? word.lowercased() : nil)
                 if token.isWordLike {
                     let lower = word.lowercased()
                     previousWords.append(lower)
                     if previousWords.count > 2 { previousWords.removeFirst() }
+                    lastWord = lower
                     sentenceStart = false
                 } else {
                     previousWords.removeAll()
@@ -54,16 +63,51 @@ extension SuggestionEngine {
             }
             if index < lines.count - 1 {
                 ids.append(endOfSentence)
+                wordAt.append(nil)
                 previousWords.removeAll()
                 sentenceStart = true
             }
         }
-        if weights.cache > 0 {
-            recentWords = documentWords(key)
-            recentCounts = [:]
-            for word in recentWords { recentCounts[word, default: 0] += 1 }
+        let cacheOn = weights.cache > 0 && weights.cacheWindow > 0
+        if cacheOn {
+            // Each word's state before it is read: what the neural cache remembers it by.
+            let top = bundle.config.layers - 1
+            for (id, word) in zip(ids, wordAt) {
+                if let word { pendingWords.append((state.h[top], word)) }
+                mutable.session.advance(&state, with: [id])
+            }
+            // The cache remembers the document as learning would (`LearningScanner`): a number,
+            // an address or a secret typed in the document is never offered back from it. The
+            // chunk still being typed ("https:/") waits until whitespace ends it.
+            var text = pendingChunk + newText
+            pendingChunk = ""
+            if let last = text.last, !last.isWhitespace {
+                let cut = text.lastIndex(where: \.isWhitespace).map { text.index(after: $0) } ?? text.startIndex
+                pendingChunk = String(text[cut...])
+                text = String(text[..<cut])
+            }
+            for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+                if index > 0 { scanner.endLine() }
+                for chunk in line.split(whereSeparator: \.isWhitespace) { scanner.feed(chunk: chunk, tokenizer: tokenizer) }
+            }
+            // The settled words are the read words the policy kept, in order: match them up.
+            var states: [Float] = [], words: [String] = []
+            var next = 0
+            for word in scanner.takeSettledWords() where !mutable.forgotten.contains(word) {
+                while next < pendingWords.count, pendingWords[next].word != word { next += 1 }
+                guard next < pendingWords.count else { break }
+                states.append(contentsOf: pendingWords[next].state)
+                words.append(word)
+                next += 1
+            }
+            pendingWords.removeFirst(next)
+            if pendingWords.count > 64 { pendingWords.removeFirst(pendingWords.count - 64) }
+            scanner.compact()
+            memory = CacheMemory.appending(memory, states: states, words: words, hidden: bundle.config.hiddenSize,
+                                           window: weights.cacheWindow)
+        } else {
+            mutable.session.advance(&state, with: ids)
         }
-        mutable.session.advance(&state, with: ids)
         lastIDs = Array((lastIDs + ids).suffix(2))
 
         var distribution = mutable.session.probabilities(after: state)
@@ -76,29 +120,21 @@ extension SuggestionEngine {
             }
         }
         let entry = ContextEntry(key: key, state: state, lastIDs: lastIDs, distribution: distribution,
-                                 previousWords: previousWords, sentenceStart: sentenceStart,
-                                 recentCounts: recentCounts, recentWords: recentWords)
-        mutable.cache.insert(entry)
-        return entry
-    }
-
-    /// The document's last `cacheWindow` words as the document cache may hold them: the words the
-    /// learning policy would learn from the complete chunks at the end of the context, so a number,
-    /// an address or a secret typed in the document is never offered back from it. A chunk still
-    /// being typed (no whitespace after it yet: "https:/") waits until it is complete.
-    func documentWords(_ key: [UInt8]) -> [String] {
-        let window = weights.cacheWindow
-        guard window > 0 else { return [] }
-        // About eight bytes a word, twice over; start after a space so no chunk is cut.
-        var start = max(0, key.count - window * 16)
-        if start > 0 {
-            while start < key.count, key[start] != 0x20, key[start] != 0x0A { start += 1 }
+                                 previousWords: previousWords, lastWord: lastWord, sentenceStart: sentenceStart,
+                                 memory: memory, cacheDistribution: cacheOn ? cache.distribution(query: state.h[bundle.config.layers - 1], memory: memory,
+                                                                                   skippingNewest: lastWord) : [:],
+                                 scanner: scanner, pendingChunk: pendingChunk, pendingWords: pendingWords)
+        session.cache.insert(entry)
+        // One word typed after a context the session had read: what each source gave it, for the
+        // mixture to learn from when the line is committed.
+        if let base, let word = lastWord, wordAt.compactMap({ $0 }).count == 1 {
+            let (cacheWeight, userWeight) = sourceWeights(for: base, user: mutable.user)
+            session.evidence.append(MixtureEvidence(
+                base: baseProbability(of: word, after: base), cache: base.cacheDistribution[word] ?? 0,
+                user: mutable.user.isEmpty ? 0 : Float(mutable.user.probability(of: word, previous: base.previousWords)),
+                cacheWeight: cacheWeight, userWeight: userWeight))
+            if session.evidence.count > 512 { session.evidence.removeFirst(session.evidence.count - 512) }
         }
-        var end = key.count
-        while end > start, key[end - 1] != 0x20, key[end - 1] != 0x0A, key[end - 1] != 0x09 { end -= 1 }
-        guard end > start else { return [] }
-        let text = String(decoding: key[start ..< end], as: UTF8.self)
-        let words = LearningPolicy.committedLines(text, tokenizer: tokenizer).flatMap { $0.words.map(\.lower) }
-        return Array(words.suffix(window))
+        return entry
     }
 }

@@ -6,7 +6,23 @@ extension SuggestionEngine {
     /// store (durable when this returns) and the in-memory user model both learn. Nothing at all
     /// happens in incognito mode.
     public func learn(_ text: String) throws {
-        guard !incognito else { return }
+        try learn(text, from: defaultSession)
+    }
+
+    /// `learn(_:)` for text committed in `session`'s field: the mixture also learns from what the
+    /// sources gave the words typed there (`AdaptiveMixture`).
+    public func learn(_ text: String, from session: TypingSession) throws {
+        guard !incognito else {
+            lock.withLock { session.evidence.removeAll() }
+            return
+        }
+        lock.withLock {
+            for item in session.evidence {
+                mutable.adaptive.observe(base: item.base, cache: item.cache, user: item.user,
+                                         cacheWeight: item.cacheWeight, userWeight: item.userWeight)
+            }
+            session.evidence.removeAll()
+        }
         for line in LearningPolicy.committedLines(text, tokenizer: tokenizer) {
             // Write first, and without holding the engine's lock: the store may wait for another
             // process's write, and keystrokes must not wait with it. If the store refuses, the
@@ -28,6 +44,8 @@ extension SuggestionEngine {
                     mutable.historyToken = change.after
                 }
                 observe(line)
+                // Committed again: a forgotten word is the user's again.
+                for word in line.words where mutable.forgotten.contains(word.lower) { mutable.forgotten.remove(word.lower) }
             }
         }
     }
@@ -52,6 +70,9 @@ extension SuggestionEngine {
         try lock.withLock {
             let removed = try history?.forget(word: word) ?? 0
             mutable.user.forget(word)
+            // At once for every source: the document caches of every session too.
+            mutable.forgotten.insert(HistoryText.lower(HistoryText.normalize(word)))
+            mutable.memoryGeneration += 1
             // Forgetting is rare: reload rather than guess whether other processes wrote meanwhile
             // (taking the store's token now would hide their lines). If the reload fails, the
             // in-memory model has already dropped the word and the old token makes a later check retry.
@@ -65,6 +86,7 @@ extension SuggestionEngine {
         try lock.withLock {
             try history?.clear()
             mutable.user = UserModel()
+            mutable.memoryGeneration += 1
             if let history { try? reloadUserModel(from: history) }
         }
     }
@@ -77,6 +99,9 @@ extension SuggestionEngine {
                      "words: \(stats.words) distinct, \(stats.totalWordCount) typed; n-grams: \(stats.ngrams)",
                      "file size: \(ByteCountFormatter.string(fromByteCount: stats.fileSize, countStyle: .file))"]
         if user.isEmpty { lines.append("nothing learned yet") }
+        let mixture = lock.withLock { mutable.adaptive }
+        lines.append(String(format: "mixture: document cache %.3f, history %.3f (tuned on %d committed words; prior %.2f, %.2f)",
+                            mixture.cache, mixture.user, mixture.observations, weights.cache, weights.user))
         return lines.joined(separator: "\n")
     }
 

@@ -22,17 +22,23 @@ public final class SuggestionEngine: SuggestionProviding, @unchecked Sendable {
     let suggestible: [Bool]
     /// Lexicon counts of words outside the vocabulary, which share P(<unk>).
     let unknownMass: Double
+    /// The document's neural cache (θ = 0 makes it the plain unigram cache of recent words).
+    var cache: NeuralCache { NeuralCache(window: weights.cacheWindow, theta: weights.cacheTheta) }
 
     /// Everything that changes, guarded by `lock`.
     struct Mutable {
         var session: InferenceSession
-        var cache = ContextCache()
+        /// Bumped when remembered text must go from every session (forget, clear, incognito).
+        var memoryGeneration = 0
+        /// Words forgotten in this engine's life: the document cache does not take them from the
+        /// text either, until the user commits them again.
+        var forgotten: Set<String> = []
         var user = UserModel()
+        /// The sources' weights, tuned to this user from committed words.
+        var adaptive: AdaptiveMixture
         var incognito = false
         var historyToken: Int64 = 0
         var lastHistoryCheck = Date.distantPast
-        /// The word being typed (its context and letters) and what was suggested for it so far.
-        var passedOver: (context: [UInt8], typed: String, words: Set<String>) = ([], "", [])
         var frequentUserWords: [String] = []
         /// [V] zeros except while `rank` runs: the boosts of vocabulary words by id.
         var boostScratch: [Float] = []
@@ -42,6 +48,8 @@ public final class SuggestionEngine: SuggestionProviding, @unchecked Sendable {
     }
     let lock = NSLock()
     var mutable: Mutable
+    /// The session of `suggest(prefix:limit:)` without one.
+    let defaultSession = TypingSession()
 
     /// Opens an engine on a loaded model, with optional corpus n-gram, lexicon and history store.
     public init(bundle: ModelBundle, ngram: NGramModel? = nil, lexicon: Lexicon? = nil,
@@ -68,40 +76,63 @@ public final class SuggestionEngine: SuggestionProviding, @unchecked Sendable {
             }
         }
         unknownMass = outside
-        mutable = Mutable(session: InferenceSession(model: bundle.model), incognito: incognito)
+        mutable = Mutable(session: InferenceSession(model: bundle.model), adaptive: AdaptiveMixture(prior: weights),
+                          incognito: incognito)
         mutable.boostScratch = [Float](repeating: 0, count: bundle.vocabulary.count)
         if let history { try reloadUserModel(from: history) }
     }
 
     public var modelName: String { bundle.name }
 
+    /// Incognito: nothing is learned or written. Changing it also drops what every typing session
+    /// remembered of its document, so text typed on one side of the switch is not offered on the other.
     public var incognito: Bool {
         get { lock.withLock { mutable.incognito } }
-        set { lock.withLock { mutable.incognito = newValue } }
+        set {
+            lock.withLock {
+                if mutable.incognito != newValue { mutable.memoryGeneration += 1 }
+                mutable.incognito = newValue
+            }
+        }
+    }
+
+    /// A new typing session: one per text field (see `TypingSession`).
+    public func makeSession() -> TypingSession {
+        let session = TypingSession()
+        lock.withLock { session.generation = mutable.memoryGeneration }
+        return session
     }
 
     // MARK: Suggesting
 
+    /// Suggestions for the text typed so far in the engine's default typing session.
     public func suggest(prefix: String, limit: Int = 3) -> [Suggestion] {
-        guard limit > 0 else { return [] }
-        return lock.withLock { suggestLocked(prefix: prefix, limit: limit) }
+        suggest(prefix: prefix, limit: limit, in: defaultSession)
     }
 
-    private func suggestLocked(prefix: String, limit: Int) -> [Suggestion] {
+    /// Suggestions for the text typed so far in the field that `session` stands for: completions
+    /// of the word being typed, or next words after a space.
+    public func suggest(prefix: String, limit: Int = 3, in session: TypingSession) -> [Suggestion] {
+        guard limit > 0 else { return [] }
+        return lock.withLock { suggestLocked(prefix: prefix, limit: limit, session: session) }
+    }
+
+    private func suggestLocked(prefix: String, limit: Int, session: TypingSession) -> [Suggestion] {
         refreshHistoryIfChanged()
+        session.synchronize(with: mutable.memoryGeneration)
         let (contextBytes, partial) = splitPartialWord(prefix)
-        let entry = contextEntry(for: contextBytes)
+        let entry = contextEntry(for: contextBytes, in: session)
         let typed = Tokenizer.normalizeApostrophes(partial).lowercased()
         // Words offered earlier for this same word and passed over (the user typed on instead)
         // are not offered again: they would take a slot the user has already said no to.
-        var passedOver = mutable.passedOver
+        var passedOver = session.passedOver
         if passedOver.context != contextBytes || !typed.hasPrefix(passedOver.typed) || typed == passedOver.typed {
             passedOver = (contextBytes, typed, [])
         }
         let result = rank(entry: entry, typed: typed, partial: partial, limit: limit, excluding: passedOver.words)
         passedOver.typed = typed
         for suggestion in result { passedOver.words.insert(Tokenizer.normalizeApostrophes(suggestion.text).lowercased()) }
-        mutable.passedOver = passedOver
+        session.passedOver = passedOver
         return result
     }
 
@@ -154,21 +185,39 @@ public final class SuggestionEngine: SuggestionProviding, @unchecked Sendable {
         return word
     }
 
+    /// The weights of the document cache and the user's history after `entry`. A cache that
+    /// remembers a handful of words is trusted less than one that remembers many (with one
+    /// remembered word its distribution is certain of that word).
+    func sourceWeights(for entry: ContextEntry, user: UserModel) -> (cache: Float, user: Float) {
+        let remembered = Float(min(entry.memory?.count ?? 0, weights.cacheWindow))
+        let cache = entry.cacheDistribution.isEmpty ? 0
+            : mutable.adaptive.cache * remembered / (remembered + Float(weights.cacheShrinkage))
+        return (cache, user.isEmpty ? 0 : mutable.adaptive.user)
+    }
+
+    /// The corpus models' probability of `word` after `entry`: its share of the mixed LSTM and
+    /// n-gram distribution, or for a word they call `<unk>` its lexicon share of P(<unk>).
+    func baseProbability(of word: String, after entry: ContextEntry) -> Float {
+        if let id = bundle.vocabulary.id(word) { return entry.distribution[id] }
+        guard unknownMass > 0, let lexicon else { return 0 }
+        return Float(Double(lexicon.totalCount(ofLowercased: word)) / unknownMass) * entry.distribution[bundle.vocabulary.unknownID]
+    }
+
     /// Scores every candidate for the typed letters and returns the best, cased.
     private func rank(entry: ContextEntry, typed: String, partial: String, limit: Int,
                       excluding passedOver: Set<String>) -> [Suggestion] {
         let vocabulary = bundle.vocabulary
         let user = mutable.user
-        let cacheWeight = entry.recentWords.isEmpty ? 0 : weights.cache
-        let userWeight = user.isEmpty ? 0 : weights.user
+        // A cache that remembers a handful of words is trusted less than one that remembers many
+        // (with one remembered word its distribution is certain of that word).
+        let (cacheWeight, userWeight) = sourceWeights(for: entry, user: user)
         let baseWeight = 1 - cacheWeight - userWeight
-        let recentTotal = Float(max(entry.recentWords.count, 1))
 
         // Sparse sources first: words of the document and of the user's history with these letters.
         var boosts: [String: (score: Float, fromUser: Bool)] = [:]
         if cacheWeight > 0 {
-            for (word, count) in entry.recentCounts where word.hasPrefix(typed) {
-                boosts[word, default: (0, false)].score += cacheWeight * Float(count) / recentTotal
+            for (word, probability) in entry.cacheDistribution where word.hasPrefix(typed) {
+                boosts[word, default: (0, false)].score += cacheWeight * probability
             }
         }
         if userWeight > 0 {
@@ -240,6 +289,11 @@ public final class SuggestionEngine: SuggestionProviding, @unchecked Sendable {
                 (word, fromUser) = outside
             } else { continue }
             if word == typed { continue }  // already typed out: nothing to save
+            // The word just typed is on the screen: offering it again as the next word is an echo,
+            // not a prediction, unless the user really does repeat it ("bye bye") or the models
+            // are sure of it.
+            if typed.isEmpty, word == entry.lastWord, item.score < 0.3,
+               (user.followers(of: [word])[word] ?? 0) < 2 { continue }
             let usual = usualForm(of: word, user: user)
             let text = casing.display(usual: usual, typed: partial, sentenceStart: entry.sentenceStart)
             let source: Suggestion.Source = fromUser ? (item.id >= 0 ? .both : .history) : .model

@@ -163,28 +163,11 @@ enum LearnedToken: Equatable, Sendable {
     /// Classifies a line's tokens: ``HistoryStore/isLearnable(_:)`` on each (numbers are refused
     /// there), and a word holding a digit next to a number is refused with it: "DE89 3704 0044"
     /// (an IBAN) or "4111 1111" arrive as harmless-looking tokens one by one. Separator tokens
-    /// ("-", ".", "/", ",", "(", ")") between them do not break that adjacency.
+    /// ("-", ".", "/", ",", "(", ")") between them do not break that adjacency. (`LearningScanner`
+    /// without its chunk rules.)
     static func classify(_ tokens: [String]) -> [LearnedToken] {
-        let normalized = tokens.map(HistoryText.normalize)
-        var result: [LearnedToken] = normalized.map { token in
-            Learnability.isLearnable(token) ? .word(surface: token, lower: HistoryText.lower(token)) : .breaker
-        }
-        let numbers = normalized.map { Learnability.isNumber($0) }
-        func hasDigit(_ token: String) -> Bool { token.unicodeScalars.contains(where: Learnability.isDigit) }
-        func isSeparator(_ token: String) -> Bool { ["-", ".", "/", ",", "(", ")", "+"].contains(token) }
-        /// The nearest token before / after `index` that is not a separator.
-        func neighbour(of index: Int, step: Int) -> Int? {
-            var i = index + step
-            while i >= 0 && i < normalized.count {
-                if !isSeparator(normalized[i]) { return i }
-                i += step
-            }
-            return nil
-        }
-        for index in normalized.indices where !numbers[index] && hasDigit(normalized[index]) {
-            let beside = [neighbour(of: index, step: -1), neighbour(of: index, step: 1)].compactMap { $0 }
-            if beside.contains(where: { numbers[$0] || normalized[$0] == HistoryStore.redactedToken }) { result[index] = .breaker }
-        }
-        return result
+        var scanner = LearningScanner()
+        for token in tokens { scanner.feed(token: token) }
+        return scanner.tokens
     }
 }

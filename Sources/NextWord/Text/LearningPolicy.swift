@@ -36,7 +36,9 @@ public enum LearningPolicy {
     /// One line: chunks judged whole (addresses, secrets, marker-protected values), then the
     /// tokens of the rest classified (numbers, secret-looking words).
     public static func committedLine(_ line: String, tokenizer: Tokenizer = Tokenizer(mode: .natural)) -> CommittedLine {
-        CommittedLine(tokens: LearnedToken.classify(HistoryStore.tokensForLearning(line: line, tokenizer: tokenizer)))
+        var scanner = LearningScanner()
+        for chunk in line.split(whereSeparator: \.isWhitespace) { scanner.feed(chunk: chunk, tokenizer: tokenizer) }
+        return CommittedLine(tokens: scanner.tokens)
     }
 
     /// Words after which the next value is a secret, whatever it looks like ("password hunter2").
@@ -109,36 +111,115 @@ extension HistoryStore {
     /// part after the marker in the same chunk ("pin:1234"). Other chunks give their tokens,
     /// apostrophes normalized.
     public static func tokensForLearning(line: String, tokenizer: Tokenizer = Tokenizer(mode: .natural)) -> [String] {
-        var tokens: [String] = []
-        func redact() { if tokens.last != redactedToken { tokens.append(redactedToken) } }
-        func add(_ text: Substring) {
-            for token in tokenizer.tokenize(String(text)) { tokens.append(Tokenizer.normalizeApostrophes(token.text)) }
+        var scanner = LearningScanner()
+        for chunk in line.split(whereSeparator: \.isWhitespace) { scanner.feed(chunk: chunk, tokenizer: tokenizer) }
+        return scanner.texts
+    }
+}
+
+/// The learning policy applied chunk by chunk (whitespace-separated pieces of a line), keeping the
+/// little state the rules need across chunks: whether a secret marker wants the next value, and
+/// the last token (a word with digits beside a number goes with it). `LearningPolicy` runs it over
+/// whole lines; the engine runs it incrementally over the document being typed, so its document
+/// memory holds exactly what learning the text would learn.
+struct LearningScanner: Sendable {
+    /// Every token so far, classified; `texts` has the same tokens as text, a redacted run as one
+    /// ``HistoryStore/redactedToken``.
+    private(set) var tokens: [LearnedToken] = []
+    private(set) var texts: [String] = []
+    private var markers = LearningPolicy.MarkerState()
+    /// The last token that was not a separator, and whether it was a number or a redaction.
+    private var lastIndex: Int?
+    private var lastIsNumber = false
+    /// Tokens before this index were handed out by `takeSettledWords`.
+    private var taken = 0
+
+    /// Separators that do not break a number from the word beside it ("DE89-3704", "(555) 123").
+    private static let separators: Set<String> = ["-", ".", "/", ",", "(", ")", "+"]
+
+    mutating func feed(chunk: Substring, tokenizer: Tokenizer) {
+        let core = Learnability.core(of: chunk)
+        let word = core.map { HistoryText.normalize(String($0)).lowercased() }
+        if markers.protects(chunk: chunk, word: word) { return redact() }
+        if let core, Learnability.isSensitive(HistoryText.normalize(String(core))) { return redact() }
+        // "password:hunter2" / "pin=1234": the marker is learned, what follows it is not.
+        if let split = chunk.firstIndex(where: { $0 == ":" || $0 == "=" }),
+           chunk[chunk.index(after: split)...].contains(where: Learnability.isWordCharacter) {
+            let head = HistoryText.normalize(String(chunk[..<split])).lowercased()
+            if LearningPolicy.strongMarkers.contains(head) || LearningPolicy.weakMarkers.contains(head) {
+                for token in tokenizer.tokenize(String(chunk[...split])) { feed(token: token.text) }
+                return redact()
+            }
         }
-        var markers = LearningPolicy.MarkerState()
-        for chunk in line.split(whereSeparator: \.isWhitespace) {
-            let core = Learnability.core(of: chunk)
-            let word = core.map { HistoryText.normalize(String($0)).lowercased() }
-            if markers.protects(chunk: chunk, word: word) {
-                redact()
-                continue
-            }
-            if let core, Learnability.isSensitive(HistoryText.normalize(String(core))) {
-                redact()
-                continue
-            }
-            // "password:hunter2" / "pin=1234": the marker is learned, what follows it is not.
-            if let split = chunk.firstIndex(where: { $0 == ":" || $0 == "=" }),
-               chunk[chunk.index(after: split)...].contains(where: Learnability.isWordCharacter) {
-                let head = HistoryText.normalize(String(chunk[..<split])).lowercased()
-                if LearningPolicy.strongMarkers.contains(head) || LearningPolicy.weakMarkers.contains(head) {
-                    add(chunk[...split])
-                    redact()
-                    continue
-                }
-            }
-            add(chunk)
+        for token in tokenizer.tokenize(String(chunk)) { feed(token: token.text) }
+    }
+
+    /// One token, without the chunk-level rules (callers that have tokens only).
+    mutating func feed(token text: String) {
+        let token = HistoryText.normalize(Tokenizer.normalizeApostrophes(text))
+        texts.append(Tokenizer.normalizeApostrophes(text))
+        if Self.separators.contains(token) {
+            tokens.append(.breaker)  // punctuation, but the number adjacency carries over it
+            return
         }
-        return tokens
+        if Learnability.isNumber(token) { return noteNumber(appending: .breaker) }
+        let hasDigit = token.unicodeScalars.contains(where: Learnability.isDigit)
+        if Learnability.isLearnable(token) && !(hasDigit && lastIsNumber) {
+            tokens.append(.word(surface: token, lower: HistoryText.lower(token)))
+        } else {
+            tokens.append(.breaker)
+        }
+        lastIndex = tokens.count - 1
+        lastIsNumber = false
+    }
+
+    /// A line ends: markers and adjacency do not reach into the next one.
+    mutating func endLine() {
+        markers = LearningPolicy.MarkerState()
+        lastIndex = nil
+        lastIsNumber = false
+    }
+
+    /// The lowercase words no later chunk can change, not handed out before. Only a word holding a
+    /// digit can still change (a number after it refuses it), so it waits for the next token.
+    mutating func takeSettledWords() -> [String] {
+        var end = tokens.count
+        if let lastIndex, lastIndex == tokens.count - 1, case .word(let surface, _) = tokens[lastIndex],
+           surface.unicodeScalars.contains(where: Learnability.isDigit) {
+            end = lastIndex
+        }
+        guard end > taken else { return [] }
+        let words = tokens[taken ..< end].compactMap { token -> String? in
+            if case .word(_, let lower) = token { return lower }
+            return nil
+        }
+        taken = end
+        return words
+    }
+
+    /// Drops what was handed out, so a long document keeps only its recent tokens.
+    mutating func compact() {
+        guard taken > 64 else { return }
+        tokens.removeFirst(taken)
+        texts.removeAll()
+        if let index = lastIndex { lastIndex = index >= taken ? index - taken : nil }
+        taken = 0
+    }
+
+    private mutating func redact() {
+        if texts.last != HistoryStore.redactedToken { texts.append(HistoryStore.redactedToken) }
+        noteNumber(appending: .breaker)
+    }
+
+    /// A number or a redaction: the word with digits just before it goes with it.
+    private mutating func noteNumber(appending token: LearnedToken) {
+        if let lastIndex, !lastIsNumber, case .word(let surface, _) = tokens[lastIndex],
+           surface.unicodeScalars.contains(where: Learnability.isDigit), lastIndex >= taken {
+            tokens[lastIndex] = .breaker
+        }
+        tokens.append(token)
+        lastIndex = tokens.count - 1
+        lastIsNumber = true
     }
 }
 

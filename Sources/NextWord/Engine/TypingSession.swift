@@ -1,0 +1,31 @@
+import Foundation
+
+/// The state of one text field: the contexts read in it (with their document cache) and the words
+/// offered for the word being typed and passed over. Two fields sharing one engine each have their
+/// own, so typing in one never changes what the other is offered.
+///
+/// Make one per field with `SuggestionEngine.makeSession()` and pass it to
+/// `suggest(prefix:limit:in:)`; `suggest(prefix:limit:)` uses the engine's own default session.
+/// A session belongs to the engine that made it, which guards it with its lock.
+public final class TypingSession: @unchecked Sendable {  // mutated only under the owning engine's lock
+    /// Recent contexts of this field and what the engine read from them.
+    var cache = ContextCache()
+    /// The word being typed (its context and letters) and what was suggested for it so far.
+    var passedOver: (context: [UInt8], typed: String, words: Set<String>) = ([], "", [])
+    /// The engine's memory generation this session's cache was built in: `forget`, `clearHistory`
+    /// and incognito changes start a new one, and the session drops what it had remembered.
+    var generation = 0
+    /// What the sources gave the words typed since the last commit (`AdaptiveMixture`).
+    var evidence: [MixtureEvidence] = []
+
+    init() {}
+
+    /// Drops the cache when the engine's memory changed since it was built.
+    func synchronize(with engineGeneration: Int) {
+        guard generation != engineGeneration else { return }
+        cache.removeAll()
+        passedOver = ([], "", [])
+        evidence.removeAll()
+        generation = engineGeneration
+    }
+}
