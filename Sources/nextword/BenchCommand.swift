@@ -75,6 +75,10 @@ struct BenchCommand: ParsableCommand, RunsMatrixProducts {
         setBLASThreads(threads)
         let lines = replay.split(separator: "\n").map(String.init)
         let stream = engine.bundle.stream(lines: lines).ids
+        // Warm up first: the first product starts OpenBLAS's threads and buffers, a one-time cost
+        // that a few thousand tokens would otherwise carry.
+        _ = Perplexity.negativeLogLikelihood(model: engine.bundle.model, stream: Array(stream.prefix(400)), streams: 10,
+                                             segment: 35, threads: threads)
         let evalStart = ContinuousClock.now
         // As PyTorch's word-language-model evaluation (and ../shared/tools/peers/torch_lm.py):
         // 10 streams, 35 steps a segment.

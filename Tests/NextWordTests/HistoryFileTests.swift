@@ -144,7 +144,9 @@ final class HistoryFileTests: XCTestCase {
         XCTAssertEqual(store.totalWordCount(), 3)
     }
 
-    func testRandomBytesAreMovedAsideAndANewHistoryStarts() throws {
+    /// Random bytes are not recognisably a NextWord history: refused, and left byte for byte as
+    /// they were (only our own damaged files are ever moved aside).
+    func testRandomBytesAreRefusedAndLeftUntouched() throws {
         var generator = SeededGenerator(seed: 7)
         let garbage = Data((0..<4096).map { _ in UInt8.random(in: 0...255, using: &generator) })
         try garbage.write(to: file)
@@ -152,16 +154,56 @@ final class HistoryFileTests: XCTestCase {
             guard case HistoryError.corrupt(let path, _) = error else { return XCTFail("\(error)") }
             XCTAssertEqual(path, file.path)
         }
-        let when = try XCTUnwrap(Calendar.current.date(from: DateComponents(
-            year: 2024, month: 3, day: 5, hour: 7, minute: 8, second: 9)))
-        let (store, note) = try HistoryStore.openOrRecover(path: file, now: when)
-        let damaged = directory.appendingPathComponent("history.sqlite.damaged-20240305-070809")
-        XCTAssertEqual(note?.kind, .movedAside(damagedFile: damaged))
-        XCTAssertTrue(note?.message.contains(damaged.path) ?? false)
-        XCTAssertEqual(try Data(contentsOf: damaged), garbage, "the damaged file is kept as it was")
-        try store.learn(tokens: ["fresh", "start"])
-        XCTAssertEqual(store.totalWordCount(), 2)
-        XCTAssertFalse(store.isReadOnly)
+        XCTAssertThrowsError(try HistoryStore.openOrRecover(path: file)) { error in
+            guard case HistoryError.foreign(let path, let problem) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(path, file.path)
+            XCTAssertTrue(problem.contains("left untouched"), problem)
+        }
+        XCTAssertEqual(try Data(contentsOf: file), garbage)
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+        XCTAssertEqual(names.filter { $0.contains("damaged") }, [], "nothing moved aside")
+    }
+
+    /// `--history README.md`: a text file named as the history is never replaced by a database.
+    func testATextFileNamedAsTheHistoryIsLeftByteIdentical() throws {
+        let readme = directory.appendingPathComponent("README.md")
+        let text = Data("# Read me\n\nNot a database.\n".utf8)
+        try text.write(to: readme)
+        XCTAssertThrowsError(try HistoryStore.openOrRecover(path: readme))
+        XCTAssertEqual(try Data(contentsOf: readme), text)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted(), ["README.md"])
+    }
+
+    /// A history path that is a symbolic link is refused: the target keeps its bytes and its mode.
+    func testSymbolicLinksAreNeverFollowed() throws {
+        let victim = directory.appendingPathComponent("victim.txt")
+        try Data("private notes\n".utf8).write(to: victim)
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: victim.path)
+        try FileManager.default.createSymbolicLink(atPath: file.path, withDestinationPath: victim.path)
+        XCTAssertThrowsError(try HistoryStore(path: file)) { error in
+            XCTAssertTrue("\(error)".contains("symbolic link"), "\(error)")
+        }
+        XCTAssertThrowsError(try HistoryStore.openOrRecover(path: file))
+        let attributes = try FileManager.default.attributesOfItem(atPath: victim.path)
+        XCTAssertEqual((attributes[.posixPermissions] as? NSNumber)?.intValue, 0o644, "the target's mode is not changed")
+        XCTAssertEqual(try Data(contentsOf: victim), Data("private notes\n".utf8))
+        // A link to an empty file gets no database written into it either.
+        let empty = directory.appendingPathComponent("empty")
+        FileManager.default.createFile(atPath: empty.path, contents: Data())
+        let link = directory.appendingPathComponent("link.sqlite")
+        try FileManager.default.createSymbolicLink(atPath: link.path, withDestinationPath: empty.path)
+        XCTAssertThrowsError(try HistoryStore(path: link))
+        XCTAssertEqual(try Data(contentsOf: empty).count, 0)
+    }
+
+    /// NextWord's own folder is made private again if someone opened it up.
+    func testAnOpenedUpHistoryFolderIsMadePrivate() throws {
+        let folder = directory.appendingPathComponent("nextword")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try FileManager.default.setAttributes([.posixPermissions: 0o777], ofItemAtPath: folder.path)
+        _ = try HistoryStore(path: folder.appendingPathComponent("history.sqlite"))
+        let attributes = try FileManager.default.attributesOfItem(atPath: folder.path)
+        XCTAssertEqual((attributes[.posixPermissions] as? NSNumber)?.intValue, 0o700)
     }
 
     func testTruncatedDatabaseIsRecovered() throws {

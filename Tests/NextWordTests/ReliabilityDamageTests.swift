@@ -65,7 +65,9 @@ final class ReliabilityDamageTests: XCTestCase {
         var generator = SeededGenerator(seed: 99)
         let garbage = Data((0..<8192).map { _ in UInt8.random(in: 0...255, using: &generator) })
         try garbage.write(to: history)
-        try assertRecovered(from: garbage, problem: "not an SQLite database")
+        // Not recognisably ours: refused, never moved aside or replaced.
+        XCTAssertThrowsError(try HistoryStore.openOrRecover(path: history))
+        XCTAssertEqual(try Data(contentsOf: history), garbage)
     }
 
     func testTruncatedHistory() throws {

@@ -57,10 +57,46 @@ enum HistoryFiles {
         }
     }
 
+    /// Refuses a history path that is a symbolic link, or whose -wal/-shm is one: a link would let
+    /// the store write into, or change the mode of, a file that is not the user's history (a
+    /// link planted by another user, a link to README.md). Nothing is followed or touched.
+    static func refuseSymbolicLinks(_ file: URL) throws {
+        for path in [file.path] + companionSuffixes.map({ file.path + $0 }) {
+            var info = stat()
+            if lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFLNK {
+                throw HistoryError.io(path: path, message: "is a symbolic link; NextWord does not follow links for the "
+                    + "user's history (point --history or NEXTWORD_HISTORY at the real file)")
+            }
+        }
+    }
+
+    /// Whether the file at `file` is recognisably a NextWord history: an SQLite header with
+    /// NextWord's application id (offset 68). Only such a file may ever be moved aside as damaged.
+    static func isOurHistory(_ file: URL) -> Bool {
+        guard let handle = FileHandle(forReadingAtPath: file.path) else { return false }
+        defer { try? handle.close() }
+        guard let header = try? handle.read(upToCount: 72), header.count == 72 else { return false }
+        let bytes = [UInt8](header)
+        guard bytes[0..<16].elementsEqual(Array("SQLite format 3\0".utf8)) else { return false }
+        return Int32(bitPattern: bigEndian32(bytes, at: 68)) == HistorySchema.applicationID
+    }
+
+    /// The folder NextWord made for the history (`…/nextword`, the default location) is private:
+    /// if someone opened it up (0777), it is closed again. Other folders (a custom path in /tmp)
+    /// are not ours to change.
+    static func restrictOwnFolder(of file: URL) {
+        let folder = file.deletingLastPathComponent()
+        guard folder.lastPathComponent == "nextword" else { return }
+        var info = stat()
+        guard lstat(folder.path, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR, info.st_uid == geteuid(),
+              info.st_mode & 0o077 != 0 else { return }
+        _ = chmod(folder.path, 0o700)
+    }
+
     /// Creates an empty file with mode 0600 if there is none, so that SQLite (which copies the
     /// database file's mode onto -wal and -shm) never creates anything more open.
     static func createFileIfMissing(_ file: URL) throws {
-        let fd = open(file.path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, mode_t(0o600))
+        let fd = open(file.path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, mode_t(0o600))
         if fd < 0 {
             if errno == EEXIST { return }
             throw posixError(path: file.path, action: "could not create the history file")
@@ -74,12 +110,17 @@ enum HistoryFiles {
     static func restrictPermissions(_ file: URL) throws {
         for path in [file.path] + companionSuffixes.map({ file.path + $0 }) {
             var info = stat()
-            guard stat(path, &info) == 0 else { continue }
+            guard lstat(path, &info) == 0 else { continue }
             guard (info.st_mode & S_IFMT) == S_IFREG else {
                 throw HistoryError.io(path: path, message: "not a regular file")
             }
             let mode = info.st_mode & 0o777
             guard mode & 0o077 != 0 else { continue }
+            // Only a file of this user's: never change the mode of someone else's file.
+            guard info.st_uid == geteuid() else {
+                throw HistoryError.permissions(path: path, problem: "mode \(octal(mode)) lets other users read learned text, "
+                    + "and the file belongs to another user, so NextWord does not change it")
+            }
             if chmod(path, mode & 0o700) != 0 {
                 let reason = String(cString: strerror(errno))
                 throw HistoryError.permissions(

@@ -68,10 +68,12 @@ public final class HistoryStore: Sendable {
     init(path: URL?, readOnly: Bool, migrator: DatabaseMigrator) throws {
         let url = path ?? HistoryStore.defaultPath(environment: ProcessInfo.processInfo.environment)
         let display = url.path
+        try HistoryFiles.refuseSymbolicLinks(url)
         if readOnly {
             guard FileManager.default.fileExists(atPath: display) else { throw HistoryError.notFound(path: display) }
         } else {
             try HistoryFiles.createParentDirectories(of: url)
+            HistoryFiles.restrictOwnFolder(of: url)
             try HistoryFiles.createFileIfMissing(url)
         }
         try HistoryFiles.restrictPermissions(url)
@@ -187,6 +189,11 @@ public final class HistoryStore: Sendable {
                 kind: .openedReadOnly,
                 message: "\(url.path): written by a newer NextWord (\(unknown.joined(separator: ", "))); "
                     + "opened read-only so its data is not damaged; nothing will be learned"))
+        }
+        // Only our own history is ever moved aside: any other file (README.md named by mistake, a
+        // file of another program) is refused and left byte for byte as it was.
+        guard HistoryFiles.isOurHistory(url) else {
+            throw HistoryError.foreign(path: url.path, problem: "\(problem); it was left untouched")
         }
         let damagedFile = try HistoryFiles.moveAside(url, now: now)
         let store = try HistoryStore(path: url)
