@@ -43,6 +43,9 @@ struct EvalCommand: ParsableCommand, RunsMatrixProducts {
             : Perplexity.negativeLogLikelihood(model: bundle.model, stream: ids, boundary: Int32(bundle.vocabulary.endOfSentenceID),
                                                streams: streams, warmUp: warmUp, threads: threads)
         let seconds = Date().timeIntervalSince(start)
+        guard nll.isFinite else {
+            throw ValidationError("\(bundle.directory.path): the model's probabilities are not finite numbers on this text (damaged weights?)")
+        }
         let result = PerplexityResult(tokens: tokens, sentences: lines.count, outOfVocabulary: oov, scored: count,
                                       log10Probability: -nll / log(10), perplexity: exp(nll / Double(max(count, 1))),
                                       seconds: seconds, tokensPerSecond: Double(count) / max(seconds, 1e-9))

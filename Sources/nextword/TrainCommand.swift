@@ -58,6 +58,10 @@ struct TrainCommand: ParsableCommand, RunsMatrixProducts {
         if Checkpoint.Storage(rawValue: storage) == nil { throw ValidationError("--storage is float16 or float32") }
         if batch < 1 || bptt < 1 || epochs < 1 || threads < 1 { throw ValidationError("--batch, --bptt, --epochs and --threads must be positive") }
         if !(0 ..< 1).contains(dropout) { throw ValidationError("--dropout must be in [0, 1)") }
+        if !lr.isFinite || lr <= 0 { throw ValidationError("--lr must be a positive number (got \(lr))") }
+        if !clip.isFinite || clip <= 0 { throw ValidationError("--clip must be a positive number (got \(clip))") }
+        if !annealThreshold.isFinite || annealThreshold < 0 { throw ValidationError("--anneal-threshold must be a number ≥ 0 (got \(annealThreshold))") }
+        if let maxMinutes, !maxMinutes.isFinite || maxMinutes <= 0 { throw ValidationError("--max-minutes must be a positive number") }
     }
 
     func run() throws {

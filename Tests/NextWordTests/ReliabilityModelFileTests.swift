@@ -183,3 +183,44 @@ final class ReliabilityModelFileTests: XCTestCase {
         XCTAssertEqual(opened + refused, 100)
     }
 }
+
+/// Numbers that are not numbers: refused at load and at parse, with the name.
+final class NonFiniteNumberTests: XCTestCase {
+    func testAbsurdWeightsAreRefusedAtLoadNamingTheTensor() throws {
+        let directory = try EngineFixture.temporaryDirectory("NonFiniteNumberTests")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let vocabulary = EngineFixture.vocabulary()
+        let model = try EngineFixture.model(vocabulary: vocabulary)
+        try Checkpoint.write(model, to: directory, storage: .float32, vocabulary: vocabulary.fileData())
+        // The writer refuses such a value, so put it into the file's bytes: element 3 of the embedding.
+        let file = directory.appendingPathComponent("model.safetensors")
+        var bytes = [UInt8](try Data(contentsOf: file))
+        let headerLength = bytes[0 ..< 8].enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+        let header = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(bytes[8 ..< 8 + headerLength])) as? [String: Any])
+        let entry = try XCTUnwrap(header["embedding.weight"] as? [String: Any])
+        let start = try XCTUnwrap((entry["data_offsets"] as? [Int])?.first)
+        withUnsafeBytes(of: Float(1e37).bitPattern.littleEndian) { raw in
+            for (i, byte) in raw.enumerated() { bytes[8 + headerLength + start + 3 * 4 + i] = byte }
+        }
+        try Data(bytes).write(to: file)
+        XCTAssertThrowsError(try Checkpoint.read(from: directory)) { error in
+            let text = (error as? LocalizedError)?.errorDescription ?? "\(error)"
+            XCTAssertTrue(text.contains("embedding.weight") && text.contains("model.safetensors"), text)
+        }
+    }
+
+    func testNonFiniteMixingWeightsAreRefused() {
+        XCTAssertThrowsError(try MixingWeights(parsing: "user=nan"))
+        XCTAssertThrowsError(try MixingWeights(parsing: "cache=inf"))
+        XCTAssertNoThrow(try MixingWeights(parsing: "theta=0.5"))
+    }
+
+    func testTheSimulatorRefusesBinaryInputAtOnce() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("binary-\(UUID().uuidString).bin")
+        try Data([0x66, 0x6F, 0xFF, 0xFE, 0x00, 0x80]).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        XCTAssertThrowsError(try KeystrokeSimulator(k: 3).run(contentsOf: file, predictor: OraclePredictor())) { error in
+            XCTAssertTrue("\(error)".contains("UTF-8"), "\(error)")
+        }
+    }
+}

@@ -38,7 +38,7 @@ extension MixingWeights {
         self.init()
         for pair in text.split(separator: ",") where !pair.isEmpty {
             let parts = pair.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-            guard parts.count == 2, let value = Double(parts[1]), value >= 0 else {
+            guard parts.count == 2, let value = Double(parts[1]), value.isFinite, value >= 0 else {
                 throw ModelError.invalidInput("mixing weight \"\(pair)\" is not name=value with a value ≥ 0")
             }
             switch parts[0] {

@@ -61,6 +61,10 @@ public struct KeystrokeSimulator: Sendable {
         } catch {
             throw KSRError.unreadable(file: url.path, problem: error.localizedDescription)
         }
+        // At once, as `eval` does: a binary file must not run for minutes before anyone notices.
+        if let offset = TextFile.firstInvalidUTF8Offset(data) {
+            throw KSRError.unreadable(file: url.path, problem: "not UTF-8 text (invalid byte at offset \(offset))")
+        }
         return run(bytes: data, predictor: predictor, progress: progress)
     }
 

@@ -41,12 +41,12 @@ public enum Checkpoint {
         guard model.parameters.count == layout.totalCount else {
             throw ModelError.invalidInput("model has \(model.parameters.count) parameters, its config needs \(layout.totalCount)")
         }
-        // Refuse to save what `read` would refuse to load: NaN or infinity, or values that only
-        // become infinity when rounded to F16 (beyond ±65504).
+        // Refuse to save what `read` would refuse to load: NaN or infinity, or values beyond ±65504
+        // (which F16 rounds to infinity, and which `read` refuses in F32 too).
         for tensor in layout.tensors {
             let values = model.parameters[tensor.range]
             let bad = storage == .float32
-                ? values.firstIndex { !$0.isFinite }
+                ? values.firstIndex { !$0.isFinite || abs($0) > maximumWeightMagnitude }
                 : values.firstIndex { !SafeTensors.Half.float(fromBits: SafeTensors.Half.bits(from: $0)).isFinite }
             if let bad {
                 throw ModelError.invalidInput("tensor \"\(tensor.name)\" element \(bad - tensor.offset) is \(model.parameters[bad]), which \(storage.rawValue) storage cannot hold as a finite value")
@@ -82,6 +82,10 @@ public enum Checkpoint {
 
     /// Loads and checks the model in `directory` (the vocabulary is resolved separately, see
     /// `ModelDirectory.vocabularyData(for:modelDirectory:)`).
+    /// The largest weight magnitude a model file may hold, in either storage: fp16's largest
+    /// finite value. A trained model's weights are far smaller; 1e37 in an fp32 file is damage.
+    public static let maximumWeightMagnitude: Float = 65_504
+
     public static func read(from directory: URL) throws -> LanguageModel {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -181,6 +185,13 @@ public enum Checkpoint {
             }
             if let bad = parameters[slot.range].firstIndex(where: { !$0.isFinite }) {
                 throw fail("tensor \"\(slot.name)\" holds a non-finite value (\(parameters[bad])) at element \(bad - slot.offset)")
+            }
+            // Finite but absurd (1e37): every product overflows to inf and the softmax to NaN, so
+            // such a file would give "perplexity: nan" and no suggestions. No trained model of this
+            // kind holds weights near fp16's range limit.
+            if let bad = parameters[slot.range].firstIndex(where: { abs($0) > Self.maximumWeightMagnitude }) {
+                throw fail("tensor \"\(slot.name)\" holds \(parameters[bad]) at element \(bad - slot.offset), beyond the ±"
+                           + "\(Int(Self.maximumWeightMagnitude)) a model file may hold: the file is damaged")
             }
         }
         return try LanguageModel(config: config, parameters: parameters)
