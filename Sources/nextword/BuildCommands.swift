@@ -12,9 +12,20 @@ struct NGramCommand: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "Training text files.") var train: [String]
     @Option(help: "Order (2 to 4).") var order = 3
     @Option(help: "Drop n-grams of order 2 and above seen fewer times than this.") var minCount = 2
+    @Flag(help: "Replace the model's existing ngram.bin.") var force = false
+
+    func validate() throws {
+        // Where it writes must be said: without --model this would be the default model's n-gram.
+        if modelOptions.model == nil { throw ValidationError("name the model to build for with --model DIR (its ngram.bin is written)") }
+        if train.isEmpty { throw ValidationError("--train needs at least one file") }
+    }
 
     func run() throws {
         let bundle = try modelOptions.load()
+        let target = bundle.directory.appendingPathComponent(SuggestionEngine.ngramFileName)
+        if FileManager.default.fileExists(atPath: target.path) && !force {
+            throw ValidationError("\(target.path) exists; pass --force to replace it")
+        }
         var lines: [String] = []
         for file in train { lines += try TextFile.lines(contentsOf: URL(fileURLWithPath: file)) }
         let ids = bundle.stream(lines: lines).ids.map(Int.init)

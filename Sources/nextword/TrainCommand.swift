@@ -20,7 +20,7 @@ struct TrainCommand: ParsableCommand, RunsMatrixProducts {
     var output: String
     @Option(help: "Impose this vocabulary (one word per line) instead of building one.")
     var vocabFile: String?
-    @Option(help: "Where to write the vocabulary (default: vocab/<output name>.txt).")
+    @Option(help: "Where to write the vocabulary (default: inside --output, so the model directory is self-contained).")
     var vocabOut: String?
     @Option(help: "Build: keep words seen at least this often.")
     var minCount = 1
@@ -48,6 +48,7 @@ struct TrainCommand: ParsableCommand, RunsMatrixProducts {
     @Option(help: "Stop training after this many minutes in total.") var maxMinutes: Double?
     @Option(help: "Storage of the saved model: float16 or float32.") var storage = "float16"
     @Flag(help: "Continue from --output/.checkpoint.") var resume = false
+    @Flag(help: "Replace a model already in --output (without --resume).") var force = false
     @Option(help: "Start from this model directory's weights (same vocabulary and shape) instead of a fresh initialisation; its training record is kept as an earlier run.")
     var initFrom: String?
 
@@ -66,6 +67,9 @@ struct TrainCommand: ParsableCommand, RunsMatrixProducts {
 
     func run() throws {
         let outputURL = URL(fileURLWithPath: output)
+        if !resume && !force && FileManager.default.fileExists(atPath: outputURL.appendingPathComponent("model.safetensors").path) {
+            throw ValidationError("\(output) already holds a model; pass --force to replace it or --resume to continue it")
+        }
         let checkpointURL = outputURL.appendingPathComponent(".checkpoint")
         let tokenizer = Tokenizer(mode: pretokenized ? .pretokenized : .natural)
         func read(_ files: [String]) throws -> [[String]] {
@@ -82,7 +86,8 @@ struct TrainCommand: ParsableCommand, RunsMatrixProducts {
             for line in trainLines { for word in line { counts[word, default: 0] += 1 } }
             vocabulary = Vocabulary.build(counts: counts, minCount: minCount, maxSize: maxVocab)
         }
-        let vocabURL = URL(fileURLWithPath: vocabOut ?? "vocab/\(outputURL.lastPathComponent).txt")
+        let vocabURL = vocabOut.map { URL(fileURLWithPath: $0) }
+            ?? outputURL.appendingPathComponent("\(outputURL.lastPathComponent).txt")
         try FileManager.default.createDirectory(at: vocabURL.deletingLastPathComponent(), withIntermediateDirectories: true)
         try vocabulary.write(to: vocabURL)
         let vocabData = vocabulary.fileData()
