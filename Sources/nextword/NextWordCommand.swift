@@ -49,7 +49,11 @@ struct ModelOptions: ParsableArguments {
 
     func resolve() throws -> URL {
         if let model { return URL(fileURLWithPath: model) }
-        return try ModelLocator.locateDefault()
+        do {
+            return try ModelLocator.locateDefault()
+        } catch ModelError.notFound(let message) {
+            throw ModelError.notFound(message + "; or pass --model DIR")
+        }
     }
 
     func load() throws -> ModelBundle { try ModelBundle.load(from: resolve()) }

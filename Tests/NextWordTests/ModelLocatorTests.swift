@@ -43,7 +43,30 @@ final class ModelLocatorTests: XCTestCase {
         XCTAssertThrowsError(try ModelLocator.locateDefault(environment: [:], executable: URL(fileURLWithPath: "/nonexistent/nextword"),
                                                             workingDirectory: root)) { error in
             guard case ModelError.notFound(let message) = error else { return XCTFail("\(error)") }
-            XCTAssertTrue(message.contains("--model"), message)
+            XCTAssertTrue(message.contains("NEXTWORD_MODEL") && !message.contains("--model"), message)
+        }
+    }
+}
+
+/// The executable's real location, whatever argv[0] says: an install found by name on $PATH.
+final class ExecutablePathTests: XCTestCase {
+    func testTheExecutableIsFoundFromTheSystemNotFromArgv0() throws {
+        let path = ExecutablePath.current()
+        XCTAssertTrue(path.path.hasPrefix("/"), path.path)
+        XCTAssertTrue(FileManager.default.isExecutableFile(atPath: path.path), path.path)
+        #if os(Linux)
+        let resolved = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+        XCTAssertEqual(path.path, resolved)
+        #endif
+    }
+
+    func testLibraryErrorsAreLocalizedAndNameNoCLIFlag() {
+        let error: Error = ModelError.notFound("no default model found (looked in /x)")
+        XCTAssertEqual(error.localizedDescription, "no default model found (looked in /x)")
+        XCTAssertThrowsError(try ModelLocator.locateDefault(environment: [:], executable: URL(fileURLWithPath: "/nonexistent/bin/nextword"),
+                                                            workingDirectory: URL(fileURLWithPath: "/"))) { error in
+            XCTAssertFalse(error.localizedDescription.contains("--model"), error.localizedDescription)
+            XCTAssertFalse(error.localizedDescription.contains("error 1"), error.localizedDescription)
         }
     }
 }

@@ -81,7 +81,7 @@ public enum ModelLocator {
 
     /// The first candidate holding a `config.json`, or a `ModelError.notFound` listing where it looked.
     public static func locateDefault(environment: [String: String] = ProcessInfo.processInfo.environment,
-                                     executable: URL = URL(fileURLWithPath: CommandLine.arguments.first ?? "nextword"),
+                                     executable: URL = ExecutablePath.current(),
                                      workingDirectory: URL = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)) throws -> URL {
         let list = candidates(environment: environment, executable: executable, workingDirectory: workingDirectory)
         if let named = environment["NEXTWORD_MODEL"], !named.isEmpty {
@@ -91,6 +91,27 @@ public enum ModelLocator {
         for candidate in list where FileManager.default.fileExists(atPath: candidate.appendingPathComponent(Checkpoint.configFileName).path) {
             return candidate
         }
-        throw ModelError.notFound("no default model found (looked in \(list.prefix(4).map(\.path).joined(separator: ", ")) and the folders above); pass --model DIR or set NEXTWORD_MODEL")
+        throw ModelError.notFound("no default model found (looked in \(list.prefix(4).map(\.path).joined(separator: ", ")) and the folders above); name a model directory or set NEXTWORD_MODEL")
+    }
+}
+
+/// Where this program's executable really is, whatever argv[0] says (a bare name found on $PATH,
+/// a relative path, a symbolic link): the installed layout is found from it.
+public enum ExecutablePath {
+    public static func current() -> URL {
+        #if os(Linux)
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        if length > 0 {
+            return URL(fileURLWithPath: String(decoding: buffer[0 ..< length].map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        }
+        #elseif canImport(Darwin)
+        var size: UInt32 = 4096
+        var buffer = [CChar](repeating: 0, count: Int(size))
+        if _NSGetExecutablePath(&buffer, &size) == 0 {
+            return URL(fileURLWithPath: String(cString: buffer)).resolvingSymlinksInPath()
+        }
+        #endif
+        return URL(fileURLWithPath: CommandLine.arguments.first ?? "nextword").resolvingSymlinksInPath()
     }
 }

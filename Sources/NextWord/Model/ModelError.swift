@@ -1,6 +1,8 @@
+import Foundation
+
 /// Everything that can go wrong loading, saving or running a model, with the file and the problem
 /// named so the CLI can print one readable line.
-public enum ModelError: Error, Equatable, CustomStringConvertible {
+public enum ModelError: LocalizedError, Equatable, CustomStringConvertible {
     /// The config's numbers do not describe a buildable network.
     case invalidConfig(String)
     /// A checkpoint file is missing, truncated, foreign, or disagrees with its config.
@@ -21,4 +23,6 @@ public enum ModelError: Error, Equatable, CustomStringConvertible {
         case .invalidInput(let why): return "invalid input: \(why)"
         }
     }
+
+    public var errorDescription: String? { description }
 }
