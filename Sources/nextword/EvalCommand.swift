@@ -16,7 +16,7 @@ struct EvalCommand: ParsableCommand, RunsMatrixProducts {
     var streams = 16
 
     @Option(help: "Tokens each parallel stream reads before its first scored token (context only).")
-    var warmUp = 1024
+    var warmUp = 256
 
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
