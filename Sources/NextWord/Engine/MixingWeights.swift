@@ -5,11 +5,14 @@ import Foundation
 ///     P(w) = (1 − cache − user) · [ (1 − ngram) · P_lstm(w) + ngram · P_kn(w) ]
 ///            + cache · P_document(w) + user · P_history(w | last two words)
 ///
-/// P_lstm is the LSTM's softmax, P_kn the corpus Kneser-Ney trigram, P_document the share of w
-/// among the last `cacheWindow` words of the text, P_history the user's own Witten-Bell trigram.
-/// Words the model only knows as `<unk>` take P(<unk>) split by their corpus (lexicon) counts.
-/// A source that is absent gives its weight back to the others. Tuned on ../shared/data/dev
-/// (see BENCHMARKS.md): the defaults are the tuned values.
+/// P_lstm is the LSTM's softmax, P_kn the corpus Kneser-Ney trigram, P_document the neural cache
+/// over the last `cacheWindow` words of the text (`NeuralCache`: ∝ Σ exp(θ·h·h_i) over the
+/// positions followed by w; θ = 0 is the share of w among those words), P_history the user's own
+/// Witten-Bell trigram. Words the model only knows as `<unk>` take P(<unk>) split by their corpus
+/// (lexicon) counts. A source that is absent gives its weight back to the others; the cache's
+/// weight shrinks for a short memory, and `cache` and `user` are the prior of the engine's
+/// `AdaptiveMixture`, which tunes them to the user from committed text. Tuned on
+/// ../shared/data/dev (see BENCHMARKS.md): the defaults are the tuned values.
 public struct MixingWeights: Codable, Sendable, Equatable {
     /// Share of the Kneser-Ney n-gram in the corpus model.
     public var ngram: Float = 0.4
