@@ -32,6 +32,7 @@ public struct LineModeRunner {
     public func run(input: Int32, output: Int32, errors: Int32) throws -> Int {
         var reader = LineReader(fileDescriptor: input, maximumLineBytes: maximumLineBytes)
         var number = 0
+        var learnFailureReported = false
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         while let bytes = try reader.nextLine() {
@@ -54,7 +55,19 @@ public struct LineModeRunner {
             try FileDescriptorIO.writeAll(answer, to: output, what: "the output")
             if learn && !engine.incognito {
                 let text = line.trimmingWhitespace()
-                if !text.isEmpty { try engine.learn(text) }
+                // A store that cannot learn (a full disk, a read-only file) must not stop the
+                // answers: say so once, keep answering.
+                do {
+                    if !text.isEmpty { try engine.learn(text) }
+                } catch {
+                    if !learnFailureReported {
+                        learnFailureReported = true
+                        let message = (error as? LocalizedError)?.errorDescription ?? "\(error)"
+                        let warning = "nextword: line \(number) was not learned (\(message)); answering on, "
+                            + "later failures are not reported\n"
+                        try FileDescriptorIO.writeAll(Array(warning.utf8), to: errors, what: "the error output")
+                    }
+                }
             }
         }
         return number

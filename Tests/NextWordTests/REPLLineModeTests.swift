@@ -55,6 +55,18 @@ final class REPLLineModeTests: XCTestCase {
         XCTAssertEqual(engine.learned, ["I would like to go", "see you"])
     }
 
+    /// A store that cannot learn (full disk) stops nothing: every line answered, one warning.
+    func testLearnErrorsAreReportedOnceAndEveryLineIsAnswered() throws {
+        let engine = FakeSuggestionEngine()
+        engine.learnFailure = HistoryError.io(path: "/full/history.sqlite", message: "database or disk is full")
+        let input = (0 ..< 20).map { "line \($0) to\n" }.joined()
+        let (out, err) = try run(Array(input.utf8), engine: engine, learn: true)
+        XCTAssertEqual(out.split(separator: "\n", omittingEmptySubsequences: false).count, 21, out)
+        XCTAssertEqual(engine.learned.count, 20, "every line was offered to the store")
+        XCTAssertEqual(err.split(separator: "\n").count, 1, err)
+        XCTAssertTrue(err.contains("disk is full") && err.contains("line 1"), err)
+    }
+
     func testInvalidUTF8LineGetsAnEmptyAnswerAndAWarning() throws {
         let engine = FakeSuggestionEngine()
         let (out, err) = try run([0x74, 0x6F, 0x20, 0x0A, 0xFF, 0xFE, 0x0A, 0x77, 0x6F, 0x0A], engine: engine, learn: true)

@@ -42,8 +42,12 @@ final class FakeSuggestionEngine: SuggestionProviding, @unchecked Sendable {
         }
     }
 
+    /// When set, `learn` throws this (a full disk, a read-only store) after counting the call.
+    nonisolated(unsafe) var learnFailure: Error?
+
     func learn(_ text: String) throws {
         lock.withLock { if !_incognito { _learned.append(text) } }
+        if let learnFailure { throw learnFailure }
     }
 
     func forget(word: String) throws -> Int {

@@ -117,6 +117,15 @@ final class ReliabilityPrivacyTests: XCTestCase {
         }
     }
 
+    /// Incognito on a history that does not exist yet creates nothing: no folder, no database.
+    func testIncognitoOnAFreshPathCreatesNothing() throws {
+        let history = directory.appendingPathComponent("fresh/nextword/history.sqlite")
+        let (engine, _) = try SuggestionEngine.open(.init(modelDirectory: modelDirectory, historyPath: history, incognito: true))
+        try engine.learn("nothing of this is kept")
+        _ = engine.suggest(prefix: "noth", limit: 3)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.appendingPathComponent("fresh").path))
+    }
+
     func testClearHistoryLeavesNoLearnedTextInFileOrWAL() throws {
         let history = directory.appendingPathComponent("history.sqlite")
         let engine = try open(history)

@@ -45,7 +45,12 @@ extension SuggestionEngine {
         }
         var notes: [String] = []
         var history: HistoryStore?
-        if options.useHistory {
+        // Incognito on a history that does not exist yet: there is nothing to read, and incognito
+        // must create nothing (no folder, no empty database).
+        let historyURL = options.historyPath ?? HistoryStore.defaultPath(environment: ProcessInfo.processInfo.environment)
+        var isLink = stat()
+        let historyExists = lstat(historyURL.path, &isLink) == 0
+        if options.useHistory && !(options.incognito && !historyExists) {
             let (store, recovery) = try HistoryStore.openOrRecover(path: options.historyPath)
             if let recovery { notes.append(recovery.message) }
             history = store
