@@ -196,6 +196,37 @@ final class HistoryFileTests: XCTestCase {
         XCTAssertEqual(try Data(contentsOf: empty).count, 0)
     }
 
+    /// chmod 400 then 600: the -wal/-shm SQLite left at 0400 get the owner's bits back, and learning works.
+    func testLearningWorksAgainAfterAReadOnlyPeriod() throws {
+        do {
+            let store = try HistoryStore(path: file)
+            try store.learn(tokens: ["before", "the", "pause"])
+        }
+        for path in [file.path, file.path + "-wal", file.path + "-shm"] where FileManager.default.fileExists(atPath: path) {
+            try FileManager.default.setAttributes([.posixPermissions: 0o400], ofItemAtPath: path)
+        }
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: file.path)
+        let store = try HistoryStore(path: file)
+        try store.learn(tokens: ["after", "the", "pause"])
+        XCTAssertEqual(store.wordCount(lower: "after").map(\.count), [1])
+        for path in [file.path + "-wal", file.path + "-shm"] where FileManager.default.fileExists(atPath: path) {
+            let mode = (try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? NSNumber)?.intValue
+            XCTAssertEqual(mode, 0o600, path)
+        }
+    }
+
+    /// An engine on an unusable history (here a link) goes on suggesting, and says why.
+    func testAnEngineOnALinkedHistorySuggestsWithoutIt() throws {
+        let model = directory.appendingPathComponent("model")
+        try EngineFixture.writeModelDirectory(at: model)
+        try FileManager.default.createSymbolicLink(atPath: file.path, withDestinationPath: directory.appendingPathComponent("nowhere").path)
+        let (engine, notes) = try SuggestionEngine.open(.init(modelDirectory: model, historyPath: file))
+        XCTAssertNil(engine.history)
+        XCTAssertEqual(notes.count, 1)
+        XCTAssertTrue(notes.first?.contains("symbolic link") ?? false, "\(notes)")
+        XCTAssertFalse(engine.suggest(prefix: "I think the ", limit: 3).isEmpty)
+    }
+
     /// NextWord's own folder is made private again if someone opened it up.
     func testAnOpenedUpHistoryFolderIsMadePrivate() throws {
         let folder = directory.appendingPathComponent("nextword")

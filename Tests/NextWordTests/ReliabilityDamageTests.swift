@@ -148,22 +148,30 @@ final class ReliabilityDamageTests: XCTestCase {
         try queue.write { db in try db.execute(sql: "CREATE TABLE contacts(name TEXT); INSERT INTO contacts VALUES ('ann')") }
         try queue.close()
         let before = try Data(contentsOf: history)
-        XCTAssertThrowsError(try open()) { error in
+        XCTAssertThrowsError(try HistoryStore.openOrRecover(path: history)) { error in
             guard case HistoryError.foreign(let path, let problem) = error else { return XCTFail("\(error)") }
             XCTAssertEqual(path, history.path)
             XCTAssertTrue(problem.contains("contacts"), problem)
             XCTAssertTrue("\(error)".contains("not a NextWord history"), "\(error)")
         }
+        // The engine refuses it in one line and goes on suggesting without a history.
+        let (engine, notes) = try open()
+        XCTAssertNil(engine.history)
+        XCTAssertEqual(notes.count, 1)
+        XCTAssertTrue(notes[0].contains(history.path) && notes[0].contains("not a NextWord history"), "\(notes)")
         XCTAssertEqual(try Data(contentsOf: history), before)
         XCTAssertTrue(try damagedCopies().isEmpty, "another application's file is never moved")
     }
 
     func testADirectoryWhereTheHistoryShouldBe() throws {
         try FileManager.default.createDirectory(at: history, withIntermediateDirectories: true)
-        XCTAssertThrowsError(try open()) { error in
+        XCTAssertThrowsError(try HistoryStore.openOrRecover(path: history)) { error in
             XCTAssertTrue(error is HistoryError, "\(error)")
             XCTAssertTrue("\(error)".contains(history.path), "\(error)")
         }
+        let (engine, notes) = try open()
+        XCTAssertNil(engine.history)
+        XCTAssertTrue(notes.first?.contains(history.path) ?? false, "\(notes)")
         var isDirectory: ObjCBool = false
         XCTAssertTrue(FileManager.default.fileExists(atPath: history.path, isDirectory: &isDirectory) && isDirectory.boolValue)
     }

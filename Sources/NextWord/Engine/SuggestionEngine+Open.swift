@@ -51,9 +51,15 @@ extension SuggestionEngine {
         var isLink = stat()
         let historyExists = lstat(historyURL.path, &isLink) == 0
         if options.useHistory && !(options.incognito && !historyExists) {
-            let (store, recovery) = try HistoryStore.openOrRecover(path: options.historyPath)
-            if let recovery { notes.append(recovery.message) }
-            history = store
+            do {
+                let (store, recovery) = try HistoryStore.openOrRecover(path: options.historyPath)
+                if let recovery { notes.append(recovery.message) }
+                history = store
+            } catch let error as HistoryError {
+                // A history that cannot be used (a link, another program's file, permissions) is
+                // left as it is; suggestions go on without it and the note says why.
+                notes.append("\(error.localizedDescription); suggestions go on without a history, nothing is learned to disk")
+            }
         }
         let engine = try SuggestionEngine(bundle: bundle, ngram: ngram, lexicon: lexicon, history: history,
                                           weights: options.weights, incognito: options.incognito)

@@ -4,7 +4,7 @@ import GRDB
 /// Everything that can go wrong with the user's history file, each case naming the file and the
 /// problem so the CLI can print one readable line. GRDB's own error type never leaves this module:
 /// every database error is translated by ``HistoryError/init(_:path:)``.
-public enum HistoryError: Error, Equatable, CustomStringConvertible {
+public enum HistoryError: LocalizedError, Equatable, CustomStringConvertible {
     /// The file is not a readable SQLite database (wrong magic, truncated, damaged pages).
     /// ``HistoryStore/openOrRecover(path:now:)`` moves such a file aside and starts afresh.
     case corrupt(path: String, problem: String)
@@ -90,4 +90,8 @@ enum ReadOnlyReason: Sendable, Equatable {
         case .newerVersion(let unknown): return .newerVersion(path: path, unknownMigrations: unknown)
         }
     }
+}
+
+extension HistoryError {
+    public var errorDescription: String? { description }
 }

@@ -131,6 +131,21 @@ enum HistoryFiles {
         }
     }
 
+    /// Gives the owner back read and write on our -wal and -shm: after the user made the history
+    /// read-only for a while (chmod 400, then 600), SQLite had left its side files at 0400 and every
+    /// later write failed until someone deleted the -shm. Only files of this user's, only the owner
+    /// bits, and only when the main file itself is writable again.
+    static func repairCompanionModes(_ file: URL) {
+        var main = stat()
+        guard lstat(file.path, &main) == 0, main.st_mode & S_IWUSR != 0 else { return }
+        for path in companionSuffixes.map({ file.path + $0 }) {
+            var info = stat()
+            guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, info.st_uid == geteuid() else { continue }
+            let mode = info.st_mode & 0o777
+            if mode & 0o600 != 0o600 { _ = chmod(path, (mode | 0o600) & 0o700) }
+        }
+    }
+
     /// Why the file cannot be written, or nil when it can. A file whose owner write bit is off is
     /// treated as read-only even for root: the user marked it so.
     static func notWritableReason(_ file: URL) -> String? {

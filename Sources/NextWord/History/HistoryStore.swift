@@ -77,6 +77,7 @@ public final class HistoryStore: Sendable {
             try HistoryFiles.createFileIfMissing(url)
         }
         try HistoryFiles.restrictPermissions(url)
+        if !readOnly { HistoryFiles.repairCompanionModes(url) }
         if !readOnly, let why = HistoryFiles.notWritableReason(url) {
             throw HistoryError.readOnly(path: display, reason: why)
         }
