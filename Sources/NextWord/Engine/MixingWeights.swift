@@ -25,8 +25,9 @@ public struct MixingWeights: Codable, Sendable, Equatable {
     /// The neural cache's θ: how sharply it prefers words that followed states like the current
     /// one (0: every remembered word counts alike, the unigram cache of the last words).
     public var cacheTheta: Float = 0.7
-    /// The cache's weight is scaled by n / (n + this), n the positions it remembers.
-    public var cacheShrinkage = 8
+    /// The cache's weight is scaled by n / (n + this), n the positions it remembers: a cache of two
+    /// words would otherwise offer one of them after "See you ".
+    public var cacheShrinkage = 25
     /// Times the user must type a word the model does not know before it is suggested (typos
     /// typed once are not).
     public var newWordMinimumCount = 2
