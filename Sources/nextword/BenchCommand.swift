@@ -60,6 +60,16 @@ struct BenchCommand: ParsableCommand, RunsMatrixProducts {
         report.suggestInwordP99Ms = inWord.valueAtPercentile(99).asMilliseconds
         report.suggestInwordMaxMs = inWord.max.asMilliseconds
         report.suggestCalls = Int(boundary.totalCount + inWord.totalCount)
+        // Committing lines: the learning pipeline, the history write (synchronous=FULL) and the
+        // mixture's update, one line at a time as Enter does.
+        var learned = Histogram<UInt64>(highestTrackableValue: 60_000_000_000)
+        for line in replay.split(separator: "\n").prefix(200) where !line.isEmpty {
+            let start = ContinuousClock.now
+            try engine.learn(String(line))
+            _ = learned.record(UInt64(max(0, (ContinuousClock.now - start).nanoseconds)))
+        }
+        report.learnP50Ms = learned.valueAtPercentile(50).asMilliseconds
+        report.learnP99Ms = learned.valueAtPercentile(99).asMilliseconds
         // The REPL's footprint: the engine after a typing session, before evaluation and training
         // allocate their own buffers.
         report.peakRssMb = MachineInfo.peakResidentMegabytes()

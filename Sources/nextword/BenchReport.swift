@@ -10,6 +10,7 @@ struct BenchReport: Encodable {
     var suggestBoundaryP50Ms = 0.0, suggestBoundaryP99Ms = 0.0, suggestBoundaryMaxMs = 0.0
     var suggestInwordP50Ms = 0.0, suggestInwordP99Ms = 0.0, suggestInwordMaxMs = 0.0
     var stepLatencyP50Ms = 0.0, stepLatencyP99Ms = 0.0
+    var learnP50Ms = 0.0, learnP99Ms = 0.0
     var coldStartMs = 0.0
     var modelLoadMs = 0.0
     var peakRssMb = 0.0
@@ -24,6 +25,7 @@ struct BenchReport: Encodable {
         case suggestInwordP50Ms = "suggest_inword_p50_ms", suggestInwordP99Ms = "suggest_inword_p99_ms"
         case suggestInwordMaxMs = "suggest_inword_max_ms"
         case stepLatencyP50Ms = "step_latency_p50_ms", stepLatencyP99Ms = "step_latency_p99_ms"
+        case learnP50Ms = "learn_p50_ms", learnP99Ms = "learn_p99_ms"
         case coldStartMs = "cold_start_ms", modelLoadMs = "model_load_ms", peakRssMb = "peak_rss_mb"
         case evalTokensPerS = "eval_tokens_per_s", trainTokensPerS = "train_tokens_per_s"
     }
@@ -37,6 +39,7 @@ struct BenchReport: Encodable {
         row("suggest inside a word (ms)", String(format: "p50 %.4f  p99 %.4f  max %.3f", suggestInwordP50Ms, suggestInwordP99Ms, suggestInwordMaxMs))
         row("suggest calls", "\(suggestCalls)")
         row("LSTM step + softmax, batch 1 (ms)", String(format: "p50 %.3f  p99 %.3f", stepLatencyP50Ms, stepLatencyP99Ms))
+        row("learn one committed line (ms)", String(format: "p50 %.3f  p99 %.3f", learnP50Ms, learnP99Ms))
         row("cold start to first suggestion", String(format: "%.0f ms", coldStartMs))
         row("model load", String(format: "%.0f ms", modelLoadMs))
         row("peak RSS after the replay", String(format: "%.1f MB", peakRssMb))
