@@ -18,6 +18,9 @@ struct EvalCommand: ParsableCommand, RunsMatrixProducts {
     @Option(help: "Tokens each parallel stream reads before its first scored token (context only).")
     var warmUp = 256
 
+    @Flag(help: "Also score the text as a user's engine sees it: the model mixed with a neural cache over the text read so far (window 1000, theta 0.5, lambda 0.15), one stream; prints both figures (JSON adapted_perplexity).")
+    var adapt = false
+
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
 
@@ -46,9 +49,13 @@ struct EvalCommand: ParsableCommand, RunsMatrixProducts {
         guard nll.isFinite else {
             throw ValidationError("\(bundle.directory.path): the model's probabilities are not finite numbers on this text (damaged weights?)")
         }
-        let result = PerplexityResult(tokens: tokens, sentences: lines.count, outOfVocabulary: oov, scored: count,
+        var result = PerplexityResult(tokens: tokens, sentences: lines.count, outOfVocabulary: oov, scored: count,
                                       log10Probability: -nll / log(10), perplexity: exp(nll / Double(max(count, 1))),
                                       seconds: seconds, tokensPerSecond: Double(count) / max(seconds, 1e-9))
+        if adapt {
+            let adapted = AdaptiveEvaluation().evaluate(model: bundle.model, stream: ids, threads: threads)
+            result.adaptedPerplexity = adapted.adaptedPerplexity
+        }
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
@@ -58,6 +65,9 @@ struct EvalCommand: ParsableCommand, RunsMatrixProducts {
             print("tokens: \(result.tokens)  sentences: \(result.sentences)  oov: \(result.outOfVocabulary)  scored: \(result.scored)")
             print(String(format: "log10 probability: %.2f", result.log10Probability))
             print(String(format: "perplexity: %.2f", result.perplexity))
+            if let adapted = result.adaptedPerplexity {
+                print(String(format: "adapted perplexity (neural cache over the text read so far): %.2f", adapted))
+            }
             print(String(format: "speed: %.0f tokens/s (%.1f s)", result.tokensPerSecond, result.seconds))
         }
     }

@@ -75,3 +75,22 @@ final class ParallelStreamsTests: XCTestCase {
         XCTAssertEqual(Array(logits[3...]), [0, 0, 0])
     }
 }
+
+/// `eval --adapt`'s cache: with λ = 0 it is the single-stream perplexity; on a text that repeats
+/// itself the cache helps.
+final class AdaptiveEvaluationTests: XCTestCase {
+    func testLambdaZeroIsThePlainScoreAndRepetitionIsRewarded() throws {
+        let config = ModelConfig(vocabularyFile: "t", vocabularySHA256: "", vocabSize: 30, embeddingSize: 8,
+                                 hiddenSize: 8, layers: 1, tied: true, tokenization: .pretokenized)
+        let model = try LanguageModel.initialized(config: config, seed: 5)
+        let phrase: [Int32] = [1, 7, 12, 19, 4, 23, 9]
+        let stream = Array((0 ..< 30).flatMap { _ in phrase })
+        let single = Perplexity.negativeLogLikelihood(model: model, stream: stream, streams: 1)
+        let off = AdaptiveEvaluation(window: 100, theta: 0.5, lambda: 0).evaluate(model: model, stream: stream)
+        XCTAssertEqual(off.count, single.count)
+        XCTAssertEqual(off.plainNLL, single.nll, accuracy: 1e-3 * single.nll)
+        XCTAssertEqual(off.adaptedNLL, off.plainNLL, accuracy: 1e-6 * single.nll)
+        let on = AdaptiveEvaluation(window: 100, theta: 0.5, lambda: 0.3).evaluate(model: model, stream: stream)
+        XCTAssertLessThan(on.adaptedPerplexity, on.perplexity * 0.7, "an untrained model on a repeated phrase: the cache must help")
+    }
+}

@@ -17,6 +17,13 @@ public struct PerplexityResult: Codable, Sendable, Equatable {
     public var perplexity: Double
     public var seconds: Double
     public var tokensPerSecond: Double
+    /// With `eval --adapt`: the perplexity with the neural cache (`AdaptiveEvaluation`).
+    public var adaptedPerplexity: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case tokens, sentences, outOfVocabulary, scored, log10Probability, perplexity, seconds, tokensPerSecond
+        case adaptedPerplexity = "adapted_perplexity"
+    }
 
     public init(tokens: Int, sentences: Int, outOfVocabulary: Int, scored: Int, log10Probability: Double,
                 perplexity: Double, seconds: Double, tokensPerSecond: Double) {
