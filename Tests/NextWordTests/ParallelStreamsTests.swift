@@ -93,4 +93,21 @@ final class AdaptiveEvaluationTests: XCTestCase {
         let on = AdaptiveEvaluation(window: 100, theta: 0.5, lambda: 0.3).evaluate(model: model, stream: stream)
         XCTAssertLessThan(on.adaptedPerplexity, on.perplexity * 0.7, "an untrained model on a repeated phrase: the cache must help")
     }
+
+    /// Dynamic evaluation of the biases learns a repeated phrase as it goes; the trained weights stay.
+    func testDynamicEvaluationOfTheBiasesLearnsAsItReads() throws {
+        let config = ModelConfig(vocabularyFile: "t", vocabularySHA256: "", vocabSize: 30, embeddingSize: 8,
+                                 hiddenSize: 8, layers: 1, tied: true, tokenization: .pretokenized)
+        let model = try LanguageModel.initialized(config: config, seed: 6)
+        let phrase: [Int32] = [1, 7, 12, 19, 4, 23, 9, 9, 2]
+        let stream = Array((0 ..< 60).flatMap { _ in phrase })
+        var still = AdaptiveEvaluation(window: 100, theta: 0.5, lambda: 0)
+        still.segment = 16
+        var moving = still
+        moving.dynamicRate = 2
+        let a = still.evaluate(model: model, stream: stream), b = moving.evaluate(model: model, stream: stream)
+        XCTAssertEqual(a.count, b.count)
+        XCTAssertLessThan(b.adaptedPerplexity, a.adaptedPerplexity * 0.9)
+        XCTAssertEqual(model.parameters, try LanguageModel.initialized(config: config, seed: 6).parameters, "the model itself is not changed")
+    }
 }

@@ -7,19 +7,26 @@ import Foundation
 ///     p(w_{t+1}) = (1 − λ) p_model(w_{t+1} | h_t) + λ Σ_{i<t, w_{i+1} = w_{t+1}} softmax_i(θ h_t · h_i)
 ///
 /// over the last `window` positions, h the top LSTM layer's output. One stream, the state carried,
-/// as the single-stream evaluation. (Dynamic evaluation is not part of it yet.)
+/// as the single-stream evaluation; with `dynamicRate` > 0, dynamic evaluation of the biases too.
 public struct AdaptiveEvaluation: Sendable {
     public var window = 1000
     public var theta: Float = 0.5
     public var lambda: Float = 0.15
     public var segment = 128
+    /// Dynamic evaluation (Krause et al. 2018) of the biases: after each segment is scored, one
+    /// gradient step of this size on that segment's mean loss for the LSTM and decoder biases,
+    /// pulled back toward the trained values by `decay`. 0 turns it off.
+    public var dynamicRate: Float = 0
+    public var decay: Float = 0.02
 
-    public init(window: Int = 1000, theta: Float = 0.5, lambda: Float = 0.15) {
-        self.window = window; self.theta = theta; self.lambda = lambda
+    public init(window: Int = 1000, theta: Float = 0.5, lambda: Float = 0.15, dynamicRate: Float = 0, decay: Float = 0.02) {
+        self.window = window; self.theta = theta; self.lambda = lambda; self.dynamicRate = dynamicRate; self.decay = decay
     }
 
     public struct Result: Sendable, Equatable {
-        /// Σ −ln p over the predictions, the model alone and with the cache.
+        /// Σ −ln p over the predictions: the model's own part (its biases as dynamic evaluation left
+        /// them, when on) and the mixture with the cache. The trained model's plain figure is
+        /// `Perplexity`'s.
         public var plainNLL: Double
         public var adaptedNLL: Double
         public var count: Int
@@ -40,16 +47,24 @@ public struct AdaptiveEvaluation: Sendable {
         var memory = [Float](repeating: 0, count: window * h)
         var memoryWords = [Int32](repeating: -1, count: window)
         var stored = 0  // positions ever stored; slot = position % window
-        var plain = 0.0, adapted = 0.0, count = 0
+        var plain = 0.0, adaptedTotal = 0.0, count = 0
         var position = 0
         let bias = pass.offsets.decoderBias
         var scores = [Float](repeating: 0, count: window)
+        // The parameters as adapted so far, the trained ones, and the biases dynamic evaluation moves.
+        var parameters = model.parameters
+        let trained = model.parameters
+        var gradients = [Float](repeating: 0, count: dynamicRate > 0 ? parameters.count : 0)
+        let adapted: [Range<Int>] = (0 ..< config.layers).flatMap { layer in
+            [pass.offsets.biasIH[layer] ..< pass.offsets.biasIH[layer] + 4 * h, pass.offsets.biasHH[layer] ..< pass.offsets.biasHH[layer] + 4 * h]
+        } + [bias ..< bias + v]
         while position < stream.count - 1 {
             let steps = min(segment, stream.count - 1 - position)
             let ws = workspaces[steps] ?? SegmentWorkspace<Float>(config: config, steps: steps, batch: 1)
             workspaces[steps] = ws
             let inputs = Array(stream[position ..< position + steps])
-            model.parameters.withUnsafeBufferPointer { p in
+            let stateBefore = state
+            parameters.withUnsafeBufferPointer { p in
                 inputs.withUnsafeBufferPointer { i in
                     pass.forwardHidden(parameters: p.baseAddress!, inputs: i.baseAddress!, state: &state, workspace: ws,
                                        dropout: 0, generator: &generator)
@@ -60,7 +75,7 @@ public struct AdaptiveEvaluation: Sendable {
             for t in 0 ..< steps {
                 var target = stream[position + t + 1]
                 // The model's probability of the target: the score kernel on this one row.
-                let nll = model.parameters.withUnsafeBufferPointer { p in
+                let nll = parameters.withUnsafeBufferPointer { p in
                     nw_score_rows(ws.logits + t * v, p.baseAddress! + bias, &target, 1, v)
                 }
                 let pModel = exp(-nll)
@@ -88,7 +103,7 @@ public struct AdaptiveEvaluation: Sendable {
                 }
                 plain += nll
                 let mixed = n > 0 ? (1 - Double(lambda)) * pModel + Double(lambda) * pCache : pModel
-                adapted -= log(max(mixed, 1e-300))
+                adaptedTotal -= log(max(mixed, 1e-300))
                 count += 1
                 // Remember this position: its state and the word that followed it.
                 let slot = stored % window
@@ -96,8 +111,29 @@ public struct AdaptiveEvaluation: Sendable {
                 memoryWords[slot] = target
                 stored += 1
             }
+            if dynamicRate > 0 {
+                // Now that the segment is scored, learn from it: the hand-written backward pass
+                // (gradient-checked in GradientCheckTests) on the segment from its starting state.
+                let targets = Array(stream[position + 1 ... position + steps])
+                var replay = stateBefore
+                for range in adapted { for i in range { gradients[i] = 0 } }
+                parameters.withUnsafeBufferPointer { p in
+                    gradients.withUnsafeMutableBufferPointer { g in
+                        inputs.withUnsafeBufferPointer { i in
+                            targets.withUnsafeBufferPointer { t in
+                                _ = pass.lossAndGradients(parameters: p.baseAddress!, gradients: g.baseAddress!, inputs: i.baseAddress!,
+                                                          targets: t.baseAddress!, state: &replay, workspace: ws, dropout: 0,
+                                                          generator: &generator, threads: threads)
+                            }
+                        }
+                    }
+                }
+                for range in adapted {
+                    for i in range { parameters[i] += -dynamicRate * gradients[i] + decay * (trained[i] - parameters[i]) }
+                }
+            }
             position += steps
         }
-        return Result(plainNLL: plain, adaptedNLL: adapted, count: count)
+        return Result(plainNLL: plain, adaptedNLL: adaptedTotal, count: count)
     }
 }
