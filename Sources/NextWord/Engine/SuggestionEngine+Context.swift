@@ -49,9 +49,9 @@ extension SuggestionEngine {
                 let word = Tokenizer.normalizeApostrophes(token.text)
                 let lookup = bundle.config.lowercase ? word.lowercased() : word
                 ids.append(Int32(bundle.vocabulary.idOrUnknown(lookup)))
-                wordAt.append(token.isWordLike ? word.lowercased() : nil)
-                if token.isWordLike {
-                    let lower = word.lowercased()
+                let lower = token.isWordLike ? word.lowercased() : nil
+                wordAt.append(lower)
+                if let lower {
                     previousWords.append(lower)
                     if previousWords.count > 2 { previousWords.removeFirst() }
                     lastWord = lower
@@ -127,7 +127,7 @@ extension SuggestionEngine {
         session.cache.insert(entry)
         // One word typed after a context the session had read: what each source gave it, for the
         // mixture to learn from when the line is committed.
-        if let base, let word = lastWord, wordAt.compactMap({ $0 }).count == 1 {
+        if let base, let word = lastWord, wordAt.lazy.filter({ $0 != nil }).count == 1 {
             let (cacheWeight, userWeight) = sourceWeights(for: base, user: mutable.user)
             session.evidence.append(MixtureEvidence(
                 base: baseProbability(of: word, after: base), cache: base.cacheDistribution[word] ?? 0,

@@ -45,7 +45,9 @@ extension SuggestionEngine {
                 }
                 observe(line)
                 // Committed again: a forgotten word is the user's again.
-                for word in line.words where mutable.forgotten.contains(word.lower) { mutable.forgotten.remove(word.lower) }
+                if !mutable.forgotten.isEmpty {
+                    for word in line.words { mutable.forgotten.remove(word.lower) }
+                }
             }
         }
     }

@@ -48,8 +48,9 @@ extension SuggestionEngine {
         // Incognito on a history that does not exist yet: there is nothing to read, and incognito
         // must create nothing (no folder, no empty database).
         let historyURL = options.historyPath ?? HistoryStore.defaultPath(environment: ProcessInfo.processInfo.environment)
-        var isLink = stat()
-        let historyExists = lstat(historyURL.path, &isLink) == 0
+        // lstat: a dangling link counts as there (and is refused by the store, with a note).
+        var info = stat()
+        let historyExists = lstat(historyURL.path, &info) == 0
         if options.useHistory && !(options.incognito && !historyExists) {
             do {
                 let (store, recovery) = try HistoryStore.openOrRecover(path: options.historyPath)

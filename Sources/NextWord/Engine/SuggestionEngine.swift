@@ -208,8 +208,6 @@ public final class SuggestionEngine: SuggestionProviding, @unchecked Sendable {
                       excluding passedOver: Set<String>) -> [Suggestion] {
         let vocabulary = bundle.vocabulary
         let user = mutable.user
-        // A cache that remembers a handful of words is trusted less than one that remembers many
-        // (with one remembered word its distribution is certain of that word).
         let (cacheWeight, userWeight) = sourceWeights(for: entry, user: user)
         let baseWeight = 1 - cacheWeight - userWeight
 

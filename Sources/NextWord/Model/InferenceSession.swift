@@ -90,13 +90,11 @@ public final class InferenceSession {
                                         nw_half_gemv(w.baseAddress!, joined.baseAddress!, b.baseAddress!, g.baseAddress!, 4 * h, inputs + h)
                                     }
                                 }
-                                let cPrev = state.c[layer]
-                                cPrev.withUnsafeBufferPointer { previous in
-                                    state.c[layer].withUnsafeMutableBufferPointer { c in
-                                        state.h[layer].withUnsafeMutableBufferPointer { hOut in
-                                            lstmCellForward(batch: 1, hidden: h, gates: g.baseAddress!, cPrev: previous.baseAddress!,
-                                                            c: c.baseAddress!, tanhC: tanhC.baseAddress!, h: hOut.baseAddress!)
-                                        }
+                                // c is updated in place: the cell reads c[j] before it writes c[j].
+                                state.c[layer].withUnsafeMutableBufferPointer { c in
+                                    state.h[layer].withUnsafeMutableBufferPointer { hOut in
+                                        lstmCellForward(batch: 1, hidden: h, gates: g.baseAddress!, cPrev: UnsafePointer(c.baseAddress!),
+                                                        c: c.baseAddress!, tanhC: tanhC.baseAddress!, h: hOut.baseAddress!)
                                     }
                                 }
                                 // The next layer's input is this layer's output (no dropout here).
