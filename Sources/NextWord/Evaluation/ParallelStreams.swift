@@ -67,7 +67,6 @@ extension Perplexity {
         let pass = NetworkPass<Float>(config: model.config)
         var workspaces: [Int: SegmentWorkspace<Float>] = [:]
         var state = RecurrentState<Float>(layers: model.config.layers, batch: b, hidden: model.config.hiddenSize)
-        var generator = SeededGenerator(seed: 0)
         var inputs = [Int32](repeating: 0, count: segment * b), targets = inputs
         var total = 0.0, position = 0
         while position < columns {
@@ -87,15 +86,8 @@ extension Perplexity {
             }
             let workspace = workspaces[steps] ?? SegmentWorkspace<Float>(config: model.config, steps: steps, batch: b)
             workspaces[steps] = workspace
-            total += model.parameters.withUnsafeBufferPointer { p in
-                inputs.withUnsafeBufferPointer { i in
-                    targets.withUnsafeBufferPointer { t in
-                        pass.lossAndGradients(parameters: p.baseAddress!, gradients: nil, inputs: i.baseAddress!,
-                                              targets: t.baseAddress!, state: &state, workspace: workspace,
-                                              dropout: 0, generator: &generator, threads: threads)
-                    }
-                }
-            }
+            total += pass.score(parameters: model.parameters, inputs: inputs, targets: targets, state: &state,
+                                workspace: workspace, threads: threads)
             position += steps
         }
         return (total, plan.scoredCount)

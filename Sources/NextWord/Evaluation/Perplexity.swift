@@ -49,7 +49,6 @@ public enum Perplexity {
         let ws = SegmentWorkspace<Float>(config: model.config, steps: segment, batch: b)
         var tail: SegmentWorkspace<Float>?
         var state = RecurrentState<Float>(layers: model.config.layers, batch: b, hidden: model.config.hiddenSize)
-        var generator = SeededGenerator(seed: 0)
         var inputs = [Int32](repeating: 0, count: segment * b), targets = inputs
         var total = 0.0, count = 0, position = 0
         while position < columns - 1 {
@@ -67,15 +66,8 @@ public enum Perplexity {
                 workspace = tail ?? SegmentWorkspace<Float>(config: model.config, steps: steps, batch: b)
                 tail = workspace
             }
-            total += model.parameters.withUnsafeBufferPointer { p in
-                inputs.withUnsafeBufferPointer { i in
-                    targets.withUnsafeBufferPointer { t in
-                        pass.lossAndGradients(parameters: p.baseAddress!, gradients: nil, inputs: i.baseAddress!,
-                                              targets: t.baseAddress!, state: &state, workspace: workspace,
-                                              dropout: 0, generator: &generator, threads: threads)
-                    }
-                }
-            }
+            total += pass.score(parameters: model.parameters, inputs: inputs, targets: targets, state: &state,
+                                workspace: workspace, threads: threads)
             count += steps * b
             position += steps
         }

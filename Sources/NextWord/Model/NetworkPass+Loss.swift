@@ -34,6 +34,21 @@ extension NetworkPass {
         return loss
     }
 
+    /// Σ −log p of `targets` over one segment: evaluation (no dropout, no gradients), from `state`,
+    /// which it leaves at the segment's end. `inputs`, `targets` [T·B] time-major as the workspace.
+    func score(parameters: [T], inputs: [Int32], targets: [Int32], state: inout RecurrentState<T>,
+               workspace: SegmentWorkspace<T>, threads: Int) -> Double {
+        var generator = SeededGenerator(seed: 0)  // no dropout: never drawn from
+        return parameters.withUnsafeBufferPointer { p in
+            inputs.withUnsafeBufferPointer { i in
+                targets.withUnsafeBufferPointer { t in
+                    lossAndGradients(parameters: p.baseAddress!, gradients: nil, inputs: i.baseAddress!, targets: t.baseAddress!,
+                                     state: &state, workspace: workspace, dropout: 0, generator: &generator, threads: threads)
+                }
+            }
+        }
+    }
+
     /// `softmaxCrossEntropy` split over row blocks on `threads` threads: the exponentials of a
     /// [TB, V] logit matrix are the largest cost outside the matrix products. With `biasGradient`
     /// [V], the column sums of the gradients (dLoss/dbias) are added into it, each thread summing
@@ -45,45 +60,36 @@ extension NetworkPass {
                                      gradientScale: T, threads: Int, biasGradient: UnsafeMutablePointer<T>?,
                                      addBias: UnsafePointer<T>? = nil) -> Double {
         let v = config.vocabSize
-        // Four row blocks a thread, taken as threads come free: right after a matrix product
-        // OpenBLAS's worker still spins on the second core, and with one block a thread the main
-        // thread often ended up doing both (softmax median 19.7 ms against 10.4 ms with four a
-        // thread, brown-lm training batches on this 2-core machine).
-        let parts = threads <= 1 ? 1 : max(1, min(4 * threads, rows))
-        let partial = UnsafeMutablePointer<Double>.allocate(capacity: parts)
+        let parts = Self.rowBlocks(rows: rows, threads: threads)
         // [parts, V] per-thread column sums (one small allocation per segment).
         let sums = UnsafeMutablePointer<T>.allocate(capacity: biasGradient == nil ? 1 : parts * v)
-        defer { partial.deallocate(); sums.deallocate() }
+        defer { sums.deallocate() }
         if biasGradient != nil { sums.initialize(repeating: 0, count: parts * v) }
         nonisolated(unsafe) let sharedLogits = logits
         nonisolated(unsafe) let sharedTargets = targets
-        nonisolated(unsafe) let sharedPartial = partial
         nonisolated(unsafe) let sharedSums = biasGradient == nil ? nil : sums
         nonisolated(unsafe) let sharedBias = addBias
-        let work: @Sendable (Int) -> Void = { part in
-            let begin = rows * part / parts, end = rows * (part + 1) / parts
+        let total = Self.sumOverRowBlocks(rows: rows, parts: parts) { begin, end, part in
             if let bias = sharedBias {
                 func float(_ pointer: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<Float> {
                     UnsafeMutableRawPointer(pointer).assumingMemoryBound(to: Float.self)
                 }
-                sharedPartial[part] = nw_softmax_gradient_rows(float(sharedLogits + begin * v),
-                                                               UnsafeRawPointer(bias).assumingMemoryBound(to: Float.self),
-                                                               sharedTargets + begin, end - begin, v, Float(gradientScale),
-                                                               sharedSums.map { float($0 + part * v) })
-                return
+                return nw_softmax_gradient_rows(float(sharedLogits + begin * v),
+                                                UnsafeRawPointer(bias).assumingMemoryBound(to: Float.self),
+                                                sharedTargets + begin, end - begin, v, Float(gradientScale),
+                                                sharedSums.map { float($0 + part * v) })
             }
-            sharedPartial[part] = softmaxCrossEntropy(rows: end - begin, vocab: v, logits: sharedLogits + begin * v,
-                                                      targets: sharedTargets + begin, gradientScale: gradientScale,
-                                                      columnSums: sharedSums.map { $0 + part * v })
+            return softmaxCrossEntropy(rows: end - begin, vocab: v, logits: sharedLogits + begin * v,
+                                       targets: sharedTargets + begin, gradientScale: gradientScale,
+                                       columnSums: sharedSums.map { $0 + part * v })
         }
-        if parts == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: parts, execute: work) }
         if let biasGradient {
             for part in 0 ..< parts {
                 let source = sums + part * v
                 for j in 0 ..< v { biasGradient[j] += source[j] }
             }
         }
-        return (0 ..< parts).reduce(0.0) { $0 + partial[$1] }
+        return total
     }
 }
 
@@ -97,13 +103,28 @@ extension NetworkPass {
         let logits = UnsafeRawPointer(floatingLogits).assumingMemoryBound(to: Float.self)
         let bias = UnsafeRawPointer(floatingBias).assumingMemoryBound(to: Float.self)
         let v = config.vocabSize
-        let parts = threads <= 1 ? 1 : max(1, min(4 * threads, rows))
+        nonisolated(unsafe) let shared = (logits: logits, bias: bias, targets: targets)
+        return Self.sumOverRowBlocks(rows: rows, parts: Self.rowBlocks(rows: rows, threads: threads)) { begin, end, _ in
+            nw_score_rows(shared.logits + begin * v, shared.bias, shared.targets + begin, end - begin, v)
+        }
+    }
+
+    /// How many row blocks the softmax passes split [rows, V] into: four a thread, taken as threads
+    /// come free. Right after a matrix product OpenBLAS's worker still spins on the second core,
+    /// and with one block a thread the main thread often ended up doing both (softmax median
+    /// 19.7 ms against 10.4 ms with four a thread, brown-lm training batches on 2 cores).
+    static func rowBlocks(rows: Int, threads: Int) -> Int {
+        threads <= 1 ? 1 : max(1, min(4 * threads, rows))
+    }
+
+    /// Σ over `parts` consecutive row blocks of `block(begin, end, part)`, the blocks run
+    /// concurrently when there are several (each writes only its own rows).
+    static func sumOverRowBlocks(rows: Int, parts: Int, _ block: @escaping @Sendable (Int, Int, Int) -> Double) -> Double {
         let partial = UnsafeMutablePointer<Double>.allocate(capacity: parts)
         defer { partial.deallocate() }
-        nonisolated(unsafe) let shared = (logits: logits, bias: bias, targets: targets, partial: partial)
+        nonisolated(unsafe) let sharedPartial = partial
         let work: @Sendable (Int) -> Void = { part in
-            let begin = rows * part / parts, end = rows * (part + 1) / parts
-            shared.partial[part] = nw_score_rows(shared.logits + begin * v, shared.bias, shared.targets + begin, end - begin, v)
+            sharedPartial[part] = block(rows * part / parts, rows * (part + 1) / parts, part)
         }
         if parts == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: parts, execute: work) }
         return (0 ..< parts).reduce(0.0) { $0 + partial[$1] }
