@@ -88,7 +88,7 @@ extension SuggestionEngine {
             }
             for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
                 if index > 0 { scanner.endLine() }
-                for chunk in line.split(whereSeparator: \.isWhitespace) { scanner.feed(chunk: chunk, tokenizer: tokenizer) }
+                scanner.feed(line: line, tokenizer: tokenizer)
             }
             // The settled words are the read words the policy kept, in order: match them up.
             var states: [Float] = [], words: [String] = []

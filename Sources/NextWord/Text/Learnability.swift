@@ -50,10 +50,13 @@ enum Learnability {
         var digits = 0
         for scalar in token.unicodeScalars where !isMark(scalar) {
             if isDigit(scalar) { digits += 1; continue }
-            guard "-./,:".unicodeScalars.contains(scalar) else { return false }
+            guard numberSeparators.contains(scalar) else { return false }
         }
         return digits > 0
     }
+
+    /// What may stand between the digits of a number.
+    static let numberSeparators: Set<Unicode.Scalar> = ["-", ".", "/", ",", ":"]
 
     /// Counts of character classes in a word, in one pass.
     struct Profile {
@@ -64,16 +67,22 @@ enum Learnability {
         /// Nil when `stopAtSpaceOrControl` and the text holds whitespace, control or format characters.
         init?(_ word: String, stopAtSpaceOrControl: Bool) {
             var digitRun = 0, index = 0
+            // `Learnability.isNumber` in the same pass: digits and separators only (marks ignored).
+            var onlyDigitsAndSeparators = true
             for scalar in word.unicodeScalars {
                 let properties = scalar.properties
                 if properties.isWhitespace || properties.generalCategory == .control
                     || properties.generalCategory == .format {
                     if stopAtSpaceOrControl { return nil }
+                    onlyDigitsAndSeparators = false
                     continue
                 }
                 if Learnability.isMark(scalar) { continue }
                 length += 1
                 defer { index += 1 }
+                if !Learnability.isDigit(scalar) && !Learnability.numberSeparators.contains(scalar) {
+                    onlyDigitsAndSeparators = false
+                }
                 if Learnability.isDigit(scalar) {
                     digits += 1
                     digitRun += 1
@@ -93,7 +102,7 @@ enum Learnability {
                     symbols += 1
                 }
             }
-            isNumber = Learnability.isNumber(word)
+            isNumber = onlyDigitsAndSeparators && digits > 0
         }
 
         /// Numbers, and secret-looking mixes of letters and digits.

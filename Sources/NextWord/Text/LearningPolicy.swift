@@ -37,7 +37,7 @@ public enum LearningPolicy {
     /// tokens of the rest classified (numbers, secret-looking words).
     public static func committedLine(_ line: String, tokenizer: Tokenizer = Tokenizer(mode: .natural)) -> CommittedLine {
         var scanner = LearningScanner()
-        for chunk in line.split(whereSeparator: \.isWhitespace) { scanner.feed(chunk: chunk, tokenizer: tokenizer) }
+        scanner.feed(line: line, tokenizer: tokenizer)
         return CommittedLine(tokens: scanner.tokens)
     }
 
@@ -112,7 +112,7 @@ extension HistoryStore {
     /// apostrophes normalized.
     public static func tokensForLearning(line: String, tokenizer: Tokenizer = Tokenizer(mode: .natural)) -> [String] {
         var scanner = LearningScanner()
-        for chunk in line.split(whereSeparator: \.isWhitespace) { scanner.feed(chunk: chunk, tokenizer: tokenizer) }
+        scanner.feed(line: line, tokenizer: tokenizer)
         return scanner.texts
     }
 }
@@ -136,6 +136,11 @@ struct LearningScanner: Sendable {
 
     /// Separators that do not break a number from the word beside it ("DE89-3704", "(555) 123").
     private static let separators: Set<String> = ["-", ".", "/", ",", "(", ")", "+"]
+
+    /// The chunks of one line (no line break inside), in order.
+    mutating func feed(line: some StringProtocol, tokenizer: Tokenizer) {
+        for chunk in line.split(whereSeparator: \.isWhitespace) { feed(chunk: Substring(chunk), tokenizer: tokenizer) }
+    }
 
     mutating func feed(chunk: Substring, tokenizer: Tokenizer) {
         let core = Learnability.core(of: chunk)
