@@ -79,10 +79,7 @@ struct MachineInfo: Encodable {
         info.cpuFamily = features.family
         info.cpuModel = features.model
         info.cpuFeatures = features.flags
-        let environment = ProcessInfo.processInfo.environment
-        if let set = environment[BLASKernelRestart.coreType] {
-            info.blasKernelChosenBy = environment[BLASKernelRestart.marker] == set ? "nextword" : "user"
-        }
+        info.blasKernelChosenBy = BLASKernelRestart.kernelChooser(ProcessInfo.processInfo.environment)
         return info
     }
 

@@ -118,5 +118,8 @@ final class BLASKernelRestartTests: XCTestCase {
         XCTAssertEqual(ours, ["HOME": "/h"])
         let users = BLASKernelRestart.environmentForFreshStart(["OPENBLAS_CORETYPE": "Haswell"])
         XCTAssertEqual(users, ["OPENBLAS_CORETYPE": "Haswell"])
+        XCTAssertEqual(BLASKernelRestart.kernelChooser(["OPENBLAS_CORETYPE": "SkylakeX", BLASKernelRestart.marker: "SkylakeX"]), "nextword")
+        XCTAssertEqual(BLASKernelRestart.kernelChooser(["OPENBLAS_CORETYPE": "Haswell"]), "user")
+        XCTAssertEqual(BLASKernelRestart.kernelChooser([:]), "openblas")
     }
 }

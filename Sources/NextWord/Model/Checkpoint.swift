@@ -80,12 +80,12 @@ public enum Checkpoint {
         try AtomicFileWriter.store(configData, at: directory.appendingPathComponent(configFileName))
     }
 
-    /// Loads and checks the model in `directory` (the vocabulary is resolved separately, see
-    /// `ModelDirectory.vocabularyData(for:modelDirectory:)`).
     /// The largest weight magnitude a model file may hold, in either storage: fp16's largest
     /// finite value. A trained model's weights are far smaller; 1e37 in an fp32 file is damage.
     public static let maximumWeightMagnitude: Float = 65_504
 
+    /// Loads and checks the model in `directory` (the vocabulary is resolved separately, see
+    /// `ModelDirectory.vocabularyData(for:modelDirectory:)`).
     public static func read(from directory: URL) throws -> LanguageModel {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -183,13 +183,13 @@ public enum Checkpoint {
             parameters.withUnsafeMutableBufferPointer { buffer in
                 weights.copyFloats(of: tensor, into: UnsafeMutableBufferPointer(rebasing: buffer[slot.range]))
             }
-            if let bad = parameters[slot.range].firstIndex(where: { !$0.isFinite }) {
-                throw fail("tensor \"\(slot.name)\" holds a non-finite value (\(parameters[bad])) at element \(bad - slot.offset)")
-            }
-            // Finite but absurd (1e37): every product overflows to inf and the softmax to NaN, so
-            // such a file would give "perplexity: nan" and no suggestions. No trained model of this
-            // kind holds weights near fp16's range limit.
-            if let bad = parameters[slot.range].firstIndex(where: { abs($0) > Self.maximumWeightMagnitude }) {
+            // Non-finite, or finite but absurd (1e37: every product overflows to inf and the softmax
+            // to NaN, so such a file would give "perplexity: nan" and no suggestions). One pass: a
+            // NaN fails the comparison too.
+            if let bad = parameters[slot.range].firstIndex(where: { !($0.magnitude <= Self.maximumWeightMagnitude) }) {
+                if !parameters[bad].isFinite {
+                    throw fail("tensor \"\(slot.name)\" holds a non-finite value (\(parameters[bad])) at element \(bad - slot.offset)")
+                }
                 throw fail("tensor \"\(slot.name)\" holds \(parameters[bad]) at element \(bad - slot.offset), beyond the ±"
                            + "\(Int(Self.maximumWeightMagnitude)) a model file may hold: the file is damaged")
             }

@@ -49,4 +49,11 @@ public enum BLASKernelRestart {
         }
         return result
     }
+
+    /// Who chose the kernel of a process with `environment`: "nextword" (this restart),
+    /// "user" (OPENBLAS_CORETYPE set by hand) or "openblas" (its own detection).
+    public static func kernelChooser(_ environment: [String: String]) -> String {
+        guard let set = environment[coreType] else { return "openblas" }
+        return environment[marker] == set ? "nextword" : "user"
+    }
 }
