@@ -1,5 +1,6 @@
 // See HalfKernels.h. Shapes: weights [rows, cols] row-major fp16, x [cols], y [rows].
 #include "HalfKernels.h"
+#include "VectorSums.h"
 
 #include <string.h>
 
@@ -92,13 +93,6 @@ void nw_half_gemv_portable(const uint16_t *weights, const float *x, const float 
 }
 
 #if defined(__x86_64__)
-__attribute__((target("avx2,fma,f16c")))
-static inline float horizontal_sum(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
 
 // Four rows at a time so each load of x serves four weight rows; eight columns per instruction.
 __attribute__((target("avx2,fma,f16c")))
@@ -116,7 +110,7 @@ static void half_gemv_avx2(const uint16_t *weights, const float *x, const float 
             a2 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w2 + c))), xv, a2);
             a3 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w3 + c))), xv, a3);
         }
-        float s0 = horizontal_sum(a0), s1 = horizontal_sum(a1), s2 = horizontal_sum(a2), s3 = horizontal_sum(a3);
+        float s0 = nw_sum8(a0), s1 = nw_sum8(a1), s2 = nw_sum8(a2), s3 = nw_sum8(a3);
         for (size_t c = wide; c < cols; c++) {
             s0 += half_to_float(w0[c]) * x[c];
             s1 += half_to_float(w1[c]) * x[c];

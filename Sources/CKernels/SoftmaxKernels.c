@@ -1,5 +1,6 @@
 #include "SoftmaxKernels.h"
 #include <math.h>
+#include "VectorSums.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -143,13 +144,6 @@ static inline __m256 exp256(__m256 x) {
     return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
 }
 
-__attribute__((target("avx2,fma")))
-static inline float hsum256(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
 
 __attribute__((target("avx2,fma")))
 static float hmax256(__m256 v) {
@@ -178,7 +172,7 @@ static float exponentiate_avx2(float *v, size_t n, float shift) {
         _mm256_storeu_ps(v + i, e);
         sum = _mm256_add_ps(sum, e);
     }
-    float total = hsum256(sum);
+    float total = nw_sum8(sum);
     for (; i < n; i++) { v[i] = expf(v[i] - shift); total += v[i]; }
     return total;
 }
@@ -204,7 +198,7 @@ static double score_rows_avx2(const float *logits, const float *bias, const int3
             if (bias) x = _mm256_add_ps(x, _mm256_loadu_ps(bias + c));
             sum = _mm256_add_ps(sum, exp256(_mm256_sub_ps(x, shift)));
         }
-        double s = hsum256(sum);
+        double s = nw_sum8(sum);
         for (size_t c = wide; c < cols; c++) s += expf(row[c] + (bias ? bias[c] : 0) - top);
         float target = row[targets[r]] + (bias ? bias[targets[r]] : 0);
         total -= (double)(target - top) - log(s);
