@@ -13,7 +13,7 @@ struct NextWordCommand: AsyncParsableCommand {
             line; --json for JSON; --learn to learn the lines). See `nextword help repl`.
             """,
         version: NextWordInfo.version,
-        subcommands: [ReplCommand.self, SuggestCommand.self, BenchCommand.self, SimulateCommand.self, HistoryCommand.self, TrainCommand.self, EvalCommand.self, NGramCommand.self, LexiconCommand.self],
+        subcommands: [ReplCommand.self, SuggestCommand.self, ServeCommand.self, BenchCommand.self, SimulateCommand.self, HistoryCommand.self, TrainCommand.self, EvalCommand.self, NGramCommand.self, LexiconCommand.self],
         defaultSubcommand: ReplCommand.self)
 
     static func main() async {

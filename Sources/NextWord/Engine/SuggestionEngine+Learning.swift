@@ -12,7 +12,7 @@ extension SuggestionEngine {
     /// `learn(_:)` for text committed in `session`'s field: the mixture also learns from what the
     /// sources gave the words typed there (`AdaptiveMixture`).
     public func learn(_ text: String, from session: TypingSession) throws {
-        guard !incognito else {
+        guard !isIncognito(session) else {
             lock.withLock { session.evidence.removeAll() }
             return
         }

@@ -10,18 +10,18 @@ import Foundation
 ///
 /// Thread-safe: every mutable part lives behind one lock, so an engine can be shared freely.
 public final class SuggestionEngine: SuggestionProviding, @unchecked Sendable {
-    public let bundle: ModelBundle
-    public let ngram: NGramModel?
-    public let lexicon: Lexicon?
+    /// The model and what is built from it, shared read-only with every engine on it.
+    public let resources: EngineResources
+    public var bundle: ModelBundle { resources.bundle }
+    public var ngram: NGramModel? { resources.ngram }
+    public var lexicon: Lexicon? { resources.lexicon }
     public let history: HistoryStore?
     public let weights: MixingWeights
     let tokenizer = Tokenizer(mode: .natural)
     let casing = Casing()
-    let prefixIndex: PrefixIndex
-    /// Per vocabulary id: whether it is a word that may be suggested (not punctuation or a special).
-    let suggestible: [Bool]
-    /// Lexicon counts of words outside the vocabulary, which share P(<unk>).
-    let unknownMass: Double
+    var prefixIndex: PrefixIndex { resources.prefixIndex }
+    var suggestible: [Bool] { resources.suggestible }
+    var unknownMass: Double { resources.unknownMass }
     /// The document's neural cache (θ = 0 makes it the plain unigram cache of recent words).
     var cache: NeuralCache { NeuralCache(window: weights.cacheWindow, theta: weights.cacheTheta) }
 
@@ -52,33 +52,21 @@ public final class SuggestionEngine: SuggestionProviding, @unchecked Sendable {
     let defaultSession = TypingSession()
 
     /// Opens an engine on a loaded model, with optional corpus n-gram, lexicon and history store.
-    public init(bundle: ModelBundle, ngram: NGramModel? = nil, lexicon: Lexicon? = nil,
-                history: HistoryStore? = nil, weights: MixingWeights = MixingWeights(), incognito: Bool = false) throws {
-        if let ngram, ngram.vocabSize != bundle.vocabulary.count {
-            throw ModelError.invalidInput("the n-gram model has \(ngram.vocabSize) words, the vocabulary \(bundle.vocabulary.count)")
-        }
-        self.bundle = bundle
-        self.ngram = ngram
-        self.lexicon = lexicon
+    public convenience init(bundle: ModelBundle, ngram: NGramModel? = nil, lexicon: Lexicon? = nil,
+                            history: HistoryStore? = nil, weights: MixingWeights = MixingWeights(), incognito: Bool = false) throws {
+        try self.init(resources: EngineResources(bundle: bundle, ngram: ngram, lexicon: lexicon), history: history,
+                      weights: weights, incognito: incognito)
+    }
+
+    /// Opens an engine on shared model resources, with an optional history store.
+    public init(resources: EngineResources, history: HistoryStore? = nil, weights: MixingWeights = MixingWeights(),
+                incognito: Bool = false) throws {
+        self.resources = resources
         self.history = history
         self.weights = weights
-        let words = bundle.vocabulary.words
-        let flags = words.enumerated().map { id, word in
-            id != bundle.vocabulary.unknownID && id != bundle.vocabulary.endOfSentenceID
-                && (word.unicodeScalars.first.map { CharacterSet.alphanumerics.contains($0) } ?? false)
-        }
-        suggestible = flags
-        prefixIndex = PrefixIndex(words: words) { flags[$0] }
-        var outside = 0.0
-        if let lexicon {
-            for entry in lexicon.entries where bundle.vocabulary.id(entry.word.lowercased()) == nil {
-                outside += Double(entry.count)
-            }
-        }
-        unknownMass = outside
-        mutable = Mutable(session: InferenceSession(model: bundle.model), adaptive: AdaptiveMixture(prior: weights),
+        mutable = Mutable(session: InferenceSession(model: resources.bundle.model), adaptive: AdaptiveMixture(prior: weights),
                           incognito: incognito)
-        mutable.boostScratch = [Float](repeating: 0, count: bundle.vocabulary.count)
+        mutable.boostScratch = [Float](repeating: 0, count: resources.bundle.vocabulary.count)
         if let history { try reloadUserModel(from: history) }
     }
 
@@ -96,11 +84,28 @@ public final class SuggestionEngine: SuggestionProviding, @unchecked Sendable {
         }
     }
 
-    /// A new typing session: one per text field (see `TypingSession`).
-    public func makeSession() -> TypingSession {
-        let session = TypingSession()
+    /// A new typing session: one per text field (see `TypingSession`). `contextCapacity` bounds
+    /// the recent contexts it keeps (about 4 × V bytes each); a few are enough for typing forward.
+    public func makeSession(contextCapacity: Int = 16) -> TypingSession {
+        let session = TypingSession(contextCapacity: contextCapacity)
         lock.withLock { session.generation = mutable.memoryGeneration }
         return session
+    }
+
+    /// Incognito for one field (a password box, a private tab): what is committed there is not
+    /// learned, and what the field remembered of its text is dropped at the switch, so nothing
+    /// typed on one side of it is offered on the other. Other fields are not affected.
+    public func setIncognito(_ on: Bool, for session: TypingSession) {
+        lock.withLock {
+            guard session.incognito != on else { return }
+            session.incognito = on
+            session.forgetDocument()
+        }
+    }
+
+    /// Whether `session` is incognito, by its own switch or the engine's.
+    public func isIncognito(_ session: TypingSession) -> Bool {
+        lock.withLock { mutable.incognito || session.incognito }
     }
 
     // MARK: Suggesting

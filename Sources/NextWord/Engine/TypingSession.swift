@@ -9,7 +9,7 @@ import Foundation
 /// A session belongs to the engine that made it, which guards it with its lock.
 public final class TypingSession: @unchecked Sendable {  // mutated only under the owning engine's lock
     /// Recent contexts of this field and what the engine read from them.
-    var cache = ContextCache()
+    var cache: ContextCache
     /// The word being typed (its context and letters) and what was suggested for it so far.
     var passedOver: (context: [UInt8], typed: String, words: Set<String>) = ([], "", [])
     /// The engine's memory generation this session's cache was built in: `forget`, `clearHistory`
@@ -17,15 +17,26 @@ public final class TypingSession: @unchecked Sendable {  // mutated only under t
     var generation = 0
     /// What the sources gave the words typed since the last commit (`AdaptiveMixture`).
     var evidence: [MixtureEvidence] = []
+    /// Incognito for this field only (`SuggestionEngine.setIncognito(_:for:)`).
+    var incognito = false
 
-    init() {}
+    /// `contextCapacity`: how many recent contexts the field keeps (each holds a distribution over
+    /// the vocabulary); a service with many fields open keeps few.
+    init(contextCapacity: Int = 16) {
+        cache = ContextCache(capacity: max(2, contextCapacity))
+    }
 
     /// Drops the cache when the engine's memory changed since it was built.
     func synchronize(with engineGeneration: Int) {
         guard generation != engineGeneration else { return }
+        forgetDocument()
+        generation = engineGeneration
+    }
+
+    /// Forgets what the field remembered of its text (contexts, passed-over words, evidence).
+    func forgetDocument() {
         cache.removeAll()
         passedOver = ([], "", [])
         evidence.removeAll()
-        generation = engineGeneration
     }
 }

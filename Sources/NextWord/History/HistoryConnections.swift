@@ -1,29 +1,6 @@
 import Foundation
 import GRDB
 
-/// A value behind a lock, for the few settings a `Sendable` store lets callers change.
-final class Locked<Value: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Value
-
-    init(_ value: Value) {
-        self.value = value
-    }
-
-    func get() -> Value {
-        lock.lock()
-        defer { lock.unlock() }
-        return value
-    }
-
-    /// Changes the value in place, atomically.
-    func update(_ change: (inout Value) -> Void) {
-        lock.lock()
-        defer { lock.unlock() }
-        change(&value)
-    }
-}
-
 /// The store's SQLite connections: a read-only `DatabasePool` for every query, and a read-write
 /// `DatabasePool` opened on the first write.
 ///

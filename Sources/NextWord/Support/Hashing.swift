@@ -7,9 +7,9 @@ import CLibCrypto
 
 /// SHA-256 from the system's cryptography library (libcrypto on Linux, CommonCrypto on Apple
 /// systems): the checksum that ties a model to its vocabulary.
-enum Hashing {
+public enum Hashing {
     /// SHA-256 of `data`, as 64 lowercase hex digits.
-    static func sha256Hex(_ data: Data) -> String {
+    public static func sha256Hex(_ data: Data) -> String {
         var digest = [UInt8](repeating: 0, count: 32)
         data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) in
             #if canImport(CommonCrypto)
