@@ -85,7 +85,7 @@ public final class SuggestionService: Sendable {
         let admission = engines.admitLearn(account)
         guard admission.allowed else {
             let seconds = max(1, Int(admission.retryAfter.rounded(.up)))
-            throw ServiceError(.tooManyRequests, "user \"\(user)\" is learning faster than \(configuration.limits.learnsPerSecond) lines a second; try again in \(seconds) s",
+            throw ServiceError(.tooManyRequests, "user \"\(user)\" is learning faster than \(String(format: "%g", configuration.limits.learnsPerSecond)) lines a second; try again in \(seconds) s",
                                headers: [.retryAfter: String(seconds)])
         }
         if let problem = account.historyProblem {

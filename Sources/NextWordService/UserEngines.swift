@@ -68,6 +68,9 @@ public final class UserEngines: @unchecked Sendable {  // every mutable field is
     /// Most incognito fields one user may have on.
     public static let maximumIncognitoFields = 64
     private var closed = false
+    /// How many users' histories `closeAll` closed (what a shutdown reports).
+    public var closedAtShutdown: Int { lock.withLock { closedCount } }
+    private var closedCount = 0
 
     public init(resources: EngineResources, layout: UserFileLayout, limits: Limits = Limits(), weights: MixingWeights = MixingWeights()) {
         self.resources = resources
@@ -175,6 +178,7 @@ public final class UserEngines: @unchecked Sendable {  // every mutable field is
     public func closeAll() {
         let all: [User] = lock.withLock {
             closed = true
+            closedCount = users.count
             defer { users.removeAll() }
             return Array(users.values)
         }

@@ -12,6 +12,8 @@ import XCTest
 ///   until killed (or 100 000 lines).
 /// - `write`: writer `NEXTWORD_CHILD_WRITER` learns `NEXTWORD_CHILD_LINES` lines
 ///   (`together <marker> line`) and prints `wrote X errors E`, and each error on its own line.
+/// - `serve`: runs the suggestion service on the fixture model with `NEXTWORD_CHILD_DB` as its
+///   data directory (`ServiceChild`).
 /// - `verify`: counts the lines of `NEXTWORD_CHILD_WRITERS` writers × `NEXTWORD_CHILD_LINES` present
 ///   and prints `present Y expected X together T integrity ok` (or the problem).
 final class ReliabilityChildTests: XCTestCase {
@@ -26,6 +28,7 @@ final class ReliabilityChildTests: XCTestCase {
         }
         guard let path = environment["NEXTWORD_CHILD_DB"] else { return XCTFail("NEXTWORD_CHILD_DB is not set") }
         let file = URL(fileURLWithPath: path)
+        if mode == "serve" { return try ServiceChild.run(dataDirectory: file) }
         func number(_ name: String, _ fallback: Int) -> Int { environment[name].flatMap { Int($0) } ?? fallback }
         switch mode {
         case "learn-loop":
