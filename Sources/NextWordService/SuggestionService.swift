@@ -14,6 +14,9 @@ public final class SuggestionService: Sendable {
     public let configuration: ServiceConfiguration
     public let engines: UserEngines
     public let metrics: ServiceMetrics
+    /// "METHOD /pattern" of every route `makeRouter` registered (docs/openapi.yaml must list the same).
+    public var routes: [String] { registered.get() }
+    private let registered = Locked<[String]>([])
 
     public init(configuration: ServiceConfiguration, resources: EngineResources, metrics: ServiceMetrics = ServiceMetrics()) {
         self.configuration = configuration
@@ -129,6 +132,10 @@ public final class SuggestionService: Sendable {
     /// under `name` (the route's pattern: no user name ever becomes a label).
     private func handle(_ router: Router<Context>, _ method: HTTPRequest.Method, _ path: RouterPath, name: String,
                         _ body: @escaping @Sendable (Request, Context) async throws -> Response) {
+        registered.update { routes in
+            let route = "\(method.rawValue) \(name)"
+            if !routes.contains(route) { routes.append(route) }
+        }
         router.on(path, method: method) { [self] request, context in
             let start = ContinuousClock.now
             let response: Response
