@@ -3,13 +3,18 @@
 # ../shared/data/dev/ksr-dev.txt for 200 users over 64 connections against POST /v1/suggest,
 # each user typing their own lines one character per request, as a keyboard would.
 #
-# usage: benchmarks/load-serve.sh [SECONDS] [CONNECTIONS] [USERS]
-# Two runs: suggestions only, then a mixed run where 5 % of requests learn the line typed so far.
+# usage: benchmarks/load-serve.sh [SECONDS] [CONNECTIONS] [USERS] [RATE]
+# Three runs: as fast as the connections go (the most suggestions a second: wrk waits for each
+# answer, so its latency there is mostly queueing), then at an offered RATE suggestions a second
+# in all (default 2000; each connection pauses a random, exponentially distributed time between
+# requests) for the latency a keyboard sees at that load, then the same rate with 5 % of the
+# requests learning the line typed so far. wrk runs on the same two cores as the server.
 # Prints wrk's figures, the server's RSS, and as its last line one JSON object.
 set -euo pipefail
 seconds=${1:-20}
 connections=${2:-64}
 users=${3:-200}
+rate=${4:-2000}
 root=$(cd "$(dirname "$0")/.." && pwd)
 shared=${NEXTWORD_SHARED:-$root/../shared}
 text=$shared/data/dev/ksr-dev.txt
@@ -39,6 +44,10 @@ PY
 cat > "$work/replay.lua" <<'LUA'
 dofile(os.getenv("LINES_FILE"))
 local learn_share = tonumber(os.getenv("LEARN_SHARE") or "0")
+-- Mean pause between one connection's requests (ms) for an offered total rate; 0: none.
+local rate = tonumber(os.getenv("RATE") or "0")
+local connections = tonumber(os.getenv("CONNECTIONS") or "64")
+local mean_pause = rate > 0 and 1000 * connections / rate or 0
 local threads = {}
 local counter = 0
 
@@ -91,6 +100,11 @@ function request()
   return wrk.format("POST", "/v1/suggest?user=" .. user, nil, body)
 end
 
+function delay()
+  if mean_pause == 0 then return 0 end
+  return -mean_pause * math.log(1 - math.random())
+end
+
 function done(summary, latency, requests)
   local seconds = summary.duration / 1e6
   local errors = summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout
@@ -107,22 +121,24 @@ for _ in $(seq 100); do grep -q listening "$work/serve.log" && break; sleep 0.1;
 grep listening "$work/serve.log" || { cat "$work/serve.log"; exit 1; }
 
 rss() { awk '/^VmRSS/ {rss=$2} /^VmHWM/ {hwm=$2} END {printf "%.1f %.1f", rss/1024, hwm/1024}' "/proc/$server/status"; }
-run() {  # name learn_share
-  LINES_FILE=$work/lines.lua LEARN_SHARE=$2 THREADS=2 \
+run() {  # name learn_share rate
+  LINES_FILE=$work/lines.lua LEARN_SHARE=$2 RATE=$3 CONNECTIONS=$connections THREADS=2 \
     wrk -t 2 -c "$connections" -d "${seconds}s" --timeout 5s --latency -s "$work/replay.lua" "http://127.0.0.1:$port" | tee "$work/$1.txt"
   grep '^RESULT' "$work/$1.txt" | sed 's/^RESULT //'
 }
 echo "== warm-up (5 s)"
 LINES_FILE=$work/lines.lua LEARN_SHARE=0 THREADS=2 wrk -t 2 -c "$connections" -d 5s -s "$work/replay.lua" "http://127.0.0.1:$port" > /dev/null
-echo "== suggestions only: $users users, $connections connections, ${seconds} s"
-suggest=$(run suggest 0 | tail -1)
+echo "== suggestions only, as fast as they go: $users users, $connections connections, ${seconds} s"
+fastest=$(run fastest 0 0 | tail -1)
+echo "== suggestions only at $rate a second offered"
+suggest=$(run suggest 0 "$rate" | tail -1)
 suggest_rss=$(rss)
 echo "server RSS now / peak (MiB): $suggest_rss"
-echo "== mixed: 5 % learns"
-mixed=$(run mixed 0.05 | tail -1)
+echo "== mixed at $rate a second offered: 5 % learns"
+mixed=$(run mixed 0.05 "$rate" | tail -1)
 mixed_rss=$(rss)
 echo "server RSS now / peak (MiB): $mixed_rss"
 files=$(find "$work/data" -name '*.sqlite' | wc -l)
 cpu=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)
-printf '{"benchmark": "load-serve", "cpu": "%s", "cores": %d, "users": %d, "connections": %d, "suggest": %s, "mixed": %s, "rss_mib": %s, "peak_rss_mib": %s, "history_files": %d}\n' \
-  "$cpu" "$(nproc)" "$users" "$connections" "$suggest" "$mixed" "${mixed_rss% *}" "${mixed_rss#* }" "$files"
+printf '{"benchmark": "load-serve", "cpu": "%s", "cores": %d, "users": %d, "connections": %d, "offered_rate": %d, "fastest": %s, "suggest": %s, "mixed": %s, "rss_mib": %s, "peak_rss_mib": %s, "history_files": %d}\n' \
+  "$cpu" "$(nproc)" "$users" "$connections" "$rate" "$fastest" "$suggest" "$mixed" "${mixed_rss% *}" "${mixed_rss#* }" "$files"

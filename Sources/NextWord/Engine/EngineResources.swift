@@ -14,6 +14,8 @@ public final class EngineResources: Sendable {
     let suggestible: [Bool]
     /// Lexicon counts of words outside the vocabulary, which share P(<unk>).
     let unknownMass: Double
+    /// The fp16 weights of the batch-1 step: the largest thing an engine reads, kept once.
+    let inferenceWeights: InferenceWeights
 
     public init(bundle: ModelBundle, ngram: NGramModel? = nil, lexicon: Lexicon? = nil) throws {
         if let ngram, ngram.vocabSize != bundle.vocabulary.count {
@@ -36,6 +38,7 @@ public final class EngineResources: Sendable {
             }
         }
         unknownMass = outside
+        inferenceWeights = InferenceWeights(model: bundle.model)
     }
 
     /// File names the engine looks for beside a model.

@@ -64,7 +64,7 @@ public final class SuggestionEngine: SuggestionProviding, @unchecked Sendable {
         self.resources = resources
         self.history = history
         self.weights = weights
-        mutable = Mutable(session: InferenceSession(model: resources.bundle.model), adaptive: AdaptiveMixture(prior: weights),
+        mutable = Mutable(session: InferenceSession(model: resources.bundle.model, weights: resources.inferenceWeights), adaptive: AdaptiveMixture(prior: weights),
                           incognito: incognito)
         mutable.boostScratch = [Float](repeating: 0, count: resources.bundle.vocabulary.count)
         if let history { try reloadUserModel(from: history) }

@@ -1,44 +1,31 @@
 import CKernels
 
-/// Steps a model one token at a time (batch 1, no dropout), for the engine: a word typed costs
-/// one step, and the next-word distribution comes from one matrix-vector product.
+/// The model's weights as the batch-1 step reads them, built once per model and shared read-only
+/// by every session on it (a service with many users' engines keeps one copy, not one per user).
 ///
-/// That product reads the whole decoder [V, H] for 2·V·H flops, so it is bound by memory: the
-/// session keeps the decoder in fp16 (half the bytes; exactly the weights of an fp16 model file)
-/// and accumulates in fp32.
-///
-/// Not thread-safe: it owns its workspace. The engine holds one under its lock.
-public final class InferenceSession {
-    public let model: LanguageModel
-    private let pass: NetworkPass<Float>
-    private let workspace: SegmentWorkspace<Float>
+/// The decoder product reads the whole decoder [V, H] for 2·V·H flops, so it is bound by memory:
+/// it is kept in fp16 (half the bytes; exactly the weights of an fp16 model file) and the products
+/// accumulate in fp32.
+public final class InferenceWeights: Sendable {
     /// [V, H] the decoder weight as fp16 bit patterns.
-    private let decoderHalves: [UInt16]
+    let decoderHalves: [UInt16]
     /// Per layer [4H, In + H]: row r is Wih[r, :] followed by Whh[r, :], fp16, so a step's gate
     /// pre-activations are one product over the concatenated [x; h_prev].
-    private let gateHalves: [[UInt16]]
+    let gateHalves: [[UInt16]]
     /// Per layer [4H]: bias_ih + bias_hh.
-    private let gateBiases: [[Float]]
-    /// [In_max + H] the concatenated input of a layer; [4H] gates; [H] tanh(c) scratch.
-    private var concatenated: [Float]
-    private var gates: [Float]
-    private var tanhScratch: [Float]
+    let gateBiases: [[Float]]
 
     public init(model: LanguageModel) {
-        self.model = model
-        pass = NetworkPass(config: model.config)
-        workspace = SegmentWorkspace(config: model.config, steps: 1, batch: 1)
-        let count = model.config.vocabSize * model.config.hiddenSize
-        let offset = pass.offsets.decoderWeight
+        let config = model.config
+        let offsets = ParameterLayout(config).offsets(layers: config.layers)
+        let count = config.vocabSize * config.hiddenSize
         decoderHalves = [UInt16](unsafeUninitializedCapacity: count) { halves, initialized in
             model.parameters.withUnsafeBufferPointer { p in
-                nw_floats_to_halves(p.baseAddress! + offset, halves.baseAddress!, count)
+                nw_floats_to_halves(p.baseAddress! + offsets.decoderWeight, halves.baseAddress!, count)
             }
             initialized = count
         }
-        let config = model.config
         let h = config.hiddenSize
-        let offsets = pass.offsets
         var halves: [[UInt16]] = [], biases: [[Float]] = []
         model.parameters.withUnsafeBufferPointer { p in
             for layer in 0 ..< config.layers {
@@ -57,9 +44,37 @@ public final class InferenceSession {
         }
         gateHalves = halves
         gateBiases = biases
-        concatenated = [Float](repeating: 0, count: max(config.embeddingSize, h) + h)
-        gates = [Float](repeating: 0, count: 4 * h)
-        tanhScratch = [Float](repeating: 0, count: h)
+    }
+}
+
+/// Steps a model one token at a time (batch 1, no dropout), for the engine: a word typed costs
+/// one step, and the next-word distribution comes from one matrix-vector product over the
+/// shared fp16 weights (`InferenceWeights`).
+///
+/// Not thread-safe: it owns its workspace. The engine holds one under its lock.
+public final class InferenceSession {
+    public let model: LanguageModel
+    private let pass: NetworkPass<Float>
+    private let workspace: SegmentWorkspace<Float>
+    private let weights: InferenceWeights
+    private var decoderHalves: [UInt16] { weights.decoderHalves }
+    private var gateHalves: [[UInt16]] { weights.gateHalves }
+    private var gateBiases: [[Float]] { weights.gateBiases }
+    /// [In_max + H] the concatenated input of a layer; [4H] gates; [H] tanh(c) scratch.
+    private var concatenated: [Float]
+    private var gates: [Float]
+    private var tanhScratch: [Float]
+
+    /// `weights` must be built from `model` (nil builds them for this session alone).
+    public init(model: LanguageModel, weights: InferenceWeights? = nil) {
+        self.model = model
+        self.weights = weights ?? InferenceWeights(model: model)
+        pass = NetworkPass(config: model.config)
+        workspace = SegmentWorkspace(config: model.config, steps: 1, batch: 1)
+        let config = model.config
+        concatenated = [Float](repeating: 0, count: max(config.embeddingSize, config.hiddenSize) + config.hiddenSize)
+        gates = [Float](repeating: 0, count: 4 * config.hiddenSize)
+        tanhScratch = [Float](repeating: 0, count: config.hiddenSize)
     }
 
     /// A zero state, as at the start of a document.
