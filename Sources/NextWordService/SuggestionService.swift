@@ -49,15 +49,16 @@ public final class SuggestionService: Sendable {
         handle(router, .get, "/v1/users/:user/export", name: "/v1/users/{user}/export") { [self] request, context in
             let user = try pathUser(context)
             try authorize(request, user: user)
-            let account = try openUser(user)
-            let data = try account.engine.history?.export() ?? HistoryExport(words: [], ngrams: []).encoded()
+            let account = try await openUser(user)
+            let data = try await BlockingWork.run { try account.engine.history?.export() ?? HistoryExport(words: [], ngrams: []).encoded() }
             return Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store"],
                             body: .init(byteBuffer: ByteBuffer(bytes: data)))
         }
         handle(router, .delete, "/v1/users/:user/history", name: "/v1/users/{user}/history") { [self] request, context in
             let user = try pathUser(context)
             try authorize(request, user: user)
-            try openUser(user).engine.clearHistory()
+            let account = try await openUser(user)
+            try await BlockingWork.run { try account.engine.clearHistory() }
             return try json(ClearResponse(cleared: true))
         }
         return router
@@ -73,7 +74,7 @@ public final class SuggestionService: Sendable {
         guard (1...RequestLimits.maximumSuggestions).contains(limit) else {
             throw ServiceError.badRequest("limit must be between 1 and \(RequestLimits.maximumSuggestions), not \(limit)")
         }
-        let account = try openUser(user)
+        let account = try await openUser(user)
         let session = engines.session(field, of: account)
         let suggestions = account.engine.suggest(prefix: body.text, limit: limit, in: session)
         metrics.recordSuggestion()
@@ -84,7 +85,7 @@ public final class SuggestionService: Sendable {
         let body = try await decode(LearnRequest.self, from: request)
         let user = try userID(body.user, request: request)
         let field = try ClientIdentifier(validating: body.session ?? "default", what: "session")
-        let account = try openUser(user, forLearning: true)
+        let account = try await openUser(user, forLearning: true)
         let admission = engines.admitLearn(account)
         guard admission.allowed else {
             let seconds = max(1, Int(admission.retryAfter.rounded(.up)))
@@ -98,7 +99,7 @@ public final class SuggestionService: Sendable {
         let session = engines.session(field, of: account)
         let learned = !account.engine.isIncognito(session)
         do {
-            try account.engine.learn(body.text, from: session)
+            try await BlockingWork.run { try account.engine.learn(body.text, from: session) }
         } catch {
             log("learn for a user failed: \(error.localizedDescription)")
             throw ServiceError(.serviceUnavailable, "the history could not be written; nothing was learned")
@@ -114,7 +115,8 @@ public final class SuggestionService: Sendable {
         guard !word.isEmpty, word.count <= RequestLimits.maximumWordLength else {
             throw ServiceError.badRequest("word must be 1 to \(RequestLimits.maximumWordLength) characters")
         }
-        let removed = try openUser(user).engine.forget(word: word)
+        let account = try await openUser(user)
+        let removed = try await BlockingWork.run { try account.engine.forget(word: word) }
         return try json(ForgetResponse(removed: removed))
     }
 
@@ -122,7 +124,7 @@ public final class SuggestionService: Sendable {
         let body = try await decode(IncognitoRequest.self, from: request)
         let user = try userID(body.user, request: request)
         let field = try ClientIdentifier(validating: body.session, what: "session")
-        try engines.setIncognito(body.on, session: field, of: try openUser(user))
+        try engines.setIncognito(body.on, session: field, of: try await openUser(user))
         return try json(IncognitoResponse(session: field.value, incognito: body.on))
     }
 
@@ -209,9 +211,12 @@ public final class SuggestionService: Sendable {
         }
     }
 
-    private func openUser(_ user: ClientIdentifier, forLearning: Bool = false) throws -> UserEngines.User {
+    /// The user's engine; opening one reads their history, so it runs as blocking work, but a
+    /// user already open is found at once.
+    private func openUser(_ user: ClientIdentifier, forLearning: Bool = false) async throws -> UserEngines.User {
         do {
-            return try engines.user(user, forLearning: forLearning)
+            if let open = engines.openUser(user, forLearning: forLearning) { return open }
+            return try await BlockingWork.run { [engines] in try engines.user(user, forLearning: forLearning) }
         } catch let error as ServiceError {
             throw error
         } catch {

@@ -86,12 +86,8 @@ public final class UserEngines: @unchecked Sendable {  // every mutable field is
     /// A user's history file is made by their first learn (`forLearning`), not by a suggestion
     /// or an export: asking for suggestions under a thousand made-up names leaves no files.
     public func user(_ id: ClientIdentifier, forLearning: Bool = false) throws -> User {
+        if let user = openUser(id, forLearning: forLearning) { return user }
         let now = clock.now
-        if let user = lock.withLock({ () -> User? in
-            guard let user = users[id], !forLearning || user.engine.history != nil || user.historyProblem != nil else { return nil }
-            user.lastUsed = now
-            return user
-        }) { return user }
         let file = layout.historyFile(for: id)
         var info = stat()
         let fileExists = lstat(file.path, &info) == 0
@@ -115,6 +111,17 @@ public final class UserEngines: @unchecked Sendable {  // every mutable field is
             }
             users[id] = opened
             return opened
+        }
+    }
+
+    /// The user's engine if it is open (and, `forLearning`, has its history file), without
+    /// touching the disk.
+    public func openUser(_ id: ClientIdentifier, forLearning: Bool = false) -> User? {
+        let now = clock.now
+        return lock.withLock {
+            guard let user = users[id], !forLearning || user.engine.history != nil || user.historyProblem != nil else { return nil }
+            user.lastUsed = now
+            return user
         }
     }
 
