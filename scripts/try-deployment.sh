@@ -18,7 +18,7 @@ trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 start_replica() {  # name port
-  "$binary" serve --port "$2" --data-dir "$work/$1" > "$work/$1.log" 2>&1 &
+  "$binary" serve --port "$2" --data-dir "$work/$1" --instance "$1" > "$work/$1.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 100); do grep -q listening "$work/$1.log" && return; sleep 0.1; done
   cat "$work/$1.log"; exit 1
@@ -99,7 +99,9 @@ for user in "${users[@]}"; do
   offered=$(echo "$got" | python3 -c "import json,sys; s=json.load(sys.stdin)['suggestions']; print(s[0]['text'] if s else '')")
   if [[ ${offered,,} != "${user}plan" ]]; then
     moved=$((moved + 1))
-    printf '  %-6s moved to the new replica: its history stayed on replica %s (move the file, see DEPLOYMENT.md)\n' "$user" "$(on_replica "$user")"
+    owner=$(curl -sf "http://127.0.0.1:$front/healthz?user=$user" | python3 -c "import json,sys; print(json.load(sys.stdin)['instance'])")
+    printf '  %-6s now owned by replica %s (its /healthz through the front says so); its history stayed on replica %s: move the file (DEPLOYMENT.md)\n' "$user" "$owner" "$(on_replica "$user")"
+    [[ $owner == c ]] || bad=1
   fi
 done
 echo "  $moved of ${#users[@]} users moved"

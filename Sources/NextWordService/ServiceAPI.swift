@@ -58,6 +58,8 @@ struct ClearResponse: Encodable {
 
 struct HealthResponse: Encodable {
     let status: String
+    /// Which replica answered (`--instance`), so an operator can ask the load balancer who owns a user.
+    let instance: String
     let model: String
     let openUsers: Int
 }

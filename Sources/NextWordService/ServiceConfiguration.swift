@@ -11,6 +11,8 @@ public struct ServiceConfiguration: Sendable {
     public var dataDirectory: URL
     /// Bearer tokens; nil serves without authentication (allowed on loopback only).
     public var tokens: AccessTokens?
+    /// This replica's name in `/healthz` (default: the host name and port).
+    public var instance = ProcessInfo.processInfo.hostName
     /// Largest request body accepted (413 beyond it).
     public var maximumBodyBytes = 64 * 1024
     public var limits = UserEngines.Limits()

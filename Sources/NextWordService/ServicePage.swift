@@ -67,8 +67,11 @@ function partialWord(prefix) {
   return match ? match[0] : "";
 }
 
-function show(suggestions) {
+// `forText`: the text the suggestions are for (kept on the strip, so a test can tell a fresh
+// answer from a late one).
+function show(suggestions, forText) {
   current = suggestions;
+  strip.dataset.forText = forText;
   strip.replaceChildren(...suggestions.map((s, i) => {
     const button = document.createElement("button");
     button.type = "button";
@@ -86,9 +89,10 @@ async function refresh() {
   const prefix = text.value.slice(0, text.selectionStart);
   try {
     const answer = await call("/v1/suggest", { session, text: prefix, limit: 3 });
-    if (mine === sequence) { show(answer.suggestions); say(""); }
+    // A fresh answer clears an error line, not news such as "Learned."
+    if (mine === sequence) { show(answer.suggestions, prefix); if (status.className === "error") say(""); }
   } catch (error) {
-    if (mine === sequence) { show([]); say(error.message, true); }
+    if (mine === sequence) { show([], prefix); say(error.message, true); }
   }
 }
 

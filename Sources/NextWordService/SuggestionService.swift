@@ -35,7 +35,7 @@ public final class SuggestionService: Sendable {
                      body: .init(byteBuffer: ByteBuffer(string: ServicePage.html)))
         }
         handle(router, .get, "/healthz", name: "/healthz") { [self] _, _ in
-            try json(HealthResponse(status: "ok", model: engines.resources.bundle.name, openUsers: engines.openUserCount))
+            try json(HealthResponse(status: "ok", instance: configuration.instance, model: engines.resources.bundle.name, openUsers: engines.openUserCount))
         }
         handle(router, .get, "/metrics", name: "/metrics") { [self] _, _ in
             metrics.setOpenUsers(engines.openUserCount)

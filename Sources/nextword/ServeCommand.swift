@@ -35,6 +35,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Listen beyond loopback without tokens (anyone who can connect reads every user's data).")
     var allowUnauthenticated = false
 
+    @Option(help: "This replica's name, reported by /healthz (default: host name:port).")
+    var instance: String?
+
     @Option(help: "Largest request body in bytes.")
     var maxBody = 64 * 1024
 
@@ -56,6 +59,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.host = host
         configuration.port = port
         configuration.maximumBodyBytes = maxBody
+        configuration.instance = instance ?? "\(ProcessInfo.processInfo.hostName):\(port)"
         configuration.limits.maximumOpenUsers = maxOpenUsers
         configuration.limits.idleTimeout = .seconds(max(1, idleSeconds))
         configuration.limits.learnsPerSecond = learnRate
