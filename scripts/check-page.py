@@ -142,6 +142,8 @@ def main():
         print(f"typed {typed!r}: suggestions {texts}")
         if not all(t.lower().startswith("tomo") for t in texts):
             sys.exit(f"check-page: suggestions do not complete 'tomo': {texts}")
+        if texts[0] != "tomorrow":
+            sys.exit(f"check-page: 'tomorrow' should come first for {typed!r}, not {texts[0]!r}")
 
         tab.key("Tab", "Tab", 9)
         expected = "See you " + texts[0] + " "

@@ -167,6 +167,31 @@ final class EngineDeclinedSuggestionTests: XCTestCase {
     }
 }
 
+extension EngineDeclinedSuggestionTests {
+    /// Typing on while a word was offered does not always mean "not that word" (a user types
+    /// "tomo" without reading the strip at "tom"): a passed-over word keeps `passedOver` of its
+    /// score, so one far ahead of every other completion keeps the first slot (found from outside:
+    /// the try-it page offered "tomorrows" before "tomorrow" for "See you tomo").
+    func testAPassedOverWordFarAheadKeepsTheFirstSlot() throws {
+        func firstAfterPassingOver(factor: Float) throws -> (offered: String?, after: String?) {
+            var weights = MixingWeights()
+            weights.user = 0.6
+            weights.passedOver = factor
+            let engine = try EngineFixture.engine(history: nil, weights: weights)
+            for _ in 0..<30 { try engine.learn("we read about nasa") }
+            let offered = engine.suggest(prefix: "we read about n", limit: 3).first?.text
+            return (offered, engine.suggest(prefix: "we read about na", limit: 3).first?.text)
+        }
+        let kept = try firstAfterPassingOver(factor: MixingWeights().passedOver)
+        XCTAssertEqual(kept.offered?.lowercased(), "nasa")
+        XCTAssertEqual(kept.after?.lowercased(), "nasa", "far ahead of every other completion of na")
+        let strict = try firstAfterPassingOver(factor: 0)
+        XCTAssertEqual(strict.offered?.lowercased(), "nasa")
+        XCTAssertNotEqual(strict.after?.lowercased(), "nasa", "with 0 a passed-over word goes behind every fresh one")
+        XCTAssertNotNil(strict.after)
+    }
+}
+
 final class EngineTieOrderTests: XCTestCase {
     /// Words outside the vocabulary that the document brought, with equal scores, come in text
     /// order: not in a dictionary's order, which changes from one process to the next and made the

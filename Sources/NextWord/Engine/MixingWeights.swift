@@ -31,13 +31,16 @@ public struct MixingWeights: Codable, Sendable, Equatable {
     /// Times the user must type a word the model does not know before it is suggested (typos
     /// typed once are not).
     public var newWordMinimumCount = 2
+    /// What a word offered earlier for the same word, and typed past, keeps of its score (0: it
+    /// goes behind every fresh candidate).
+    public var passedOver: Float = 0.05
 
     public init() {}
 }
 
 extension MixingWeights {
     /// Reads `name=value` pairs separated by commas over the defaults (names: ngram, cache, user,
-    /// window, newword), for tuning runs.
+    /// window, theta, shrink, newword, passedover), for tuning runs.
     public init(parsing text: String) throws {
         self.init()
         for pair in text.split(separator: ",") where !pair.isEmpty {
@@ -53,7 +56,8 @@ extension MixingWeights {
             case "theta": cacheTheta = Float(value)
             case "shrink": cacheShrinkage = Int(value)
             case "newword": newWordMinimumCount = Int(value)
-            default: throw ModelError.invalidInput("unknown mixing weight \"\(parts[0])\" (ngram, cache, user, window, theta, shrink, newword)")
+            case "passedover": passedOver = Float(value)
+            default: throw ModelError.invalidInput("unknown mixing weight \"\(parts[0])\" (ngram, cache, user, window, theta, shrink, newword, passedover)")
             }
         }
         if ngram > 1 || cache + user >= 1 { throw ModelError.invalidInput("weights must leave the model a share: ngram ≤ 1, cache + user < 1") }

@@ -12,7 +12,8 @@ public struct Suggestion: Sendable, Equatable, Codable, CustomStringConvertible 
 
     /// The word to insert, cased as it should appear (it replaces the partial word being typed).
     public let text: String
-    /// Its probability under the engine's mixture, given the context and the typed letters.
+    /// Its probability under the engine's mixture, given the context and the typed letters (a word
+    /// offered earlier for the same word and typed past counts `MixingWeights.passedOver` of it).
     public let probability: Double
     public let source: Source
 

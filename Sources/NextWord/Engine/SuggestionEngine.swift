@@ -280,10 +280,11 @@ public final class SuggestionEngine: SuggestionProviding, @unchecked Sendable {
             }
         }
 
-        // Words already offered for this word and passed over go last: shown again only when
-        // nothing else fits the letters typed.
-        var fresh: [Suggestion] = [], declined: [Suggestion] = []
-        for item in top.items where fresh.count < limit {
+        // Words already offered for this word and passed over count `weights.passedOver` times
+        // their score: the user may not have looked (typing on while "tomorrow" was offered at
+        // "tom" does not mean "not tomorrow"), but a close runner-up should get the slot.
+        var ranked: [(suggestion: Suggestion, score: Float)] = []
+        for item in top.items {
             let word: String, fromUser: Bool
             if item.id >= 0 {
                 word = vocabulary.words[Int(item.id)]
@@ -300,10 +301,12 @@ public final class SuggestionEngine: SuggestionProviding, @unchecked Sendable {
             let usual = usualForm(of: word, user: user)
             let text = casing.display(usual: usual, typed: partial, sentenceStart: entry.sentenceStart)
             let source: Suggestion.Source = fromUser ? (item.id >= 0 ? .both : .history) : .model
-            let suggestion = Suggestion(text: text, probability: Double(item.score), source: source)
-            if passedOver.contains(word) { declined.append(suggestion) } else { fresh.append(suggestion) }
+            // The probability given what the user did: a word typed past keeps its discounted share.
+            let score = passedOver.contains(word) ? item.score * weights.passedOver : item.score
+            ranked.append((Suggestion(text: text, probability: Double(score), source: source), score))
         }
-        let result = Array((fresh + declined).prefix(limit))
-        return result
+        // Stable: equal scores (a factor of 0 puts every passed-over word last) keep their order.
+        let order = ranked.indices.sorted { ranked[$0].score != ranked[$1].score ? ranked[$0].score > ranked[$1].score : $0 < $1 }
+        return order.prefix(limit).map { ranked[$0].suggestion }
     }
 }
