@@ -76,9 +76,13 @@ public struct AccessTokens: Sendable {
     private static func digest(_ token: String) -> String { Hashing.sha256Hex(Data(token.utf8)) }
 }
 
-/// A start-up problem with the service's own files or options, naming the file.
+/// A start-up problem with the service's own files or options, naming the file when there is one.
 public struct ServiceConfigurationError: Error, LocalizedError, Sendable {
-    public let file: String
+    public let file: String?
     public let problem: String
-    public var errorDescription: String? { "\(file): \(problem)" }
+    public init(file: String? = nil, problem: String) {
+        self.file = file
+        self.problem = problem
+    }
+    public var errorDescription: String? { file.map { "\($0): \(problem)" } ?? problem }
 }

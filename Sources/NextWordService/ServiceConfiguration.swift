@@ -30,16 +30,16 @@ public struct ServiceConfiguration: Sendable {
 
     /// Refuses a configuration that would expose users' data: listening beyond loopback with no
     /// tokens. Also checks the numbers.
-    public func validate(allowUnauthenticated: Bool = false) throws(ServiceError) {
+    public func validate(allowUnauthenticated: Bool = false) throws(ServiceConfigurationError) {
         if !isLoopbackOnly, tokens == nil, !allowUnauthenticated {
-            throw ServiceError(.internalServerError, "listening on \(host) without --token-file would let anyone on the network read and change every user's data; "
+            throw ServiceConfigurationError(problem: "listening on \(host) without --token-file would let anyone on the network read and change every user's data; "
                                + "pass --token-file FILE (or --allow-unauthenticated to accept that)")
         }
-        guard (0...65535).contains(port) else { throw ServiceError(.internalServerError, "--port must be between 0 and 65535, not \(port)") }
-        guard maximumBodyBytes >= 1024 else { throw ServiceError(.internalServerError, "--max-body must be at least 1024 bytes") }
-        guard limits.maximumOpenUsers >= 1 else { throw ServiceError(.internalServerError, "--max-open-users must be at least 1") }
+        guard (0...65535).contains(port) else { throw ServiceConfigurationError(problem: "--port must be between 0 and 65535, not \(port)") }
+        guard maximumBodyBytes >= 1024 else { throw ServiceConfigurationError(problem: "--max-body must be at least 1024 bytes") }
+        guard limits.maximumOpenUsers >= 1 else { throw ServiceConfigurationError(problem: "--max-open-users must be at least 1") }
         guard limits.learnsPerSecond > 0, limits.learnsPerSecond.isFinite else {
-            throw ServiceError(.internalServerError, "--learn-rate must be a positive number of learns per second")
+            throw ServiceConfigurationError(problem: "--learn-rate must be a positive number of learns per second")
         }
     }
 }

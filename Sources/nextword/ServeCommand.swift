@@ -68,17 +68,22 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             try configuration.validate(allowUnauthenticated: allowUnauthenticated)
         } catch {
-            throw ValidationError(error.message)
+            throw ValidationError(error.problem)
         }
         let start = Date()
         let resources = try EngineResources.load(from: try modelOptions.resolve())
         let service = SuggestionService(configuration: configuration, resources: resources)
         let loadMilliseconds = Int(Date().timeIntervalSince(start) * 1000)
         let authentication = configuration.tokens == nil ? "no authentication" : "bearer tokens"
-        try await service.run { host, port in
-            let line = "nextword serve: model \(resources.bundle.name) (loaded in \(loadMilliseconds) ms), "
-                + "histories in \(dataDirectory.path), \(authentication); listening on http://\(host):\(port)\n"
-            FileHandle.standardOutput.write(Data(line.utf8))
+        do {
+            try await service.run { host, port in
+                let line = "nextword serve: model \(resources.bundle.name) (loaded in \(loadMilliseconds) ms), "
+                    + "histories in \(dataDirectory.path), \(authentication); listening on http://\(host):\(port)\n"
+                FileHandle.standardOutput.write(Data(line.utf8))
+            }
+        } catch {
+            let reason = "\(error)".contains("Address already in use") ? "the port is already in use" : "\(error)"
+            throw ServeFailure(description: "cannot serve on \(host):\(port): \(reason)")
         }
         FileHandle.standardOutput.write(Data("nextword serve: stopped; every history closed\n".utf8))
     }
@@ -88,4 +93,9 @@ struct ServeCommand: AsyncParsableCommand {
         HistoryStore.defaultPath(environment: ProcessInfo.processInfo.environment.filter { $0.key != "NEXTWORD_HISTORY" })
             .deletingLastPathComponent().appendingPathComponent("service", isDirectory: true)
     }
+}
+
+/// The server could not start or stopped with an error (one line for the CLI).
+struct ServeFailure: Error, CustomStringConvertible {
+    let description: String
 }

@@ -165,7 +165,7 @@ final class ServiceSecurityTests: XCTestCase {
         XCTAssertNoThrow(try configuration.validate())
         configuration.host = "0.0.0.0"
         XCTAssertThrowsError(try configuration.validate()) { error in
-            XCTAssertTrue((error as? ServiceError)?.message.contains("--token-file") ?? false)
+            XCTAssertTrue((error as? ServiceConfigurationError)?.problem.contains("--token-file") ?? false)
         }
         XCTAssertNoThrow(try configuration.validate(allowUnauthenticated: true))
         configuration.tokens = try AccessTokens(entries: [("alice", "alice-token-0123456789")])
