@@ -93,8 +93,10 @@ public final class SuggestionService: Sendable {
                                headers: [.retryAfter: String(seconds)])
         }
         if let problem = account.historyProblem {
-            // Acknowledging a learn that a restart would lose is worse than refusing it.
-            throw ServiceError(.serviceUnavailable, "this user's history cannot be written (\(problem)); nothing was learned")
+            // Acknowledging a learn that a restart would lose is worse than refusing it. The
+            // reason names server paths: it goes to the log, not to the client.
+            log("learn refused, the history cannot be written: \(problem)")
+            throw ServiceError(.serviceUnavailable, "this user's history cannot be written on the server; nothing was learned")
         }
         let session = engines.session(field, of: account)
         let learned = !account.engine.isIncognito(session)

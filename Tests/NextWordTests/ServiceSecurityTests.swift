@@ -172,3 +172,26 @@ final class ServiceSecurityTests: XCTestCase {
         XCTAssertNoThrow(try configuration.validate())
     }
 }
+
+/// A user whose history cannot be written is refused learning (503), so no learn is acknowledged
+/// that a restart would lose; their suggestions go on. The file, a link planted in the data
+/// directory, is not followed or touched.
+final class ServiceUnavailableHistoryTests: XCTestCase {
+    func testALinkedHistoryFileIsRefusedWith503AndLeftAlone() async throws {
+        let harness = try ServiceHarness.make()
+        let target = harness.dataDirectory.deletingLastPathComponent().appendingPathComponent("elsewhere.txt")
+        try "not a history".write(to: target, atomically: true, encoding: .utf8)
+        let file = UserFileLayout(dataDirectory: harness.dataDirectory).historyFile(for: try ClientIdentifier(validating: "mallory", what: "user"))
+        try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(at: file, withDestinationURL: target)
+        try await harness.run { client in
+            let learn = try await client.learn("mallory", "the zyxcorp report")
+            XCTAssertEqual(learn.status, .serviceUnavailable, learn.text)
+            XCTAssertTrue(learn.error.contains("nothing was learned"), learn.error)
+            XCTAssertFalse(learn.error.contains(harness.dataDirectory.path), "no server paths in answers")
+            let suggest = try await client.suggest("mallory", "the re")
+            XCTAssertEqual(suggest.status, .ok)
+            XCTAssertEqual(try String(contentsOf: target, encoding: .utf8), "not a history")
+        }
+    }
+}
