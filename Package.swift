@@ -71,6 +71,8 @@ let package = Package(
             dependencies: [
                 "NextWord", "NextWordREPL", "NextWordService",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                // To hold a history's write lock from a child process, as another program would.
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             resources: [.copy("Fixtures")]
         ),

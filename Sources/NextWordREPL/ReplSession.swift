@@ -69,6 +69,9 @@ public final class ReplSession {
     private var lastSuggestMilliseconds = 0.0
     private var context = ""
     private var pendingOutput: [UInt8] = []
+    /// Committed lines go here and are learned in the background: Enter never waits on the
+    /// history (another process may hold its write lock for a minute).
+    private let learning: LearningQueue
 
     public init(engine: any SuggestionProviding, input: Int32, output: Int32,
                 options: ReplOptions = ReplOptions(), signals: SignalWatcher? = nil) {
@@ -77,6 +80,7 @@ public final class ReplSession {
         self.output = output
         self.options = options
         self.signals = signals
+        learning = LearningQueue(engine: engine)
     }
 
     /// Runs until Ctrl-D, `:quit`, Ctrl-C on an empty line, end of input or a terminating signal.
@@ -89,6 +93,13 @@ public final class ReplSession {
             // Best effort: the output may be what failed.
             try? FileDescriptorIO.writeAll(renderer.clear(), to: output, what: "the terminal")
             terminal.restore()
+            // The last lines may still be on their way to the history: give them a moment.
+            let left = learning.waitUntilEmpty(timeout: 3)
+            learning.close()
+            if left > 0 {
+                let note = "nextword: \(left) line\(left == 1 ? " was" : "s were") not learned: the history stayed busy\n"
+                try? FileDescriptorIO.writeAll(Array(note.utf8), to: output, what: "the terminal")
+            }
         }
         updateWidth()
         refreshSuggestions()
@@ -182,8 +193,14 @@ public final class ReplSession {
                 printed += ReplCommandLine.helpLines
             case .incognito(let setting):
                 let wanted = setting ?? !engine.incognito
-                // Lines typed on one side of the switch are not context on the other.
-                if wanted != engine.incognito { context = "" }
+                // Lines typed on one side of the switch are not context on the other, and lines
+                // committed before it are learned before it, if the history lets them in time.
+                if wanted != engine.incognito {
+                    context = ""
+                    if wanted, learning.waitUntilEmpty(timeout: 2) > 0 {
+                        printed.append("nextword: lines committed before incognito were still waiting for a busy history and are not learned")
+                    }
+                }
                 engine.incognito = wanted
                 printed.append("incognito \(engine.incognito ? "on: nothing is learned or written" : "off")")
             case .forget(let word):
@@ -208,12 +225,8 @@ public final class ReplSession {
         }
         let text = line.trimmingWhitespace()
         guard !text.isEmpty else { return nil }
-        if !engine.incognito {
-            do {
-                try engine.learn(text)
-            } catch {
-                printed.append("nextword: this line was not learned: \(error)")
-            }
+        if !engine.incognito, !learning.enqueue(text) {
+            printed.append("nextword: \(learning.capacity) lines are already waiting for a busy history; this one was not kept")
         }
         // Whole lines are dropped from the front, never a few characters: the engine caches the
         // state of the text it has read, and a context that slid by a character each line would
@@ -254,12 +267,16 @@ public final class ReplSession {
         let hundredths = Int((lastSuggestMilliseconds * 100).rounded())
         let fraction = hundredths % 100
         let time = "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction) ms"
-        return "\(engine.modelName) · incognito \(engine.incognito ? "on" : "off") · \(time)"
+        let pending = learning.pendingCount
+        let learningNote = pending > 0 && learning.isDelayed() ? " · \(pending) line\(pending == 1 ? "" : "s") waiting to be learned" : ""
+        return "\(engine.modelName) · incognito \(engine.incognito ? "on" : "off") · \(time)\(learningNote)"
     }
 
     /// Adds a frame (when asked) to what is pending and writes it all at once.
     private func flush(drawing: Bool) throws {
         if drawing {
+            let reports = learning.takeReports()
+            if !reports.isEmpty { pendingOutput += renderer.printAbove(reports.map { "nextword: " + $0 }) }
             if !suggestionsAreFresh { refreshSuggestions() }
             let state = ScreenState(prompt: options.prompt, editor: editor,
                                     suggestions: suggestions.map(\.text), status: statusText)

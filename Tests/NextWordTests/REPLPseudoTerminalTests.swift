@@ -88,7 +88,7 @@ private final class PseudoTerminalHarness: @unchecked Sendable {
         close(slave)
     }
 
-    func start(engine: FakeSuggestionEngine, signals: SignalWatcher? = nil) {
+    func start(engine: any SuggestionProviding, signals: SignalWatcher? = nil) {
         let slave = slave
         Thread {
             let session = ReplSession(engine: engine, input: slave, output: slave, signals: signals)
@@ -177,6 +177,9 @@ final class REPLPseudoTerminalTests: XCTestCase {
 
         pty.type("\r")
         XCTAssertTrue(pty.waitForScreen { $0.lines.first == "> I would like to go" && $0.row == 1 && pty.promptLine == ">" })
+        // Learned in the background (Enter does not wait on the history): soon, not at once.
+        let deadline = Date().addingTimeInterval(5)
+        while engine.learned.isEmpty, Date() < deadline { usleep(10_000) }
         XCTAssertEqual(engine.learned, ["I would like to go"], "the committed line is learned without the trailing space")
         XCTAssertEqual(engine.prefixes.last, "I would like to go\n", "the previous line is context for the next")
 
@@ -266,5 +269,53 @@ final class REPLPseudoTerminalTests: XCTestCase {
             XCTAssertEqual(error as? ReplError, .notATerminal(fileDescriptor: fds[0]))
             XCTAssertTrue("\(error)".contains("not a terminal"))
         }
+    }
+}
+
+/// Another process holds the history's write lock and is stopped (SIGSTOP), as in the report where
+/// Enter froze the REPL for 60 s and lost the line: Enter and keystrokes go on at once, the status
+/// line says a line is waiting, and the line is learned once the lock is free.
+final class REPLBusyHistoryTests: XCTestCase {
+    func testEnterNeverWaitsForABusyHistoryAndTheLineIsLearnedLater() throws {
+        let directory = try EngineFixture.temporaryDirectory("REPLBusy")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("history.sqlite")
+        let store = try HistoryStore(path: file)
+        try store.learn(tokens: ["warm", "up"])
+        let engine = try EngineFixture.engine(history: store)
+
+        let holder = try ChildProcess(mode: "hold-write", environment: ["NEXTWORD_CHILD_DB": file.path],
+                                      errorLog: directory.appendingPathComponent("holder.log"))
+        var line = holder.nextLine()
+        while let seen = line, seen != "holding" { line = holder.nextLine() }
+        XCTAssertEqual(line, "holding", holder.errors)
+        kill(holder.process.processIdentifier, SIGSTOP)
+        defer { kill(holder.process.processIdentifier, SIGKILL) }
+
+        let pty = try PseudoTerminalHarness(width: 80)
+        pty.start(engine: engine)
+        XCTAssertTrue(pty.waitForScreen { $0.line(0) == ">" })
+        pty.type("the zyxcorp report\r")
+        // The deadlines are far below the 60 s busy timeout the old Enter waited for.
+        XCTAssertTrue(pty.waitForScreen(timeout: 5) { $0.lines.first == "> the zyxcorp report" && pty.promptLine == ">" },
+                      "Enter committed at once: \(pty.screen.lines)")
+        pty.type("the re")
+        XCTAssertTrue(pty.waitForScreen(timeout: 5) { _ in pty.promptLine == "> the re" }, "keystrokes go on")
+        usleep(700_000)  // the status line speaks of a line held up for more than half a second
+        pty.type(" ")
+        XCTAssertTrue(pty.waitForScreen(timeout: 5) { _ in pty.statusLine.contains("1 line waiting to be learned") },
+                      pty.statusLine)
+        XCTAssertTrue(store.wordCount(lower: "zyxcorp").isEmpty, "not written while the lock is held")
+
+        // The other program goes away: its lock with it.
+        kill(holder.process.processIdentifier, SIGKILL)
+        holder.process.waitUntilExit()
+        let deadline = Date().addingTimeInterval(30)
+        while store.wordCount(lower: "zyxcorp").isEmpty, Date() < deadline { usleep(50_000) }
+        XCTAssertFalse(store.wordCount(lower: "zyxcorp").isEmpty, "the line was learned once the history was free")
+        pty.type("x")
+        XCTAssertTrue(pty.waitForScreen(timeout: 5) { _ in !pty.statusLine.contains("waiting") }, pty.statusLine)
+        pty.type([0x15, 0x04])  // Ctrl-U empties the line, Ctrl-D ends the session
+        XCTAssertNotNil(pty.waitForExit())
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import XCTest
 @testable import NextWord
 
@@ -12,6 +13,7 @@ import XCTest
 ///   until killed (or 100 000 lines).
 /// - `write`: writer `NEXTWORD_CHILD_WRITER` learns `NEXTWORD_CHILD_LINES` lines
 ///   (`together <marker> line`) and prints `wrote X errors E`, and each error on its own line.
+/// - `hold-write`: takes the history's write lock (BEGIN IMMEDIATE), prints `holding`, keeps it.
 /// - `serve`: runs the suggestion service on the fixture model with `NEXTWORD_CHILD_DB` as its
 ///   data directory (`ServiceChild`).
 /// - `verify`: counts the lines of `NEXTWORD_CHILD_WRITERS` writers × `NEXTWORD_CHILD_LINES` present
@@ -29,6 +31,16 @@ final class ReliabilityChildTests: XCTestCase {
         guard let path = environment["NEXTWORD_CHILD_DB"] else { return XCTFail("NEXTWORD_CHILD_DB is not set") }
         let file = URL(fileURLWithPath: path)
         if mode == "serve" { return try ServiceChild.run(dataDirectory: file) }
+        if mode == "hold-write" {
+            // Another program holding the history's write lock (then stopped by the parent).
+            let queue = try DatabaseQueue(path: file.path)
+            try queue.writeWithoutTransaction { db in
+                try db.execute(sql: "BEGIN IMMEDIATE")
+                Self.say("holding")
+                Thread.sleep(forTimeInterval: 120)
+            }
+            return
+        }
         func number(_ name: String, _ fallback: Int) -> Int { environment[name].flatMap { Int($0) } ?? fallback }
         switch mode {
         case "learn-loop":

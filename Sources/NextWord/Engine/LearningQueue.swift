@@ -1,0 +1,147 @@
+import Foundation
+
+/// Learning off the keystroke path: committed lines wait here, in memory and bounded, and one
+/// background thread hands them to the engine in order, retrying while the history is busy (another
+/// process holding its write lock, a full disk). A front end's Enter never waits on the database,
+/// and a line is not lost while the process lives.
+///
+/// A failure that waiting cannot mend (a read-only history, a line the store refuses) drops that
+/// line and is reported once through `takeReports()`.
+public final class LearningQueue: @unchecked Sendable {  // every mutable field is guarded by `condition`
+    private let engine: any SuggestionProviding
+    public let capacity: Int
+    private let firstRetryDelay: TimeInterval
+    private let longestRetryDelay: TimeInterval
+    private let condition = NSCondition()
+    private var lines: [String] = []
+    /// Set by `close()`: the worker stops at its next look.
+    private var closed = false
+    private var reports: [String] = []
+    private var retrying = false
+    /// When the worker took up the line at the head (nil while idle).
+    private var headSince: Date?
+
+    public init(engine: any SuggestionProviding, capacity: Int = 10_000, firstRetryDelay: TimeInterval = 0.5,
+                longestRetryDelay: TimeInterval = 30) {
+        self.engine = engine
+        self.capacity = max(1, capacity)
+        self.firstRetryDelay = firstRetryDelay
+        self.longestRetryDelay = longestRetryDelay
+        // The thread holds the queue until `close()`.
+        Thread.detachNewThread { self.work() }
+    }
+
+    /// Queues a line; false when `capacity` lines are already waiting (the caller says so).
+    @discardableResult
+    public func enqueue(_ line: String) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        guard lines.count < capacity else { return false }
+        lines.append(line)
+        condition.broadcast()
+        return true
+    }
+
+    /// Lines not learned yet (the one being written included).
+    public var pendingCount: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return lines.count
+    }
+
+    /// Whether the head line failed and is waiting to be tried again (the history is busy).
+    public var isRetrying: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return retrying
+    }
+
+    /// Whether the line at the head has waited more than `seconds` for the history (a busy
+    /// writer elsewhere): what a status line reports, without flickering at every Enter.
+    public func isDelayed(moreThan seconds: TimeInterval = 0.5) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !lines.isEmpty, let headSince else { return false }
+        return retrying || Date().timeIntervalSince(headSince) > seconds
+    }
+
+    /// What went wrong since the last call, one line each.
+    public func takeReports() -> [String] {
+        condition.lock()
+        defer { condition.unlock() }
+        defer { reports.removeAll() }
+        return reports
+    }
+
+    /// Waits until every queued line is learned or `timeout` passes; returns how many are left.
+    @discardableResult
+    public func waitUntilEmpty(timeout: TimeInterval) -> Int {
+        let deadline = Date().addingTimeInterval(timeout)
+        condition.lock()
+        defer { condition.unlock() }
+        while !lines.isEmpty, condition.wait(until: deadline) {}
+        return lines.count
+    }
+
+    /// Stops the background thread (after the line it is writing, if any); lines still queued
+    /// are not learned. Returns how many that is.
+    @discardableResult
+    public func close() -> Int {
+        condition.lock()
+        defer { condition.unlock() }
+        closed = true
+        condition.broadcast()
+        return lines.count
+    }
+
+    private func work() {
+        var delay = firstRetryDelay
+        while true {
+            condition.lock()
+            while lines.isEmpty && !closed { condition.wait() }
+            if closed {
+                condition.unlock()
+                return
+            }
+            // The head line stays queued until it is learned.
+            let line = lines[0]
+            if headSince == nil { headSince = Date() }
+            condition.unlock()
+
+            var outcome: (done: Bool, report: String?)
+            do {
+                try engine.learn(line)
+                outcome = (true, nil)
+            } catch let error as HistoryError {
+                switch error {
+                case .io:
+                    // Busy or full: the history may come back. Keep the line and try again later.
+                    outcome = (false, nil)
+                default:
+                    outcome = (true, "a line was not learned: \(error.localizedDescription)")
+                }
+            } catch {
+                outcome = (true, "a line was not learned: \(error.localizedDescription)")
+            }
+
+            condition.lock()
+            if outcome.done {
+                lines.removeFirst()
+                headSince = nil
+                retrying = false
+                delay = firstRetryDelay
+                if let report = outcome.report { reports.append(report) }
+                condition.broadcast()
+                condition.unlock()
+            } else {
+                if !retrying {
+                    reports.append("the history is busy; \(lines.count) line\(lines.count == 1 ? "" : "s") will be learned when it is free")
+                }
+                retrying = true
+                condition.unlock()
+                Thread.sleep(forTimeInterval: delay)
+                delay = min(longestRetryDelay, delay * 2)
+            }
+        }
+    }
+}
