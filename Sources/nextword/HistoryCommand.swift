@@ -56,13 +56,25 @@ struct HistoryCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Erase everything learned; no learned text stays in the file or its journal.")
         @OptionGroup var location: Location
         @Flag(help: "Do not ask.") var yes = false
+        @Flag(help: "Also delete the damaged copies moved aside earlier (history.sqlite.damaged-*), which hold learned text too.")
+        var damagedCopies = false
         func run() throws {
             if !yes && isatty(STDIN_FILENO) != 0 {
                 print("Erase all learned words? [y/N] ", terminator: "")
                 guard let answer = readLine(), answer.lowercased().hasPrefix("y") else { print("nothing erased"); return }
             }
-            try location.open().clear()
+            let store = try location.open()
+            try store.clear()
             print("history cleared")
+            let copies = store.damagedCopies()
+            if damagedCopies {
+                let removed = try store.deleteDamagedCopies()
+                if removed > 0 { print("deleted \(removed) damaged cop\(removed == 1 ? "y" : "ies") of the history") }
+            } else if !copies.isEmpty {
+                print("\(copies.count) damaged cop\(copies.count == 1 ? "y" : "ies") of the history still hold learned text "
+                      + "(\(copies.map(\.lastPathComponent).joined(separator: ", "))); "
+                      + "`nextword history clear --damaged-copies` deletes them")
+            }
         }
     }
 

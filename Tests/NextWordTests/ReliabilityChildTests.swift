@@ -13,6 +13,7 @@ import XCTest
 ///   until killed (or 100 000 lines).
 /// - `write`: writer `NEXTWORD_CHILD_WRITER` learns `NEXTWORD_CHILD_LINES` lines
 ///   (`together <marker> line`) and prints `wrote X errors E`, and each error on its own line.
+/// - `clear-stalled`: starts a clear, prints `marked` once the file is marked, and stalls there.
 /// - `hold-write`: takes the history's write lock (BEGIN IMMEDIATE), prints `holding`, keeps it.
 /// - `serve`: runs the suggestion service on the fixture model with `NEXTWORD_CHILD_DB` as its
 ///   data directory (`ServiceChild`).
@@ -31,6 +32,15 @@ final class ReliabilityChildTests: XCTestCase {
         guard let path = environment["NEXTWORD_CHILD_DB"] else { return XCTFail("NEXTWORD_CHILD_DB is not set") }
         let file = URL(fileURLWithPath: path)
         if mode == "serve" { return try ServiceChild.run(dataDirectory: file) }
+        if mode == "clear-stalled" {
+            // A clear that is killed after it marked the file and before it erased anything.
+            let store = try HistoryStore(path: file)
+            try store.clear(afterMarking: {
+                Self.say("marked")
+                Thread.sleep(forTimeInterval: 120)
+            })
+            return
+        }
         if mode == "hold-write" {
             // Another program holding the history's write lock (then stopped by the parent).
             let queue = try DatabaseQueue(path: file.path)

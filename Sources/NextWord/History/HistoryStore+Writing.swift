@@ -99,7 +99,15 @@ extension HistoryStore {
     /// truncates the WAL again, so that no learned text remains in the file or its WAL. The change
     /// token still moves forward, so other processes notice.
     public func clear() throws {
+        try clear(afterMarking: nil)
+    }
+
+    /// `clear`, with a hook between marking the file and erasing (a test stops there to play a
+    /// clear that was killed).
+    func clear(afterMarking: (() -> Void)?) throws {
         if let readOnlyReason { throw readOnlyReason.error(path: displayPath) }
+        if let path { try HistoryClearing.mark(path) }
+        afterMarking?()
         do {
             let writer = try connections.writerConnection(path: displayPath)
             try writer.barrierWriteWithoutTransaction { db in
@@ -114,8 +122,12 @@ extension HistoryStore {
                 try db.checkpoint(.truncate)
             }
         } catch {
-            throw HistoryError(error, path: displayPath)
+            // The marker stays: the next open finishes what this clear could not.
+            let reason = HistoryError(error, path: displayPath).localizedDescription
+            throw HistoryError.io(path: displayPath, message: "could not finish erasing the history (\(reason)); learned text may "
+                                  + "remain in the file until the clear is finished, which NextWord tries again each time it opens it")
         }
+        if let path { HistoryClearing.unmark(path) }
     }
 
     // MARK: - Internals

@@ -156,6 +156,9 @@ public final class HistoryStore: Sendable {
         self.readOnlyReason = reason
         self.hasSchema = hasSchema
         self.settings = Locked(Settings())
+        // A clear that was cut short is finished before the history is used (if it fails again,
+        // the marker stays for the next open).
+        if !readOnly, HistoryClearing.isMarked(url) { try? clear() }
     }
 
     /// Opens the history for an application that must keep working: whatever can be recovered is,
