@@ -35,6 +35,9 @@ public enum Key: Equatable, Sendable {
     case pick(Int)
     /// A lone Escape key (ESC with nothing after it before the timeout).
     case escape
+    /// Text pasted between the bracketed-paste markers (`ESC [ 200 ~` … `ESC [ 201 ~`), line
+    /// breaks included: inserted as text, never taken as Enter.
+    case paste(String)
 }
 
 /// Turns terminal input bytes into `Key`s.
@@ -56,7 +59,17 @@ public struct KeyDecoder: Sendable {
         case ss3
         /// Inside a CSI sequence too long to be a key: skip to its final byte.
         case skippingCSI
+        /// Between the bracketed-paste markers: bytes go to `pasteBytes` until `ESC [ 201 ~`.
+        case paste
     }
+
+    /// Most bytes kept of one paste (a line holds at most `LineEditor.maximumLength` characters);
+    /// the rest is dropped, and the end marker still found.
+    static let maximumPasteBytes = 4 * LineEditor.maximumLength
+    private static let pasteEnd: [UInt8] = [0x1B, UInt8(ascii: "["), UInt8(ascii: "2"), UInt8(ascii: "0"), UInt8(ascii: "1"), UInt8(ascii: "~")]
+    private var pasteBytes: [UInt8] = []
+    /// The last bytes of the paste, to see the end marker even after `pasteBytes` is full.
+    private var pasteTail: [UInt8] = []
 
     /// Longest CSI parameter string kept; longer (hostile or garbage) sequences are abandoned.
     static let maximumParameterBytes = 32
@@ -84,7 +97,8 @@ public struct KeyDecoder: Sendable {
     public mutating func flush() -> [Key] {
         var result: [Key] = []
         if state == .escape { result.append(.escape) }
-        state = .ground
+        // A paste still open waits for its end marker (a long paste arrives in many reads).
+        if state != .paste { state = .ground }
         return result
     }
 
@@ -118,6 +132,20 @@ public struct KeyDecoder: Sendable {
             case 0x20...0x3F: break
             case 0x40...0x7E: state = .ground
             default: state = .ground; ground(byte, afterCarriageReturn: false)
+            }
+        case .paste:
+            pasteTail.append(byte)
+            if pasteTail.count > Self.pasteEnd.count { pasteTail.removeFirst() }
+            if pasteBytes.count < Self.maximumPasteBytes + Self.pasteEnd.count { pasteBytes.append(byte) }
+            if pasteTail == Self.pasteEnd {
+                if pasteBytes.suffix(Self.pasteEnd.count).elementsEqual(Self.pasteEnd) { pasteBytes.removeLast(Self.pasteEnd.count) }
+                if pasteBytes.count > Self.maximumPasteBytes { pasteBytes.removeLast(pasteBytes.count - Self.maximumPasteBytes) }
+                // Invalid UTF-8 becomes U+FFFD, which is then dropped: a paste never brings raw bytes.
+                let pasted = String(decoding: pasteBytes, as: UTF8.self).filter { $0 != "\u{FFFD}" }
+                pasteBytes.removeAll()
+                pasteTail.removeAll()
+                state = .ground
+                emit(.paste(pasted))
             }
         case .ss3:
             state = .ground
@@ -189,7 +217,12 @@ public struct KeyDecoder: Sendable {
             }
         case 0x40...0x7E:  // final byte
             state = .ground
-            if let key = Self.csiKey(final: byte, parameters: parameters) { emit(key) }
+            if byte == UInt8(ascii: "~"), parameters == Array("200".utf8) {
+                flushText()
+                state = .paste
+            } else if let key = Self.csiKey(final: byte, parameters: parameters) {
+                emit(key)
+            }
         default:
             // Not valid inside CSI: abandon the sequence, then read the byte normally (it may be ESC).
             state = .ground
@@ -198,7 +231,7 @@ public struct KeyDecoder: Sendable {
     }
 
     /// Maps a complete CSI sequence to a key; modifiers (`1;5C`) are ignored, unknown sequences
-    /// (bracketed paste markers `200~`/`201~`, focus events, function keys) give nil.
+    /// (a stray paste end marker `201~`, focus events, function keys) give nil.
     static func csiKey(final: UInt8, parameters: [UInt8]) -> Key? {
         let first = parameters.split(separator: UInt8(ascii: ";"), omittingEmptySubsequences: false).first ?? []
         switch final {

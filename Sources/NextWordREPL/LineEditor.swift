@@ -35,6 +35,11 @@ public struct LineEditor: Equatable, Sendable {
     public private(set) var characters: [Character]
     /// Insertion point: an index into `characters`, 0...count.
     public private(set) var cursor: Int
+    /// Where the space that accepting a suggestion added is, while nothing else was done since:
+    /// closing punctuation typed next takes its place ("help" + Tab + "," gives "help,").
+    public private(set) var automaticSpace: Int?
+    /// Whether the line holds pasted text (the REPL does not learn it: it is not the user's typing).
+    public private(set) var holdsPaste = false
 
     public init(text: String = "") {
         characters = Array(text)
@@ -54,9 +59,22 @@ public struct LineEditor: Equatable, Sendable {
 
     /// Applies one key; `suggestions` are the texts currently shown (for Tab and Alt-digit).
     public mutating func apply(_ key: Key, suggestions: [String]) -> EditorEffect {
+        let space = automaticSpace
+        automaticSpace = nil
+        if characters.isEmpty { holdsPaste = false }  // whatever was pasted is gone
         switch key {
         case .text(let typed):
+            if let space, space == cursor - 1, let first = typed.first, Self.isClosingPunctuation(first) {
+                characters.remove(at: space)
+                cursor -= 1
+            }
             return insert(typed) ? .changed : .unchanged
+        case .paste(let pasted):
+            // One line: line breaks and tabs become spaces (Enter is the user's own key).
+            let flat = String(pasted.map { $0.isNewline || $0 == "\t" ? " " : $0 })
+            guard insert(flat) else { return .unchanged }
+            holdsPaste = true
+            return .changed
         case .enter:
             let line = text
             self = LineEditor()
@@ -167,6 +185,7 @@ public struct LineEditor: Equatable, Sendable {
         } else if characters.count < Self.maximumLength {
             characters.insert(" ", at: cursor)
             cursor += 1
+            automaticSpace = cursor - 1
         }
         return true
     }

@@ -89,9 +89,12 @@ public final class ReplSession {
     public func run() throws -> ReplExit {
         let terminal = try Terminal(fileDescriptor: input)
         try terminal.enterRawMode()
+        // Bracketed paste: the terminal marks pasted text, so a paste is inserted, not typed
+        // (its line breaks are not Enter, and it is not learned).
+        pendingOutput += Self.bracketedPasteOn
         defer {
             // Best effort: the output may be what failed.
-            try? FileDescriptorIO.writeAll(renderer.clear(), to: output, what: "the terminal")
+            try? FileDescriptorIO.writeAll(renderer.clear() + Self.bracketedPasteOff, to: output, what: "the terminal")
             terminal.restore()
             // The last lines may still be on their way to the history: give them a moment.
             let left = learning.waitUntilEmpty(timeout: 3)
@@ -160,6 +163,7 @@ public final class ReplSession {
             default:
                 break
             }
+            let holdsPaste = editor.holdsPaste
             switch editor.apply(key, suggestions: suggestions.map(\.text)) {
             case .unchanged:
                 break
@@ -169,7 +173,7 @@ public final class ReplSession {
             case .submit(let line):
                 suggestionsAreFresh = false
                 redraw = true
-                if let exit = commit(line) {
+                if let exit = commit(line, holdsPaste: holdsPaste) {
                     try flush(drawing: false)
                     return exit
                 }
@@ -184,7 +188,7 @@ public final class ReplSession {
     }
 
     /// Prints the committed line above the frame, runs it as a command or learns it.
-    private func commit(_ line: String) -> ReplExit? {
+    private func commit(_ line: String, holdsPaste: Bool = false) -> ReplExit? {
         var printed = [options.prompt + line]
         defer { pendingOutput += renderer.printAbove(printed) }
         if let command = ReplCommandLine.parse(line) {
@@ -225,7 +229,10 @@ public final class ReplSession {
         }
         let text = line.trimmingWhitespace()
         guard !text.isEmpty else { return nil }
-        if !engine.incognito, !learning.enqueue(text) {
+        if holdsPaste {
+            // Pasted text is someone else's writing (or a password manager's): not learned.
+            if !engine.incognito { printed.append("(pasted text is not learned)") }
+        } else if !engine.incognito, !learning.enqueue(text) {
             printed.append("nextword: \(learning.capacity) lines are already waiting for a busy history; this one was not kept")
         }
         // Whole lines are dropped from the front, never a few characters: the engine caches the
@@ -237,6 +244,9 @@ public final class ReplSession {
         }
         return nil
     }
+
+    static let bracketedPasteOn = Array("\u{1B}[?2004h".utf8)
+    static let bracketedPasteOff = Array("\u{1B}[?2004l".utf8)
 
     /// The text the engine completes: earlier lines, a newline, and the current line up to the cursor.
     var suggestionPrefix: String {

@@ -81,8 +81,21 @@ final class REPLKeyDecoderTests: XCTestCase {
         XCTAssertEqual(decoder.feed(Array("~x".utf8)), [.home, .text("x")])
     }
 
-    func testBracketedPasteAndUnknownSequencesAreIgnored() {
-        XCTAssertEqual(decode("\u{1B}[200~pasted text\u{1B}[201~"), [.text("pasted text")])
+    func testBracketedPasteIsOneKeyAndUnknownSequencesAreIgnored() {
+        XCTAssertEqual(decode("\u{1B}[200~pasted text\u{1B}[201~"), [.paste("pasted text")])
+        // Line breaks, tabs and escape bytes inside a paste are its text, not keys.
+        XCTAssertEqual(decode("a\u{1B}[200~one\rtwo\n\tthree\u{1B}[C\u{1B}[201~b"),
+                       [.text("a"), .paste("one\rtwo\n\tthree\u{1B}[C"), .text("b")])
+        // A paste split over reads, the end marker too.
+        var decoder = KeyDecoder()
+        XCTAssertEqual(decoder.feed(Array("\u{1B}[200~hel".utf8)), [])
+        XCTAssertEqual(decoder.flush(), [], "a timeout does not end an open paste")
+        XCTAssertEqual(decoder.feed(Array("lo\u{1B}[20".utf8)), [])
+        XCTAssertEqual(decoder.feed(Array("1~!".utf8)), [.paste("hello"), .text("!")])
+        // A huge paste is cut to the line's bound and its end still found.
+        let huge = decode("\u{1B}[200~" + String(repeating: "x", count: 100_000) + "\u{1B}[201~ok")
+        XCTAssertEqual(huge.count, 2)
+        if case .paste(let text) = huge.first { XCTAssertEqual(text.count, KeyDecoder.maximumPasteBytes) } else { XCTFail("\(huge)") }
         XCTAssertEqual(decode("\u{1B}[15~\u{1B}[?1;2c\u{1B}[I\u{1B}OP"), [], "F5, device attributes, focus, F1")
         let garbage = "\u{1B}[" + String(repeating: "1;", count: 100) + "Zok"
         XCTAssertEqual(decode(garbage), [.text("ok")], "an overlong sequence is skipped to its final byte")

@@ -116,3 +116,45 @@ final class REPLLineEditorTests: XCTestCase {
         XCTAssertFalse(editor.insert("y"))
     }
 }
+
+/// The editing habits of phone keyboards (found from outside: "help" + Tab + "," left "help ,").
+final class REPLLineEditorHabitTests: XCTestCase {
+    func testTheAutomaticSpaceGivesWayToClosingPunctuation() {
+        var editor = LineEditor(text: "I need hel")
+        XCTAssertEqual(editor.apply(.tab, suggestions: ["help"]), .changed)
+        XCTAssertEqual(editor.text, "I need help ")
+        _ = editor.apply(.text(","), suggestions: [])
+        XCTAssertEqual(editor.text, "I need help,")
+        _ = editor.apply(.text(" now"), suggestions: [])
+        XCTAssertEqual(editor.text, "I need help, now")
+
+        // Only the space the acceptance added, and only right after it: a space typed by hand stays.
+        var typed = LineEditor(text: "I need help ")
+        _ = typed.apply(.text(","), suggestions: [])
+        XCTAssertEqual(typed.text, "I need help ,")
+        var later = LineEditor(text: "I need hel")
+        _ = later.apply(.tab, suggestions: ["help"])
+        _ = later.apply(.left, suggestions: [])
+        _ = later.apply(.right, suggestions: [])
+        _ = later.apply(.text("."), suggestions: [])
+        XCTAssertEqual(later.text, "I need help .", "after another key the space is the user's")
+        // A word (not punctuation) keeps the space.
+        var word = LineEditor(text: "I need hel")
+        _ = word.apply(.tab, suggestions: ["help"])
+        _ = word.apply(.text("x"), suggestions: [])
+        XCTAssertEqual(word.text, "I need help x")
+    }
+
+    func testAPasteIsInsertedAsOneLineAndRemembered() {
+        var editor = LineEditor(text: "note: ")
+        XCTAssertEqual(editor.apply(.paste("first line\nsecond\tline\r\n"), suggestions: []), .changed)
+        XCTAssertEqual(editor.text, "note: first line second line ")
+        XCTAssertTrue(editor.holdsPaste)
+        XCTAssertEqual(editor.apply(.enter, suggestions: []), .submit("note: first line second line "))
+        XCTAssertFalse(editor.holdsPaste, "a new line starts without paste")
+        _ = editor.apply(.paste("x"), suggestions: [])
+        _ = editor.apply(.clearLine, suggestions: [])
+        _ = editor.apply(.text("typed"), suggestions: [])
+        XCTAssertFalse(editor.holdsPaste, "the paste was cleared away")
+    }
+}
