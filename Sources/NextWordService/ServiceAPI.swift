@@ -1,11 +1,32 @@
 import Foundation
 import NextWord
 
+/// A request body of the API: its field names, so that an unknown one (a typo such as "sesion",
+/// which would otherwise be ignored silently) is refused with 400.
+protocol APIRequest: Decodable {
+    static var fields: Set<String> { get }
+}
+
+/// The field names of a JSON object, whatever their values.
+struct JSONFieldNames: Decodable {
+    struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+    let names: [String]
+    init(from decoder: any Decoder) throws {
+        names = try decoder.container(keyedBy: Key.self).allKeys.map(\.stringValue)
+    }
+}
+
 // The JSON bodies of API version 1 (docs/openapi.yaml describes the same). Field names are the
 // API: renaming one is a breaking change and needs /v2.
 
 /// `POST /v1/suggest`: the text of a field so far, which may end inside a word.
-struct SuggestRequest: Decodable {
+struct SuggestRequest: APIRequest {
+    static let fields: Set<String> = ["user", "session", "text", "limit"]
     let user: String
     /// The field being typed in; fields of one user keep separate document memories.
     let session: String?
@@ -18,7 +39,8 @@ struct SuggestResponse: Encodable {
 }
 
 /// `POST /v1/learn`: text the user committed (sent, saved), learned for that user only.
-struct LearnRequest: Decodable {
+struct LearnRequest: APIRequest {
+    static let fields: Set<String> = ["user", "session", "text"]
     let user: String
     let session: String?
     let text: String
@@ -30,7 +52,8 @@ struct LearnResponse: Encodable {
 }
 
 /// `POST /v1/forget`: a word the user wants gone from everything learned.
-struct ForgetRequest: Decodable {
+struct ForgetRequest: APIRequest {
+    static let fields: Set<String> = ["user", "word"]
     let user: String
     let word: String
 }
@@ -41,7 +64,8 @@ struct ForgetResponse: Encodable {
 }
 
 /// `POST /v1/incognito`: nothing typed in this field is learned while on.
-struct IncognitoRequest: Decodable {
+struct IncognitoRequest: APIRequest {
+    static let fields: Set<String> = ["user", "session", "on"]
     let user: String
     let session: String
     let on: Bool

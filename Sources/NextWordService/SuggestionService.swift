@@ -61,7 +61,31 @@ public final class SuggestionService: Sendable {
             try await BlockingWork.run { try account.engine.clearHistory() }
             return try json(ClearResponse(cleared: true))
         }
+        refuseOtherMethods(on: router)
         return router
+    }
+
+    /// 405 with `Allow` for a method a path does not have (rather than 404: the path exists).
+    private func refuseOtherMethods(on router: Router<Context>) {
+        var methodsByPath: [String: [String]] = [:]
+        for route in registered.get() {
+            let parts = route.split(separator: " ", maxSplits: 1).map(String.init)
+            methodsByPath[parts[1], default: []].append(parts[0])
+        }
+        let candidates: [HTTPRequest.Method] = [.get, .post, .put, .patch, .delete, .options, .trace, .connect,
+                                                HTTPRequest.Method("QUERY")!]
+        for (name, allowed) in methodsByPath {
+            let path = RouterPath(name.replacingOccurrences(of: "{user}", with: ":user"))
+            let allow = allowed.sorted().joined(separator: ", ")
+            for method in candidates where !allowed.contains(method.rawValue) {
+                router.on(path, method: method) { [self] _, _ in
+                    var error = ServiceError(.methodNotAllowed, "\(method.rawValue) is not a method of \(name); it has \(allow)")
+                    error.headers[.allow] = allow
+                    metrics.recordRequest(route: name, method: method.rawValue, status: 405, duration: .zero)
+                    return errorResponse(error)
+                }
+            }
+        }
     }
 
     // MARK: Routes
@@ -168,7 +192,7 @@ public final class SuggestionService: Sendable {
     }
 
     /// The body as `T`: 413 beyond the size limit, 400 naming the field when it does not fit.
-    private func decode<T: Decodable>(_ type: T.Type, from request: Request) async throws -> T {
+    private func decode<T: APIRequest>(_ type: T.Type, from request: Request) async throws -> T {
         let limit = configuration.maximumBodyBytes
         if let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared > limit {
             throw ServiceError.tooLarge(limit: limit)
@@ -183,7 +207,15 @@ public final class SuggestionService: Sendable {
         }
         guard buffer.readableBytes > 0 else { throw ServiceError.badRequest("the request needs a JSON body") }
         do {
-            return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
+            let data = Data(buffer.readableBytesView)
+            let decoder = JSONDecoder()
+            let value = try decoder.decode(T.self, from: data)
+            if let unknown = try decoder.decode(JSONFieldNames.self, from: data).names.sorted().first(where: { !T.fields.contains($0) }) {
+                throw ServiceError.badRequest("unknown field \"\(unknown)\" (this request has \(T.fields.sorted().joined(separator: ", ")))")
+            }
+            return value
+        } catch let error as ServiceError {
+            throw error
         } catch let error as DecodingError {
             throw ServiceError.badRequest(error.requestProblem)
         } catch {
@@ -195,7 +227,9 @@ public final class SuggestionService: Sendable {
     private func userID(_ raw: String, request: Request) throws -> ClientIdentifier {
         let user = try ClientIdentifier(validating: raw, what: "user")
         if let routed = request.uri.queryParameters.get("user"), routed != raw {
-            throw ServiceError.badRequest("the user in the query (?user=) and in the body differ")
+            // 409: each field is fine alone; together they would let a request routed to one
+            // user's replica act on another user's data.
+            throw ServiceError(.conflict, "the user in the query (?user=) and in the body differ")
         }
         try authorize(request, user: user)
         return user

@@ -21,6 +21,7 @@ final class ServiceSecurityTests: XCTestCase {
                 (#"{"user": "a", "text": "x", "limit": 11}"#, "limit must be between 1 and 10"),
                 (#"{"user": null, "text": "x"}"#, #"field "user" is null"#),
                 ("[1, 2]", "wrong type"),
+                (#"{"user": "a", "text": "x", "sesion": "mail"}"#, #"unknown field "sesion""#),
             ]
             for (body, says) in cases {
                 let answer = try await client.send(.post, "/v1/suggest", body: body)
@@ -37,7 +38,13 @@ final class ServiceSecurityTests: XCTestCase {
             XCTAssertEqual(incognito.status, .badRequest)
             XCTAssertTrue(incognito.error.contains("true or false"), incognito.error)
             let routed = try await client.post("/v1/suggest?user=bob", ["user": "alice", "text": "x"])
-            XCTAssertEqual(routed.status, .badRequest, "a load balancer's ?user= must name the body's user")
+            XCTAssertEqual(routed.status, .conflict, "a load balancer's ?user= must name the body's user")
+            let method = try await client.send(.put, "/v1/suggest", body: "{}")
+            XCTAssertEqual(method.status, .methodNotAllowed)
+            XCTAssertEqual(method.headers[.allow], "POST")
+            let export = try await client.send(.post, "/v1/users/alice/export", body: "{}")
+            XCTAssertEqual(export.status, .methodNotAllowed)
+            XCTAssertEqual(export.headers[.allow], "GET")
         }
     }
 
