@@ -1,3 +1,4 @@
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -5,7 +6,7 @@ import Darwin
 #endif
 
 /// What can go wrong in the REPL's terminal and stream handling.
-public enum ReplError: Error, Equatable, Sendable, CustomStringConvertible {
+public enum ReplError: Error, Equatable, Sendable, CustomStringConvertible, LocalizedError {
     /// Interactive mode needs a terminal on this file descriptor.
     case notATerminal(fileDescriptor: Int32)
     /// Reading or changing the terminal's settings failed.
@@ -16,6 +17,9 @@ public enum ReplError: Error, Equatable, Sendable, CustomStringConvertible {
     case writeFailed(what: String, errno: Int32)
     /// Setting up signal handling failed.
     case signalSetup(errno: Int32)
+
+    /// The same one line as `description`, for `localizedDescription`.
+    public var errorDescription: String? { description }
 
     public var description: String {
         switch self {

@@ -27,7 +27,7 @@ struct NGramCommand: ParsableCommand {
             throw ValidationError("\(target.path) exists; pass --force to replace it")
         }
         var lines: [String] = []
-        for file in train { lines += try TextFile.lines(contentsOf: URL(fileURLWithPath: file)) }
+        for file in train { lines += try TextFile.lines(contentsOf: TextFile.input(file)) }
         let ids = bundle.stream(lines: lines).ids.map(Int.init)
         let model = try NGramModel.build(stream: ids, vocabSize: bundle.vocabulary.count,
                                          endOfSentence: bundle.vocabulary.endOfSentenceID, order: order, minCount: minCount)
@@ -45,14 +45,16 @@ struct LexiconCommand: ParsableCommand {
         abstract: "Count the words of text files as written (word<TAB>count), for casing and completing rare words.")
 
     @Option(parsing: .upToNextOption, help: "Text files.") var train: [String]
-    @Option(help: "Output file (vocab/NAME-lexicon.tsv).") var output: String
+    @Option(help: "Output file (vocab/NAME-lexicon.tsv; '-' writes standard output).") var output: String
     @Option(help: "Keep words seen at least this often.") var minCount = 1
 
     func run() throws {
         var counter = WordCounter(tokenizer: Tokenizer(mode: .natural), lowercase: false, kinds: [.word])
-        for file in train { try counter.add(contentsOf: URL(fileURLWithPath: file)) }
+        for file in train { try counter.add(contentsOf: TextFile.input(file)) }
         let lexicon = Lexicon(counts: counter.counts.filter { $0.value >= minCount })
-        try lexicon.write(to: URL(fileURLWithPath: output))
-        print("\(output): \(lexicon.count) words")
+        try lexicon.write(to: TextFile.output(output))
+        // On standard output the lexicon is the output; the count goes to standard error.
+        let note = "\(output == "-" ? "lexicon" : output): \(lexicon.count) words\n"
+        FileHandle(fileDescriptor: output == "-" ? STDERR_FILENO : STDOUT_FILENO).write(Data(note.utf8))
     }
 }

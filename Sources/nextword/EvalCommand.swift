@@ -27,7 +27,7 @@ struct EvalCommand: ParsableCommand, RunsMatrixProducts {
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
 
-    @Argument(help: "Text files, one sentence per line.")
+    @Argument(help: "Text files, one sentence per line ('-' reads standard input).")
     var files: [String]
 
     func validate() throws {
@@ -42,7 +42,7 @@ struct EvalCommand: ParsableCommand, RunsMatrixProducts {
         let bundle = try modelOptions.load()
         setBLASThreads(threads)
         var lines: [String] = []
-        for file in files { lines += try TextFile.lines(contentsOf: URL(fileURLWithPath: file)) }
+        for file in files { lines += try TextFile.lines(contentsOf: TextFile.input(file)) }
         let (ids, tokens, oov) = bundle.stream(lines: lines)
         let start = Date()
         let (nll, count) = streams == 1

@@ -36,9 +36,19 @@ struct HistoryCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "The words learned, most used first.")
         @OptionGroup var location: Location
         @Option(help: "How many.") var limit = 50
+        @Flag(help: "One JSON array of {text, count, lastUsed}.") var json = false
+        func validate() throws {
+            if limit < 0 { throw ValidationError("--limit must not be negative") }
+        }
         func run() throws {
             let words = try location.open().snapshot().words.sorted { $0.count > $1.count || ($0.count == $1.count && $0.text < $1.text) }
-            for word in words.prefix(max(0, limit)) { print("\(word.count)\t\(word.text)") }
+            let shown = Array(words.prefix(limit))
+            if json {
+                struct Row: Encodable { let text: String; let count: Int; let lastUsed: Date }
+                print(try jsonLine(shown.map { Row(text: $0.text, count: $0.count, lastUsed: $0.lastUsed) }))
+            } else {
+                for word in shown { print("\(word.count)\t\(word.text)") }
+            }
         }
     }
 

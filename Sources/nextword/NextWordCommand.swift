@@ -18,6 +18,7 @@ struct NextWordCommand: AsyncParsableCommand {
 
     static func main() async {
         do {
+            try refuseUnknownSubcommand(Array(CommandLine.arguments.dropFirst()))
             var command = try parseAsRoot()
             if command is RunsMatrixProducts {
                 // Only commands that multiply matrices load the BLAS (a suggestion never does), and
@@ -35,6 +36,35 @@ struct NextWordCommand: AsyncParsableCommand {
         } catch {
             exit(withError: error)
         }
+    }
+}
+
+extension NextWordCommand {
+    /// `nextword suggets x` would otherwise reach the default subcommand (`repl`) and be answered
+    /// "2 unexpected arguments": a first word that names no subcommand is answered with the ones
+    /// there are (the REPL takes no words of its own).
+    static func refuseUnknownSubcommand(_ arguments: [String]) throws {
+        guard let first = arguments.first, !first.hasPrefix("-") else { return }
+        let names = configuration.subcommands.compactMap { $0.configuration.commandName } + ["help"]
+        guard !names.contains(first) else { return }
+        let close = names.filter { editDistance($0, first) <= 2 }
+        let hint = close.isEmpty ? "" : " (did you mean \(close.map { "'\($0)'" }.joined(separator: " or "))?)"
+        throw ValidationError("unknown command '\(first)'\(hint); commands: \(names.dropLast().joined(separator: ", "))")
+    }
+
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        var row = Array(0...b.count)
+        for i in 1...max(a.count, 1) where !a.isEmpty {
+            var previous = row[0]
+            row[0] = i
+            for j in 1...max(b.count, 1) where !b.isEmpty {
+                let saved = row[j]
+                row[j] = min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] == b[j - 1] ? 0 : 1))
+                previous = saved
+            }
+        }
+        return row[b.count]
     }
 }
 

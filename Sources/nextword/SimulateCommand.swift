@@ -32,16 +32,16 @@ struct SimulateCommand: ParsableCommand {
     @Flag(help: "Print only the JSON object.")
     var json = false
 
-    @Argument(help: "The text to type (UTF-8).")
+    @Argument(help: "The text to type (UTF-8; '-' reads standard input).")
     var file: String
 
     func validate() throws {
-        if k < 0 { throw ValidationError("-k must not be negative") }
+        if k < 1 { throw ValidationError("-k must be at least 1 (suggestions offered per keystroke)") }
         if let maxWords, maxWords < 0 { throw ValidationError("--max-words must not be negative") }
     }
 
     func run() throws {
-        let url = URL(fileURLWithPath: file)
+        let url = TextFile.input(file)
         let simulator = KeystrokeSimulator(k: k, learn: learn, maxWords: maxWords)
         let result: KSRResult
         if oracle {

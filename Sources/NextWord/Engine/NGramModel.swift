@@ -148,7 +148,7 @@ public struct NGramModel: Sendable, Equatable {
 
 /// Everything that can go wrong building, loading or saving an n-gram model, with the file and the
 /// problem named so the CLI can print one readable line.
-public enum NGramError: Error, Equatable, CustomStringConvertible {
+public enum NGramError: Error, Equatable, CustomStringConvertible, LocalizedError {
     /// Arguments that do not describe a model that can be built (an order outside 2...4, a token id
     /// outside the vocabulary, a vocabulary too large to pack n-grams of this order).
     case invalidArgument(String)
@@ -156,6 +156,9 @@ public enum NGramError: Error, Equatable, CustomStringConvertible {
     case corrupt(file: String, problem: String)
     /// A model file that could not be read or written.
     case io(file: String, problem: String)
+
+    /// The same one line as `description`, for `localizedDescription`.
+    public var errorDescription: String? { description }
 
     public var description: String {
         switch self {

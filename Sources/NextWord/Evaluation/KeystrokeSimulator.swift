@@ -57,9 +57,10 @@ public struct KeystrokeSimulator: Sendable {
                     progress: ((Int, Int) -> Void)? = nil) throws -> KSRResult {
         let data: Data
         do {
-            data = try Data(contentsOf: url)
-        } catch {
-            throw KSRError.unreadable(file: url.path, problem: error.localizedDescription)
+            data = try TextFile.read(url)
+        } catch let error as TextError {
+            guard case .io(_, let problem) = error else { throw error }
+            throw KSRError.unreadable(file: url.path, problem: problem)
         }
         // At once, as `eval` does: a binary file must not run for minutes before anyone notices.
         if let offset = TextFile.firstInvalidUTF8Offset(data) {
@@ -159,9 +160,12 @@ public struct KeystrokeSimulator: Sendable {
 }
 
 /// What can go wrong preparing a keystroke simulation.
-public enum KSRError: Error, Equatable, CustomStringConvertible {
+public enum KSRError: Error, Equatable, CustomStringConvertible, LocalizedError {
     /// The test text could not be read.
     case unreadable(file: String, problem: String)
+
+    /// The same one line as `description`, for `localizedDescription`.
+    public var errorDescription: String? { description }
 
     public var description: String {
         switch self {

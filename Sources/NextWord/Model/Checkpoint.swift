@@ -98,6 +98,13 @@ public enum Checkpoint {
 
     /// Reads, decodes and validates `config.json` in `directory`.
     public static func readConfig(from directory: URL) throws -> ModelConfig {
+        var info = stat()
+        if stat(directory.path, &info) != 0 {
+            throw ModelError.checkpoint(file: directory.path, problem: "no such model directory")
+        }
+        if (info.st_mode & S_IFMT) != S_IFDIR {
+            throw ModelError.checkpoint(file: directory.path, problem: "is a file, not a model directory (a folder with \(configFileName) and its weights)")
+        }
         let url = directory.appendingPathComponent(configFileName)
         let attributes = try? FileManager.default.attributesOfItem(atPath: url.path)
         guard let attributes else { throw ModelError.checkpoint(file: url.path, problem: "file not found") }

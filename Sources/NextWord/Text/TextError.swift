@@ -2,7 +2,7 @@ import Foundation
 
 /// Everything that can go wrong turning bytes and files into tokens, vocabularies and lexicons.
 /// Each case names the file (where there is one) and the problem, so the CLI can print one line.
-public enum TextError: Error, Equatable, CustomStringConvertible {
+public enum TextError: Error, Equatable, CustomStringConvertible, LocalizedError {
     /// Bytes handed to `Tokenizer.tokenize(utf8:)` are not valid UTF-8; `offset` is the index of
     /// the first byte of the first ill-formed sequence (counted from the start of the collection).
     case invalidUTF8(offset: Int)
@@ -15,6 +15,9 @@ public enum TextError: Error, Equatable, CustomStringConvertible {
     case lexicon(file: String, problem: String)
     /// A file could not be read or written.
     case io(file: String, problem: String)
+
+    /// The same one line as `description`, for `localizedDescription`.
+    public var errorDescription: String? { description }
 
     public var description: String {
         switch self {

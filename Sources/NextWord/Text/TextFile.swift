@@ -35,18 +35,40 @@ public enum TextFile {
         return lines
     }
 
-    /// Reads a whole file, mapping Foundation's errors onto `TextError.io`.
+    /// What `-` on a command line stands for: standard input where a file is read, standard
+    /// output where one is written.
+    public static let standardInput = URL(fileURLWithPath: "/dev/stdin")
+    public static let standardOutput = URL(fileURLWithPath: "/dev/stdout")
+
+    /// `path` as a command line names it: `-` is `standardInput`.
+    public static func input(_ path: String) -> URL { path == "-" ? standardInput : URL(fileURLWithPath: path) }
+    /// `path` as a command line names it: `-` is `standardOutput`.
+    public static func output(_ path: String) -> URL { path == "-" ? standardOutput : URL(fileURLWithPath: path) }
+
+    /// Reads a whole file (or standard input), mapping Foundation's errors onto `TextError.io`.
     public static func read(_ url: URL) throws -> Data {
+        if url == standardInput { return FileHandle.standardInput.readDataToEndOfFile() }
+        var info = stat()
+        if stat(url.path, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR {
+            throw TextError.io(file: url.path, problem: "is a directory, not a text file")
+        }
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            throw TextError.io(file: url.path, problem: "no such file")
+        }
         do {
             return try Data(contentsOf: url)
         } catch {
-            throw TextError.io(file: url.path, problem: "cannot read: \(error.localizedDescription)")
+            throw TextError.io(file: url.path, problem: "cannot read: \(String(cString: strerror(errno)))")
         }
     }
 
     /// Writes `data` to a temporary file beside `url` and renames it into place, so a reader (or a
     /// crash mid-write) never sees half a file. Throws `TextError.io` on failure.
     public static func writeAtomically(_ data: Data, to url: URL) throws {
+        if url == standardOutput {
+            FileHandle.standardOutput.write(data)
+            return
+        }
         do {
             // `.atomic` is Foundation's auxiliary-file-then-rename write on every platform.
             try data.write(to: url, options: .atomic)
