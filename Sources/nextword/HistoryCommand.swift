@@ -6,7 +6,7 @@ struct HistoryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "history",
         abstract: "Look at, export or erase what nextword has learned from you.",
-        subcommands: [Stats.self, List.self, Forget.self, Clear.self, Export.self],
+        subcommands: [Stats.self, List.self, Forget.self, Clear.self, Export.self, Import.self],
         defaultSubcommand: Stats.self)
 
     struct Location: ParsableArguments {
@@ -84,6 +84,38 @@ struct HistoryCommand: ParsableCommand {
                 print("\(copies.count) damaged cop\(copies.count == 1 ? "y" : "ies") of the history still hold learned text "
                       + "(\(copies.map(\.lastPathComponent).joined(separator: ", "))); "
                       + "`nextword history clear --damaged-copies` deletes them")
+            }
+        }
+    }
+
+    struct Import: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Learn from your own text files (sent mail, notes), or merge an earlier `history export`.",
+            discussion: "Text is learned line by line by the same rules as typing: numbers, addresses and secrets are not learned. An export's words are checked by those rules again.")
+        @OptionGroup var location: Location
+        @Argument(help: "Text files or history exports ('-' reads standard input).") var files: [String]
+        func run() throws {
+            let store = try location.open()
+            let progress = ProgressLine()
+            for file in files {
+                let url = TextFile.input(file)
+                let data = try TextFile.read(url)
+                let name = file == "-" ? "standard input" : file
+                if data.first(where: { ![0x20, 0x0A, 0x0D, 0x09].contains($0) }) == UInt8(ascii: "{"),
+                   let document = try? HistoryExport.decode(data) {
+                    let count = try store.importExport(document)
+                    print("\(name): \(count.words) words and \(count.ngrams) n-grams merged"
+                          + (count.refused > 0 ? " (\(count.refused) words refused by the learning rules)" : ""))
+                    continue
+                }
+                if let offset = TextFile.firstInvalidUTF8Offset(data) {
+                    throw ValidationError("\(name): not UTF-8 text (invalid byte at offset \(offset))")
+                }
+                let count = try store.importText(String(decoding: data, as: UTF8.self)) { lines in
+                    progress.update("\(name): \(lines) lines")
+                }
+                progress.finish()
+                print("\(name): \(count.lines) lines, \(count.words) words learned")
             }
         }
     }

@@ -29,12 +29,18 @@ extension HistoryStore {
     /// Learns a line prepared by `LearningPolicy` (the engine's path: the same value its in-memory
     /// model learns). At most ``maxTokensPerLine`` tokens.
     func learnLine(_ line: CommittedLine, at date: Date) throws -> (before: Int64, after: Int64)? {
-        guard line.tokens.count <= Self.maxTokensPerLine else {
+        try learnLines([line], at: date)
+    }
+
+    /// Learns many lines in one transaction (one fsync for all: an import of a file of notes,
+    /// not the keystroke path). Each at most ``maxTokensPerLine`` tokens.
+    func learnLines(_ lines: [CommittedLine], at date: Date) throws -> (before: Int64, after: Int64)? {
+        for line in lines where line.tokens.count > Self.maxTokensPerLine {
             throw HistoryError.invalidInput("a line of \(line.tokens.count) tokens; at most \(Self.maxTokensPerLine) are learned at once")
         }
         if let readOnlyReason { throw readOnlyReason.error(path: displayPath) }
-        let (words, ngrams) = Self.extract(line.tokens)
-        guard !words.isEmpty else { return nil }
+        let extracted = lines.map { Self.extract($0.tokens) }.filter { !$0.words.isEmpty }
+        guard !extracted.isEmpty else { return nil }
         let now = date.timeIntervalSince1970
         let cap = maxRows
         let halfLife = self.halfLife
@@ -44,15 +50,17 @@ extension HistoryStore {
                 INSERT INTO word(text, lower, count, lastUsed) VALUES (?, ?, 1, ?)
                 ON CONFLICT(text) DO UPDATE SET count = count + 1, lastUsed = max(lastUsed, excluded.lastUsed)
                 """)
-            for word in words {
-                try wordStatement.execute(arguments: [word.surface, word.lower, now])
-            }
             let ngramStatement = try db.cachedStatement(sql: """
                 INSERT INTO ngram(context, word, "order", count, lastUsed) VALUES (?, ?, ?, 1, ?)
                 ON CONFLICT(context, word) DO UPDATE SET count = count + 1, lastUsed = max(lastUsed, excluded.lastUsed)
                 """)
-            for ngram in ngrams {
-                try ngramStatement.execute(arguments: [ngram.context, ngram.word, ngram.order, now])
+            for (words, ngrams) in extracted {
+                for word in words {
+                    try wordStatement.execute(arguments: [word.surface, word.lower, now])
+                }
+                for ngram in ngrams {
+                    try ngramStatement.execute(arguments: [ngram.context, ngram.word, ngram.order, now])
+                }
             }
             let before = try Self.generation(db)
             try Self.bumpGeneration(db)
