@@ -128,17 +128,25 @@ public final class UserEngines: @unchecked Sendable {  // every mutable field is
     /// The typing session of field `session` in `user`'s engine, made on first use.
     public func session(_ session: ClientIdentifier, of user: User) -> TypingSession {
         let now = clock.now
+        let known: TypingSession? = lock.withLock {
+            guard let known = user.sessions[session] else { return nil }
+            user.sessions[session] = (known.session, now)
+            return known.session
+        }
+        if let known { return known }
+        // Made outside the registry's lock: making one takes the engine's lock, which a
+        // suggestion for this user may hold, and other users must not wait for that.
+        let made = user.engine.makeSession(contextCapacity: limits.contextsPerSession)
+        let incognito: Bool = lock.withLock { incognitoFields[user.id]?.contains(session) == true }
+        if incognito { user.engine.setIncognito(true, for: made) }
         return lock.withLock {
-            if let known = user.sessions[session] {
-                user.sessions[session] = (known.session, now)
-                return known.session
-            }
+            // Another request of this field may have made one meanwhile: every request of a
+            // field must see the same session.
+            if let raced = user.sessions[session] { return raced.session }
             if user.sessions.count >= limits.maximumSessionsPerUser,
                let oldest = user.sessions.min(by: { $0.value.lastUsed < $1.value.lastUsed }) {
                 user.sessions[oldest.key] = nil
             }
-            let made = user.engine.makeSession(contextCapacity: limits.contextsPerSession)
-            if incognitoFields[user.id]?.contains(session) == true { user.engine.setIncognito(true, for: made) }
             user.sessions[session] = (made, now)
             return made
         }
