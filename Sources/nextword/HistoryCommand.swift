@@ -13,10 +13,19 @@ struct HistoryCommand: ParsableCommand {
         @Option(help: "History database (default: $NEXTWORD_HISTORY, else $XDG_DATA_HOME/nextword/history.sqlite).")
         var history: String?
 
+        var url: URL { history.map { URL(fileURLWithPath: $0) } ?? HistoryStore.defaultPath(environment: ProcessInfo.processInfo.environment) }
+
         func open() throws -> HistoryStore {
-            let (store, recovery) = try HistoryStore.openOrRecover(path: history.map { URL(fileURLWithPath: $0) })
+            let (store, recovery) = try HistoryStore.openOrRecover(path: url)
             if let recovery { FileHandle.standardError.write(Data("nextword: \(recovery.message)\n".utf8)) }
             return store
+        }
+
+        /// For commands that only look: nil when there is no history yet, which looking must
+        /// not create (no folder, no empty database).
+        func openIfPresent() throws -> HistoryStore? {
+            var info = stat()
+            return lstat(url.path, &info) == 0 ? try open() : nil
         }
     }
 
@@ -24,7 +33,11 @@ struct HistoryCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Counts, file and size.")
         @OptionGroup var location: Location
         func run() throws {
-            let stats = try location.open().stats()
+            guard let store = try location.openIfPresent() else {
+                print("file: \(location.url.path) (none yet: nothing learned)")
+                return
+            }
+            let stats = store.stats()
             print("file: \(stats.path?.path ?? "in memory")\(stats.isReadOnly ? " (read-only)" : "")")
             print("words: \(stats.words) distinct, \(stats.totalWordCount) typed")
             print("n-grams: \(stats.ngrams)")
@@ -41,7 +54,7 @@ struct HistoryCommand: ParsableCommand {
             if limit < 0 { throw ValidationError("--limit must not be negative") }
         }
         func run() throws {
-            let words = try location.open().snapshot().words.sorted { $0.count > $1.count || ($0.count == $1.count && $0.text < $1.text) }
+            let words = (try location.openIfPresent()?.snapshot().words ?? []).sorted { $0.count > $1.count || ($0.count == $1.count && $0.text < $1.text) }
             let shown = Array(words.prefix(limit))
             if json {
                 struct Row: Encodable { let text: String; let count: Int; let lastUsed: Date }
@@ -124,7 +137,7 @@ struct HistoryCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Everything learned, as JSON on standard output.")
         @OptionGroup var location: Location
         func run() throws {
-            FileHandle.standardOutput.write(try location.open().export())
+            FileHandle.standardOutput.write(try location.openIfPresent()?.export() ?? HistoryExport(words: [], ngrams: []).encoded())
             print()
         }
     }

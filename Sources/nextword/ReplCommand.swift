@@ -9,7 +9,7 @@ struct ReplCommand: ParsableCommand {
         commandName: "repl",
         abstract: "Type text and see next-word suggestions as you type (the default command).",
         discussion: """
-            On a terminal: an interactive line editor. Up to --count (3) suggestions are shown under the line \
+            On a terminal: an interactive line editor. Up to --limit (3) suggestions are shown under the line \
             and refreshed on every key. Tab accepts the first, Alt-1/Alt-2/Alt-3 pick one; Enter commits \
             the line, which is learned (unless incognito) and kept as context for the next line. Ctrl-W \
             deletes a word, Ctrl-U clears the line, Ctrl-C clears it or quits on an empty line, Ctrl-D \
@@ -29,7 +29,8 @@ struct ReplCommand: ParsableCommand {
     @Flag(help: "Learn nothing and write nothing (toggle in the REPL with :incognito).")
     var incognito = false
 
-    @Option(help: "Suggestions per line (1-9).")
+    /// `--limit`, as `suggest` and the service call it; `--count` is kept for old scripts.
+    @Option(name: [.customLong("limit"), .customLong("count")], help: "Suggestions per line (1-9).")
     var count = 3
 
     @Flag(help: "Line mode: write one JSON array of suggestions per input line instead of tab-separated words.")
@@ -39,7 +40,7 @@ struct ReplCommand: ParsableCommand {
     var learn = false
 
     func validate() throws {
-        guard (1...9).contains(count) else { throw ValidationError("--count must be between 1 and 9") }
+        guard (1...9).contains(count) else { throw ValidationError("--limit must be between 1 and 9") }
     }
 
     func run() throws {

@@ -5,7 +5,7 @@ import NextWord
 struct SimulateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "simulate",
-        abstract: "Keystroke savings on a text, by the protocol of docs/KSR.md.",
+        abstract: "Keystroke savings on a text, by the protocol of shared/docs/KSR.md (in the workspace beside the repository).",
         discussion: """
         The engine starts with an empty in-memory history (your own history is never read or \
         written). With --learn it learns each line right after its line break, as a user's engine would. \
