@@ -208,6 +208,15 @@ public final class ReplSession {
                 engine.incognito = wanted
                 printed.append("incognito \(engine.incognito ? "on: nothing is learned or written" : "off")")
             case .forget(let word):
+                // Lines still waiting to be learned must not bring the word back after the forget.
+                let lower = word.lowercased()
+                let (discarded, stillLanding) = learning.discardPending { $0.lowercased().contains(lower) }
+                if discarded > 0 {
+                    printed.append("\(discarded) line\(discarded == 1 ? "" : "s") holding \"\(word)\" that were waiting for the history will not be learned")
+                }
+                if stillLanding {
+                    printed.append("nextword: a line holding \"\(word)\" is still being written; :forget \(word) again once it is")
+                }
                 do {
                     let removed = try engine.forget(word: word)
                     printed.append("forgot \"\(word)\": \(removed) \(removed == 1 ? "entry" : "entries") removed")

@@ -61,6 +61,23 @@ final class LearningQueueTests: XCTestCase {
         XCTAssertTrue(reports.first?.contains("read-only") ?? false, "\(reports)")
     }
 
+    /// `:forget` while lines wait for a busy history: the waiting lines holding the word are taken
+    /// back, so the word does not return when the history frees up.
+    func testWaitingLinesHoldingAForgottenWordAreTakenBack() {
+        let engine = FlakyEngine(busyFailures: 3)
+        let queue = LearningQueue(engine: engine, firstRetryDelay: 0.2, longestRetryDelay: 0.2)
+        defer { queue.close() }
+        queue.enqueue("the zyxcorp plan")
+        queue.enqueue("another line")
+        queue.enqueue("Zyxcorp again")
+        usleep(50_000)  // the first attempt has failed; the worker waits to retry
+        let (discarded, stillLanding) = queue.discardPending { $0.lowercased().contains("zyxcorp") }
+        XCTAssertEqual(discarded, 2)
+        XCTAssertFalse(stillLanding)
+        XCTAssertEqual(queue.waitUntilEmpty(timeout: 10), 0)
+        XCTAssertEqual(engine.learned, ["another line"])
+    }
+
     func testTheBoundIsKeptWhileTheHistoryIsBusy() {
         let engine = FlakyEngine(busyFailures: 1_000_000)
         let queue = LearningQueue(engine: engine, capacity: 3, firstRetryDelay: 0.05, longestRetryDelay: 0.05)

@@ -20,6 +20,8 @@ public final class LearningQueue: @unchecked Sendable {  // every mutable field 
     private var retrying = false
     /// When the worker took up the line at the head (nil while idle).
     private var headSince: Date?
+    /// The head line is being handed to the engine right now (it cannot be taken back).
+    private var headInFlight = false
 
     public init(engine: any SuggestionProviding, capacity: Int = 10_000, firstRetryDelay: TimeInterval = 0.5,
                 longestRetryDelay: TimeInterval = 30) {
@@ -83,6 +85,23 @@ public final class LearningQueue: @unchecked Sendable {  // every mutable field 
         return lines.count
     }
 
+    /// Takes back the waiting lines `matching` says yes to (a word the user forgets must not
+    /// come back with a line learned after the forget), and waits up to `timeout` for a matching
+    /// line already being written. Returns how many were taken back, and whether a matching line
+    /// may still land (its write outlasted the wait).
+    public func discardPending(timeout: TimeInterval = 2, matching: (String) -> Bool) -> (discarded: Int, stillLanding: Bool) {
+        condition.lock()
+        defer { condition.unlock() }
+        let keep = headInFlight ? 1 : 0
+        let before = lines.count
+        lines = Array(lines.prefix(keep)) + lines.dropFirst(keep).filter { !matching($0) }
+        let discarded = before - lines.count
+        guard headInFlight, let head = lines.first, matching(head) else { return (discarded, false) }
+        let deadline = Date().addingTimeInterval(timeout)
+        while headInFlight, lines.first == head, condition.wait(until: deadline) {}
+        return (discarded, headInFlight && lines.first == head)
+    }
+
     /// Stops the background thread (after the line it is writing, if any); lines still queued
     /// are not learned. Returns how many that is.
     @discardableResult
@@ -106,6 +125,7 @@ public final class LearningQueue: @unchecked Sendable {  // every mutable field 
             // The head line stays queued until it is learned.
             let line = lines[0]
             if headSince == nil { headSince = Date() }
+            headInFlight = true
             condition.unlock()
 
             var outcome: (done: Bool, report: String?)
@@ -125,6 +145,8 @@ public final class LearningQueue: @unchecked Sendable {  // every mutable field 
             }
 
             condition.lock()
+            headInFlight = false
+            condition.broadcast()
             if outcome.done {
                 lines.removeFirst()
                 headSince = nil
