@@ -13,6 +13,7 @@ public enum ReplCommandLine: Equatable, Sendable {
     public static let helpLines = [
         "Type text; suggestions for the next word (or the rest of the current one) appear below the line.",
         "  Tab            accept the first suggestion     Alt-1 Alt-2 Alt-3  pick a suggestion",
+        "  Esc            keep the word as typed (hide the suggestions until the next key)",
         "  Enter          commit the line (it is learned unless incognito)",
         "  Backspace      delete a character              Ctrl-W  delete a word    Ctrl-U  clear the line",
         "  Left Right Home End Ctrl-A Ctrl-E  move        Ctrl-L  redraw",

@@ -160,6 +160,13 @@ public final class ReplSession {
                 pendingOutput += renderer.clear()
                 redraw = true
                 continue
+            case .escape:
+                // Keep the word as typed: the strip empties until the next edit, so Tab cannot
+                // turn "I will" into "I willing".
+                suggestions = []
+                suggestionsAreFresh = true
+                redraw = true
+                continue
             default:
                 break
             }

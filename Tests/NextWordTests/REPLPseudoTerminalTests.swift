@@ -194,6 +194,24 @@ final class REPLPseudoTerminalTests: XCTestCase {
         XCTAssertTrue(pty.waitForScreen { $0.lines == ["> I would like to go"] }, "the frame is erased on exit")
     }
 
+    /// Esc keeps the word as typed (found from outside: "I will" + Tab gave "I willing").
+    func testEscapeKeepsTheTypedWordFromTab() throws {
+        let pty = try PseudoTerminalHarness()
+        pty.start(engine: FakeSuggestionEngine())
+        XCTAssertTrue(pty.waitForScreen { $0.line(0) == ">" })
+        pty.type("I wo")
+        XCTAssertTrue(pty.waitForScreen { _ in pty.suggestionLine.contains("1 would") }, pty.suggestionLine)
+        pty.type("\u{1B}")
+        XCTAssertTrue(pty.waitForScreen { _ in !pty.suggestionLine.contains("would") }, "Esc empties the strip: \(pty.suggestionLine)")
+        pty.type("\t")
+        usleep(100_000)
+        XCTAssertEqual(pty.promptLine, "> I wo", "Tab after Esc does not complete the word")
+        pty.type("r")
+        XCTAssertTrue(pty.waitForScreen { _ in pty.suggestionLine.contains("1 world") }, "the next key brings suggestions back")
+        pty.type("\u{15}\u{04}")
+        XCTAssertNotNil(pty.waitForExit())
+    }
+
     func testEditingKeysSplitUTF8AndCommands() throws {
         let pty = try PseudoTerminalHarness()
         let engine = FakeSuggestionEngine()
