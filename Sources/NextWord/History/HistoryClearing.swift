@@ -41,7 +41,7 @@ enum HistoryClearing {
     /// whose names start with `<history name>.damaged-`. Links are not listed (not ours to follow).
     static func damagedCopies(of file: URL) -> [URL] {
         let folder = file.deletingLastPathComponent()
-        let prefix = file.lastPathComponent + ".damaged-"
+        let prefix = file.lastPathComponent + HistoryFiles.damagedInfix
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path) else { return [] }
         return names.filter { $0.hasPrefix(prefix) }.sorted().compactMap { name in
             let url = folder.appendingPathComponent(name)

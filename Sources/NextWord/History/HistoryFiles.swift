@@ -223,6 +223,10 @@ enum HistoryFiles {
         return .sqlite
     }
 
+    /// What a moved-aside damaged copy's name holds after the history's name (`HistoryClearing`
+    /// finds the copies by it).
+    static let damagedInfix = ".damaged-"
+
     /// Renames the damaged file and its -wal/-shm to `<name>.damaged-YYYYMMDD-HHMMSS` (local time;
     /// a counter is appended if that name is taken) and returns the new location of the main file.
     static func moveAside(_ file: URL, now: Date) throws -> URL {
@@ -230,7 +234,7 @@ enum HistoryFiles {
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone.current
         formatter.dateFormat = "yyyyMMdd-HHmmss"
-        let stem = file.lastPathComponent + ".damaged-" + formatter.string(from: now)
+        let stem = file.lastPathComponent + damagedInfix + formatter.string(from: now)
         let directory = file.deletingLastPathComponent()
         var destination = directory.appendingPathComponent(stem)
         var attempt = 1

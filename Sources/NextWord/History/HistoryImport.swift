@@ -68,24 +68,16 @@ extension HistoryStore {
         let halfLife = self.halfLife
         let now = Date().timeIntervalSince1970
         try write { db in
-            let wordStatement = try db.cachedStatement(sql: """
-                INSERT INTO word(text, lower, count, lastUsed) VALUES (?, ?, ?, ?)
-                ON CONFLICT(text) DO UPDATE SET count = count + excluded.count, lastUsed = max(lastUsed, excluded.lastUsed)
-                """)
             for word in words {
                 let text = HistoryText.normalize(word.text)
-                try wordStatement.execute(arguments: [text, HistoryText.lower(text), word.count, word.lastUsed.timeIntervalSince1970])
+                try Self.addWord(db, surface: text, lower: HistoryText.lower(text), count: word.count,
+                                 lastUsed: word.lastUsed.timeIntervalSince1970)
             }
-            let ngramStatement = try db.cachedStatement(sql: """
-                INSERT INTO ngram(context, word, "order", count, lastUsed) VALUES (?, ?, ?, ?, ?)
-                ON CONFLICT(context, word) DO UPDATE SET count = count + excluded.count, lastUsed = max(lastUsed, excluded.lastUsed)
-                """)
             for ngram in ngrams {
-                try ngramStatement.execute(arguments: [ngram.context, ngram.word, ngram.order, ngram.count, ngram.lastUsed.timeIntervalSince1970])
+                try Self.addNgram(db, context: ngram.context, word: ngram.word, order: ngram.order, count: ngram.count,
+                                  lastUsed: ngram.lastUsed.timeIntervalSince1970)
             }
-            try Self.bumpGeneration(db)
-            try Self.prune(db, table: "word", cap: cap.words, now: now, halfLife: halfLife)
-            try Self.prune(db, table: "ngram", cap: cap.ngrams, now: now, halfLife: halfLife)
+            _ = try Self.finishLearning(db, now: now, cap: cap, halfLife: halfLife)
         }
         count.lines = document.words.count
         count.words = words.count

@@ -46,29 +46,45 @@ extension HistoryStore {
         let halfLife = self.halfLife
         var change: (before: Int64, after: Int64)?
         try write { db in
-            let wordStatement = try db.cachedStatement(sql: """
-                INSERT INTO word(text, lower, count, lastUsed) VALUES (?, ?, 1, ?)
-                ON CONFLICT(text) DO UPDATE SET count = count + 1, lastUsed = max(lastUsed, excluded.lastUsed)
-                """)
-            let ngramStatement = try db.cachedStatement(sql: """
-                INSERT INTO ngram(context, word, "order", count, lastUsed) VALUES (?, ?, ?, 1, ?)
-                ON CONFLICT(context, word) DO UPDATE SET count = count + 1, lastUsed = max(lastUsed, excluded.lastUsed)
-                """)
             for (words, ngrams) in extracted {
                 for word in words {
-                    try wordStatement.execute(arguments: [word.surface, word.lower, now])
+                    try Self.addWord(db, surface: word.surface, lower: word.lower, count: 1, lastUsed: now)
                 }
                 for ngram in ngrams {
-                    try ngramStatement.execute(arguments: [ngram.context, ngram.word, ngram.order, now])
+                    try Self.addNgram(db, context: ngram.context, word: ngram.word, order: ngram.order, count: 1, lastUsed: now)
                 }
             }
-            let before = try Self.generation(db)
-            try Self.bumpGeneration(db)
-            change = (before, try Self.generation(db))
-            try Self.prune(db, table: "word", cap: cap.words, now: now, halfLife: halfLife)
-            try Self.prune(db, table: "ngram", cap: cap.ngrams, now: now, halfLife: halfLife)
+            change = try Self.finishLearning(db, now: now, cap: cap, halfLife: halfLife)
         }
         return change
+    }
+
+    /// Adds `count` uses of a word; the later use wins. The one upsert every learning path
+    /// (typing, imported text, merged exports) writes words with.
+    static func addWord(_ db: Database, surface: String, lower: String, count: Int, lastUsed: Double) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO word(text, lower, count, lastUsed) VALUES (?, ?, ?, ?)
+            ON CONFLICT(text) DO UPDATE SET count = count + excluded.count, lastUsed = max(lastUsed, excluded.lastUsed)
+            """).execute(arguments: [surface, lower, count, lastUsed])
+    }
+
+    /// Adds `count` uses of an n-gram, as `addWord` does for a word.
+    static func addNgram(_ db: Database, context: String, word: String, order: Int, count: Int, lastUsed: Double) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO ngram(context, word, "order", count, lastUsed) VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT(context, word) DO UPDATE SET count = count + excluded.count, lastUsed = max(lastUsed, excluded.lastUsed)
+            """).execute(arguments: [context, word, order, count, lastUsed])
+    }
+
+    /// Closes a learning write: a new generation (other processes see the change and reload), then
+    /// the row caps enforced. Returns the generation before and after.
+    static func finishLearning(_ db: Database, now: Double, cap: HistoryRowCap, halfLife: Double) throws -> (before: Int64, after: Int64) {
+        let before = try generation(db)
+        try bumpGeneration(db)
+        let after = try generation(db)
+        try prune(db, table: "word", cap: cap.words, now: now, halfLife: halfLife)
+        try prune(db, table: "ngram", cap: cap.ngrams, now: now, halfLife: halfLife)
+        return (before, after)
     }
 
     /// Forgets a word, whatever its case: every surface form of it, and every n-gram that holds it
