@@ -7,17 +7,21 @@ protocol APIRequest: Decodable {
     static var fields: Set<String> { get }
 }
 
-/// The field names of a JSON object, whatever their values.
-struct JSONFieldNames: Decodable {
+/// A request body read in one pass: the request itself, and the first field name it does not
+/// know (nil when there is none).
+struct CheckedRequest<Request: APIRequest>: Decodable {
     struct Key: CodingKey {
         var stringValue: String
         var intValue: Int? { nil }
         init(stringValue: String) { self.stringValue = stringValue }
         init?(intValue: Int) { nil }
     }
-    let names: [String]
+    let request: Request
+    let unknownField: String?
     init(from decoder: any Decoder) throws {
-        names = try decoder.container(keyedBy: Key.self).allKeys.map(\.stringValue)
+        request = try Request(from: decoder)
+        unknownField = try decoder.container(keyedBy: Key.self).allKeys.map(\.stringValue).sorted()
+            .first { !Request.fields.contains($0) }
     }
 }
 

@@ -207,13 +207,11 @@ public final class SuggestionService: Sendable {
         }
         guard buffer.readableBytes > 0 else { throw ServiceError.badRequest("the request needs a JSON body") }
         do {
-            let data = Data(buffer.readableBytesView)
-            let decoder = JSONDecoder()
-            let value = try decoder.decode(T.self, from: data)
-            if let unknown = try decoder.decode(JSONFieldNames.self, from: data).names.sorted().first(where: { !T.fields.contains($0) }) {
+            let checked = try JSONDecoder().decode(CheckedRequest<T>.self, from: Data(buffer.readableBytesView))
+            if let unknown = checked.unknownField {
                 throw ServiceError.badRequest("unknown field \"\(unknown)\" (this request has \(T.fields.sorted().joined(separator: ", ")))")
             }
-            return value
+            return checked.request
         } catch let error as ServiceError {
             throw error
         } catch let error as DecodingError {

@@ -35,6 +35,12 @@ public final class UserEngines: @unchecked Sendable {  // every mutable field is
         /// Notes from opening (a damaged file moved aside).
         public let notes: [String]
         fileprivate var sessions: [ClientIdentifier: (session: TypingSession, lastUsed: ContinuousClock.Instant)] = [:]
+
+        /// Whether this engine serves the request: any engine for suggestions; for learning, one
+        /// with its history file (or one that already knows why it cannot have it).
+        fileprivate func serves(forLearning: Bool) -> Bool {
+            !forLearning || engine.history != nil || historyProblem != nil
+        }
         fileprivate var lastUsed: ContinuousClock.Instant
         fileprivate var learnBucket: TokenBucket
 
@@ -99,7 +105,7 @@ public final class UserEngines: @unchecked Sendable {  // every mutable field is
             guard !closed else { throw ServiceError(.serviceUnavailable, "the service is shutting down") }
             // Another request may have opened this user meanwhile: keep the first, so every
             // request of the user sees one engine (this one's store closes when released).
-            if let existing = users[id], !forLearning || existing.engine.history != nil || existing.historyProblem != nil {
+            if let existing = users[id], existing.serves(forLearning: forLearning) {
                 return existing
             }
             if let replaced = users[id] {
@@ -119,7 +125,7 @@ public final class UserEngines: @unchecked Sendable {  // every mutable field is
     public func openUser(_ id: ClientIdentifier, forLearning: Bool = false) -> User? {
         let now = clock.now
         return lock.withLock {
-            guard let user = users[id], !forLearning || user.engine.history != nil || user.historyProblem != nil else { return nil }
+            guard let user = users[id], user.serves(forLearning: forLearning) else { return nil }
             user.lastUsed = now
             return user
         }
