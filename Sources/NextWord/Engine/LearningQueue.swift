@@ -51,13 +51,6 @@ public final class LearningQueue: @unchecked Sendable {  // every mutable field 
         return lines.count
     }
 
-    /// Whether the head line failed and is waiting to be tried again (the history is busy).
-    public var isRetrying: Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        return retrying
-    }
-
     /// Whether the line at the head has waited more than `seconds` for the history (a busy
     /// writer elsewhere): what a status line reports, without flickering at every Enter.
     public func isDelayed(moreThan seconds: TimeInterval = 0.5) -> Bool {
