@@ -304,9 +304,7 @@ final class REPLBusyHistoryTests: XCTestCase {
 
         let holder = try ChildProcess(mode: "hold-write", environment: ["NEXTWORD_CHILD_DB": file.path],
                                       errorLog: directory.appendingPathComponent("holder.log"))
-        var line = holder.nextLine()
-        while let seen = line, seen != "holding" { line = holder.nextLine() }
-        XCTAssertEqual(line, "holding", holder.errors)
+        XCTAssertEqual(holder.waitForLine(startingWith: "holding"), "holding", holder.errors)
         kill(holder.process.processIdentifier, SIGSTOP)
         defer { kill(holder.process.processIdentifier, SIGKILL) }
 

@@ -190,6 +190,15 @@ final class ChildProcess {
         }
     }
 
+    /// Reads lines until one starts with `prefix` and returns it (nil if the output ends first):
+    /// a child announces where it stands ("holding", "marked", "port N") after XCTest's own lines.
+    func waitForLine(startingWith prefix: String) -> String? {
+        while let line = nextLine() {
+            if line.hasPrefix(prefix) { return line }
+        }
+        return nil
+    }
+
     /// Every remaining line, up to the end of the output, then waits for the child to exit.
     func remainingLines() -> [String] {
         var lines: [String] = []

@@ -20,9 +20,7 @@ final class ReliabilityClearTests: XCTestCase {
 
         let child = try ChildProcess(mode: "clear-stalled", environment: ["NEXTWORD_CHILD_DB": file.path],
                                      errorLog: directory.appendingPathComponent("child.log"))
-        var line = child.nextLine()
-        while let seen = line, seen != "marked" { line = child.nextLine() }
-        XCTAssertEqual(line, "marked", child.errors)
+        XCTAssertEqual(child.waitForLine(startingWith: "marked"), "marked", child.errors)
         child.killNow()
         child.process.waitUntilExit()
         XCTAssertTrue(HistoryClearing.isMarked(file), "the killed clear left its marker")

@@ -9,9 +9,7 @@ final class ServiceLifecycleTests: XCTestCase {
     func testAcknowledgedLearnsSurviveSIGKILL() throws {
         let directory = try EngineFixture.temporaryDirectory("ServiceKill")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let child = try ChildProcess(mode: "serve", environment: ["NEXTWORD_CHILD_DB": directory.path],
-                                     errorLog: directory.appendingPathComponent("child.log"))
-        let port = try ServiceChild.waitForPort(child)
+        let (child, port) = try ServiceChild.start(dataDirectory: directory)
         var acknowledged: [String] = []
         for index in 0..<25 {  // within the learn burst (30)
             let word = "durable" + Marker.word(writer: 1, line: index)
@@ -34,9 +32,7 @@ final class ServiceLifecycleTests: XCTestCase {
     func testSIGTERMFinishesAndClosesEveryHistory() throws {
         let directory = try EngineFixture.temporaryDirectory("ServiceTerm")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let child = try ChildProcess(mode: "serve", environment: ["NEXTWORD_CHILD_DB": directory.path],
-                                     errorLog: directory.appendingPathComponent("child.log"))
-        let port = try ServiceChild.waitForPort(child)
+        let (child, port) = try ServiceChild.start(dataDirectory: directory)
         for user in ["alice", "bob"] {
             let answer = try LoopbackHTTP.post(port: port, path: "/v1/learn", body: #"{"user": "\#(user)", "text": "the zyxcorp report"}"#)
             XCTAssertEqual(answer.status, 200, answer.body)
@@ -91,11 +87,14 @@ enum ServiceChild {
         ReliabilityChildTests.say("stopped closed \(service.engines.closedAtShutdown)")
     }
 
-    static func waitForPort(_ child: ChildProcess) throws -> Int {
-        while let line = child.nextLine() {
-            if line.hasPrefix("port "), let port = Int(line.dropFirst(5)) { return port }
+    /// A child process serving `dataDirectory`, and the port it listens on.
+    static func start(dataDirectory: URL) throws -> (ChildProcess, Int) {
+        let child = try ChildProcess(mode: "serve", environment: ["NEXTWORD_CHILD_DB": dataDirectory.path],
+                                     errorLog: dataDirectory.appendingPathComponent("child.log"))
+        guard let line = child.waitForLine(startingWith: "port "), let port = Int(line.dropFirst(5)) else {
+            throw ServiceError(.internalServerError, "the service child ended before listening: \(child.errors)")
         }
-        throw ServiceError(.internalServerError, "the service child ended before listening: \(child.errors)")
+        return (child, port)
     }
 }
 
