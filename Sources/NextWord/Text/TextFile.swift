@@ -58,7 +58,8 @@ public enum TextFile {
         do {
             return try Data(contentsOf: url)
         } catch {
-            throw TextError.io(file: url.path, problem: "cannot read: \(String(cString: strerror(errno)))")
+            // Foundation's own words: errno may not be what made it fail.
+            throw TextError.io(file: url.path, problem: "cannot read: \(error.localizedDescription)")
         }
     }
 
