@@ -34,6 +34,19 @@ final class ModelLocatorTests: XCTestCase {
         XCTAssertEqual(found.standardized.path, model.standardized.path)
     }
 
+    /// Found from outside: `simulate --model models/default` scored 1 point below the same model
+    /// found by default, because the relative path lost the repository's lexicon.
+    func testAModelNamedByARelativePathKeepsTheRepositorysLexicon() throws {
+        let model = root.appendingPathComponent("models/mine")
+        try makeModel(at: model)
+        let lexicon = root.appendingPathComponent("vocab/mine-lexicon.tsv")
+        try FileManager.default.createDirectory(at: lexicon.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data("word\t3\n".utf8).write(to: lexicon)
+        let relative = URL(fileURLWithPath: "models/mine", relativeTo: URL(fileURLWithPath: root.path, isDirectory: true))
+        let found = EngineResources.lexiconURL(directory: relative, vocabularyFile: "mine.txt")
+        XCTAssertEqual(found?.standardized.path, lexicon.standardized.path)
+    }
+
     func testEnvironmentWinsAndNothingFoundIsAClearError() throws {
         let named = root.appendingPathComponent("elsewhere")
         let found = try ModelLocator.locateDefault(environment: ["NEXTWORD_MODEL": named.path],

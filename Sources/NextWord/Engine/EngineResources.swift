@@ -68,6 +68,9 @@ public final class EngineResources: Sendable {
     /// The lexicon beside the model, or `vocab/<vocabulary name>-lexicon.tsv` in the repository layout.
     static func lexiconURL(directory: URL, vocabularyFile: String) -> URL? {
         let stem = (vocabularyFile as NSString).deletingPathExtension
+        // Absolute first: standardizing a relative URL drops its base, so "models/default/../../vocab"
+        // became "/vocab" and a model named by a relative path silently lost its lexicon.
+        let directory = directory.absoluteURL
         let candidates = [
             directory.appendingPathComponent(lexiconFileName),
             directory.appendingPathComponent("../../vocab/\(stem)-lexicon.tsv").standardized,
