@@ -29,6 +29,9 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "Mixing weights to try instead of the tuned defaults, e.g. ngram=0.25,cache=0.06,user=0.12,window=400,newword=2.")
     var mix: String?
 
+    @Option(help: "Write how each word went to this file (tab-separated: word, characters typed before its selection or - when typed out, the suggestions before its first letter).")
+    var trace: String?
+
     @Flag(help: "Print only the JSON object.")
     var json = false
 
@@ -42,7 +45,10 @@ struct SimulateCommand: ParsableCommand {
 
     func run() throws {
         let url = TextFile.input(file)
-        let simulator = KeystrokeSimulator(k: k, learn: learn, maxWords: maxWords)
+        var simulator = KeystrokeSimulator(k: k, learn: learn, maxWords: maxWords)
+        let traceFile = try trace.map { try TraceWriter(path: $0) }
+        if let traceFile { simulator.wordObserver = { traceFile.write($0) } }
+        defer { traceFile?.close() }
         let result: KSRResult
         if oracle {
             var oracleSimulator = simulator
@@ -67,4 +73,24 @@ struct SimulateCommand: ParsableCommand {
             print(KSRReport.text(for: result, order: nil), terminator: "")
         }
     }
+}
+
+/// Writes `simulate --trace` lines: word, characters typed before its selection (or -), and the
+/// next-word suggestions shown before its first letter.
+private final class TraceWriter: @unchecked Sendable {
+    private let handle: FileHandle
+
+    init(path: String) throws {
+        guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
+            throw ValidationError("\(path): cannot create the trace file")
+        }
+        self.handle = handle
+    }
+
+    func write(_ outcome: KeystrokeSimulator.WordOutcome) {
+        let typed = outcome.typedBeforeSelection.map(String.init) ?? "-"
+        handle.write(Data("\(outcome.word)\t\(typed)\t\(outcome.firstSuggestions.joined(separator: " "))\n".utf8))
+    }
+
+    func close() { try? handle.close() }
 }

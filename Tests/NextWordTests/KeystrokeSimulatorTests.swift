@@ -102,6 +102,20 @@ final class KeystrokeSimulatorTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(r.meanPredictMs, 0)
     }
 
+    /// `simulate --trace`: one outcome per word, in text order, agreeing with the counts.
+    func testTheWordObserverTellsHowEachWordWent() {
+        final class Outcomes: @unchecked Sendable { var items: [KeystrokeSimulator.WordOutcome] = [] }
+        let outcomes = Outcomes()
+        var simulator = KeystrokeSimulator(k: 2)
+        simulator.wordObserver = { outcomes.items.append($0) }
+        let predictor = FixedPredictor(["": ["the", "a"], "c": ["cat"], "s": ["sun"]])
+        let r = simulator.run(text: "the cat sat\n", predictor: predictor)
+        XCTAssertEqual(outcomes.items.map(\.word), ["the", "cat", "sat"])
+        XCTAssertEqual(outcomes.items.map(\.typedBeforeSelection), [0, 1, nil])
+        XCTAssertEqual(outcomes.items[0].firstSuggestions, ["the", "a"])
+        XCTAssertEqual(r.ks, outcomes.items.filter { $0.typedBeforeSelection != nil }.count)
+    }
+
     func testKOfOneIgnoresLaterSuggestionsAndZeroNeverQueries() {
         // k = 1: only "the" of [the, a, cat] counts, so "cat" is typed in full after "the ".
         let predictor = FixedPredictor(["": ["the", "a", "cat"]])

@@ -22,6 +22,19 @@ public struct KeystrokeSimulator: Sendable {
     /// the last of them are counted, nothing after. `nil` simulates the whole text; a negative value
     /// counts as 0 (only the literals before the first word).
     public var maxWords: Int?
+    /// Told how each word went, in text order: for finding where keystrokes are lost
+    /// (`nextword simulate --trace`). It does not change the result.
+    public var wordObserver: (@Sendable (WordOutcome) -> Void)?
+
+    /// How one word of the text was typed.
+    public struct WordOutcome: Sendable, Equatable {
+        /// The word as in the text.
+        public var word: String
+        /// Characters typed before its suggestion was selected, or nil when it was typed out.
+        public var typedBeforeSelection: Int?
+        /// The suggestions shown before its first character (next-word prediction).
+        public var firstSuggestions: [String]
+    }
 
     public init(k: Int = 3, learn: Bool = false, maxWords: Int? = nil) {
         self.k = k
@@ -101,6 +114,7 @@ public struct KeystrokeSimulator: Sendable {
                 let target = doc.text(i..<end)
                 let targetKey = KeystrokeDocument.matchKey(target)
                 var accepted = false
+                var outcome = WordOutcome(word: target, typedBeforeSelection: nil, firstSuggestions: [])
                 if k > 0 {
                     // Query before each character, never after the last one.
                     for typed in 0..<(end - i) {
@@ -111,10 +125,12 @@ public struct KeystrokeSimulator: Sendable {
                         predictTime += start.duration(to: clock.now)
                         predictCalls += 1
                         if suggestions.count > k { suggestions.removeLast(suggestions.count - k) }
+                        if typed == 0 { outcome.firstSuggestions = suggestions }
                         if suggestions.contains(where: { KeystrokeDocument.matchKey($0) == targetKey }) {
                             ki += typed
                             ks += 1
                             accepted = true
+                            outcome.typedBeforeSelection = typed
                             break
                         }
                     }
@@ -123,6 +139,7 @@ public struct KeystrokeSimulator: Sendable {
                 words += 1
                 lastAccepted = accepted
                 i = end
+                wordObserver?(outcome)
                 progress?(words, totalWords)
             } else {
                 let c = scalars[i]
