@@ -17,6 +17,8 @@ import XCTest
 /// - `hold-write`: takes the history's write lock (BEGIN IMMEDIATE), prints `holding`, keeps it.
 /// - `serve`: runs the suggestion service on the fixture model with `NEXTWORD_CHILD_DB` as its
 ///   data directory (`ServiceChild`).
+/// - `read-only-folder`: opens the history as the REPL and `suggest` do and prints
+///   `read N read-only B` (N the count of "hello", B whether it was opened read-only).
 /// - `verify`: counts the lines of `NEXTWORD_CHILD_WRITERS` writers × `NEXTWORD_CHILD_LINES` present
 ///   and prints `present Y expected X together T integrity ok` (or the problem).
 final class ReliabilityChildTests: XCTestCase {
@@ -65,6 +67,9 @@ final class ReliabilityChildTests: XCTestCase {
             let (written, errors) = Self.write(file: file, writer: writer, lines: number("NEXTWORD_CHILD_LINES", 100))
             for error in errors.prefix(5) { Self.say("error: \(error)") }
             Self.say("wrote \(written) errors \(errors.count)")
+        case "read-only-folder":
+            let (store, _) = try HistoryStore.openOrRecover(path: file)
+            Self.say("read \(store.wordCount(lower: "hello").first?.count ?? 0) read-only \(store.isReadOnly)")
         case "verify":
             let store = try HistoryStore(path: file, readOnly: true)
             let writers = number("NEXTWORD_CHILD_WRITERS", 1), lines = number("NEXTWORD_CHILD_LINES", 100)
@@ -154,10 +159,17 @@ final class ChildProcess {
         #endif
     }
 
-    init(mode: String, environment: [String: String], errorLog: URL, timeout: TimeInterval = 60) throws {
+    /// `launcher`: a command the test binary is started through (`setpriv` to drop root), or none.
+    init(mode: String, environment: [String: String], errorLog: URL, timeout: TimeInterval = 60, launcher: [String] = []) throws {
         self.errorLog = errorLog
-        process.executableURL = try Self.testBinary()
-        process.arguments = [ReliabilityChildTests.entryTestName]
+        let binary = try Self.testBinary()
+        if let first = launcher.first {
+            process.executableURL = URL(fileURLWithPath: first)
+            process.arguments = Array(launcher.dropFirst()) + [binary.path, ReliabilityChildTests.entryTestName]
+        } else {
+            process.executableURL = binary
+            process.arguments = [ReliabilityChildTests.entryTestName]
+        }
         var variables = ProcessInfo.processInfo.environment
         variables[ReliabilityChildTests.modeVariable] = mode
         variables.merge(environment) { $1 }

@@ -126,6 +126,54 @@ final class ReliabilityPrivacyTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: directory.appendingPathComponent("fresh").path))
     }
 
+    /// The folder's entries with their sizes and modes: what "creates nothing" compares.
+    private func listing(_ folder: URL) throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted().map { name in
+            let attributes = try FileManager.default.attributesOfItem(atPath: folder.appendingPathComponent(name).path)
+            return "\(name) \(attributes[.size] ?? 0) \(attributes[.posixPermissions] ?? 0)"
+        }
+    }
+
+    /// Incognito over an existing history reads it but creates nothing: no -wal, no 32 KB -shm
+    /// (every read created both), no mode changed. Switched off, it learns as usual.
+    func testIncognitoOnAnExistingHistoryCreatesNothing() throws {
+        let history = directory.appendingPathComponent("data/history.sqlite")
+        let seed = try HistoryStore(path: history)
+        for _ in 0 ..< 2 { _ = try seed.learn(tokens: ["lunch", "at", "quorvel"]) }
+        try seed.close()
+        let before = try listing(history.deletingLastPathComponent())
+        XCTAssertEqual(before.count, 1, "precondition: the history alone, no side files (\(before))")
+
+        let (engine, notes) = try SuggestionEngine.open(.init(modelDirectory: modelDirectory, historyPath: history, incognito: true))
+        XCTAssertEqual(notes, [])
+        XCTAssertEqual(engine.suggest(prefix: "lunch at quo", limit: 3).first?.text, "quorvel", "the history is read")
+        try engine.learn("nothing of this is kept")
+        _ = engine.suggest(prefix: "noth", limit: 3)
+        XCTAssertEqual(try listing(history.deletingLastPathComponent()), before)
+        XCTAssertEqual(engine.history?.connections.isReadingImmutably, true)
+
+        engine.incognito = false
+        try engine.learn("dinner at quorvel")
+        XCTAssertEqual(engine.history?.wordCount(lower: "dinner").map(\.count), [1], "queries see the store's own writes")
+        XCTAssertEqual(engine.history?.connections.isReadingImmutably, false)
+    }
+
+    /// A reader that leaves no trace still sees what another process learns once it writes
+    /// (a -wal appears, and it reads as a shared WAL reader again).
+    func testATracelessReaderSeesAnotherWritersLines() throws {
+        let history = directory.appendingPathComponent("history.sqlite")
+        let seed = try HistoryStore(path: history)
+        _ = try seed.learn(tokens: ["first"])
+        try seed.close()
+        let reader = try HistoryStore(path: history, readOnly: true, leavingNoTrace: true)
+        XCTAssertEqual(reader.wordCount(lower: "first").map(\.count), [1])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: history.path + "-shm"))
+        let writer = try HistoryStore(path: history)
+        _ = try writer.learn(tokens: ["second"])
+        XCTAssertEqual(reader.wordCount(lower: "second").map(\.count), [1])
+        XCTAssertFalse(reader.connections.isReadingImmutably)
+    }
+
     func testClearHistoryLeavesNoLearnedTextInFileOrWAL() throws {
         let history = directory.appendingPathComponent("history.sqlite")
         let engine = try open(history)

@@ -45,9 +45,16 @@ extension SuggestionEngine {
         let historyExists = lstat(historyURL.path, &info) == 0
         if options.useHistory && !(options.incognito && !historyExists) {
             do {
-                let (store, recovery) = try HistoryStore.openOrRecover(path: historyURL)
-                if let recovery { notes.append(recovery.message) }
-                history = store
+                if options.incognito {
+                    // Read without a trace (no -wal, no -shm, no chmod, no repair): what incognito
+                    // promises. A store that writes later, when incognito is switched off, then
+                    // does what a normal open would have.
+                    history = try HistoryStore(path: historyURL, leavingNoTrace: true)
+                } else {
+                    let (store, recovery) = try HistoryStore.openOrRecover(path: historyURL)
+                    if let recovery { notes.append(recovery.message) }
+                    history = store
+                }
             } catch let error as HistoryError {
                 // A history that cannot be used (a link, another program's file, permissions) is
                 // left as it is; suggestions go on without it and the note says why.

@@ -21,9 +21,10 @@ public final class HistoryStore: Sendable {
     let connections: HistoryConnections
     /// Why writes are refused; nil when the store can learn.
     let readOnlyReason: ReadOnlyReason?
-    /// False only for a read-only store over a file with no history schema yet (a new empty file);
-    /// its queries answer empty.
-    let hasSchema: Bool
+    /// False only for a store over a file with no history schema yet (a new empty file, read-only
+    /// or not written yet); its queries answer empty.
+    var hasSchema: Bool { schemaReady.get() }
+    private let schemaReady: Locked<Bool>
     private let settings: Locked<Settings>
 
     struct Settings: Sendable {
@@ -60,37 +61,54 @@ public final class HistoryStore: Sendable {
     /// newer NextWord (unless `readOnly`), `.readOnly` when the file is not writable (unless
     /// `readOnly`), `.notFound` for a read-only open of a missing file, `.permissions` when the
     /// file's permissions are too open and cannot be fixed.
-    public convenience init(path: URL?, readOnly: Bool = false) throws {
-        try self.init(path: path, readOnly: readOnly, migrator: HistorySchema.migrator())
+    ///
+    /// `leavingNoTrace` (incognito): an existing history is opened without creating, changing or
+    /// chmodding any file — not even SQLite's -wal and -shm — until the store first writes, which
+    /// then does what a normal open would have (permissions, migration). A clear that was cut
+    /// short is still finished at once: cleared text is never read back.
+    public convenience init(path: URL?, readOnly: Bool = false, leavingNoTrace: Bool = false) throws {
+        try self.init(path: path, readOnly: readOnly, leavingNoTrace: leavingNoTrace, migrator: HistorySchema.migrator())
     }
 
     /// The designated initializer; tests pass a migrator with extra migrations to play a newer version.
-    init(path: URL?, readOnly: Bool, migrator: DatabaseMigrator) throws {
+    init(path: URL?, readOnly: Bool, leavingNoTrace: Bool = false, migrator: DatabaseMigrator) throws {
         let url = path ?? HistoryStore.defaultPath(environment: ProcessInfo.processInfo.environment)
         let display = url.path
         try HistoryFiles.refuseSymbolicLinks(url)
-        if readOnly {
+        let deferSetup = leavingNoTrace && !readOnly && !HistoryClearing.isMarked(url)
+        if readOnly || deferSetup {
             guard FileManager.default.fileExists(atPath: display) else { throw HistoryError.notFound(path: display) }
         } else {
             try HistoryFiles.createParentDirectories(of: url)
             HistoryFiles.restrictOwnFolder(of: url)
             try HistoryFiles.createFileIfMissing(url)
         }
-        try HistoryFiles.restrictPermissions(url)
-        if !readOnly { HistoryFiles.repairCompanionModes(url) }
-        if !readOnly, let why = HistoryFiles.notWritableReason(url) {
-            throw HistoryError.readOnly(path: display, reason: why)
+        // What a write needs, done now or, for a store leaving no trace, at its first write.
+        let prepareForWriting: @Sendable () throws -> Void = {
+            try HistoryFiles.restrictPermissions(url)
+            HistoryFiles.repairCompanionModes(url)
+            if let why = HistoryFiles.notWritableReason(url) { throw HistoryError.readOnly(path: display, reason: why) }
         }
+        if readOnly && !leavingNoTrace { try HistoryFiles.restrictPermissions(url) }
+        if !readOnly && !deferSetup { try prepareForWriting() }
 
         // SQLite reads the header first (wrong magic, bad page size, fewer pages than the header
         // declares: all SQLITE_NOTADB/SQLITE_CORRUPT). Only then is the file read directly, to say
         // precisely what is wrong: closing any descriptor of the file drops every POSIX lock this
         // process holds on it, including those of other stores' connections on the same file, after
         // which one of them may delete the WAL the others still use. A damaged file has none.
-        var opened: DatabasePool?
+        var opened: (any DatabaseReader)?
         let identity: Identity
+        // Immutable reading creates no -wal/-shm: for a store leaving no trace, and for a read-only
+        // one in a folder where SQLite could not create them. Only while no -wal exists: a -wal
+        // means a writer, whose lines an immutable reader would not see.
+        let walPath = display + HistoryFiles.companionSuffixes[0]
+        let readsImmutably = !FileManager.default.fileExists(atPath: walPath)
+            && (deferSetup || readOnly && (leavingNoTrace || access(url.deletingLastPathComponent().path, W_OK) != 0))
         do {
-            let pool = try DatabasePool(path: display, configuration: HistorySchema.configuration(readOnly: true))
+            let pool: any DatabaseReader = readsImmutably
+                ? try HistoryConnections.immutableReader(path: display)
+                : try DatabasePool(path: display, configuration: HistorySchema.configuration(readOnly: true))
             opened = pool
             identity = try pool.read { db in try Identity(db, migrator: migrator) }
         } catch {
@@ -120,45 +138,57 @@ public final class HistoryStore: Sendable {
             }
         }
 
+        let needsMigration = !Set(migrator.migrations).isSubset(of: identity.applied)
+        let schemaReady = Locked(hasSchema)
         let openWriter: @Sendable () throws -> any DatabaseWriter = {
+            if deferSetup { try prepareForWriting() }
+            let pool: DatabasePool
             do {
-                let pool = try DatabasePool(path: display, configuration: HistorySchema.configuration(readOnly: false))
+                pool = try DatabasePool(path: display, configuration: HistorySchema.configuration(readOnly: false))
                 // GRDB sets synchronous = NORMAL for WAL, which may lose the last lines on power
                 // loss. FULL syncs the WAL at every commit: one fsync per committed line, cheap at
                 // typing speed, and `learn` returning then means the line is on disk.
                 try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
-                return pool
             } catch {
                 throw HistoryError(error, path: display)
             }
+            if deferSetup && needsMigration {
+                try Self.migrate(pool, with: migrator, path: display)
+                schemaReady.update { $0 = true }
+            }
+            return pool
         }
-        let connections = HistoryConnections(reader: reader, makeWriter: readOnly ? nil : openWriter)
-        let needsMigration = !Set(migrator.migrations).isSubset(of: identity.applied)
-        if needsMigration && !readOnly {
+        let connections = HistoryConnections(
+            reader: reader, makeWriter: readOnly ? nil : openWriter, immutable: readsImmutably, walPath: walPath,
+            makeSharedReader: { try DatabasePool(path: display, configuration: HistorySchema.configuration(readOnly: true)) })
+        if needsMigration && !readOnly && !deferSetup {
             do {
-                let writer = try connections.writerConnection(path: display)
-                do {
-                    try migrator.migrate(writer)
-                } catch {
-                    // Another process may have created the schema between our look and our
-                    // migration ("table word already exists"): fine if the schema is now complete.
-                    guard (try? writer.read({ try migrator.hasCompletedMigrations($0) })) == true else { throw error }
-                }
+                try Self.migrate(try connections.writerConnection(path: display), with: migrator, path: display)
             } catch {
                 try? connections.close()
-                throw HistoryError(error, path: display)
+                throw error
             }
-            hasSchema = true
+            schemaReady.update { $0 = true }
         }
         self.path = url
         self.displayPath = display
         self.connections = connections
         self.readOnlyReason = reason
-        self.hasSchema = hasSchema
+        self.schemaReady = schemaReady
         self.settings = Locked(Settings())
         // A clear that was cut short is finished before the history is used (if it fails again,
         // the marker stays for the next open).
         if !readOnly, HistoryClearing.isMarked(url) { try? clear() }
+    }
+
+    /// Creates or completes the schema. Another process may have created it between our look and
+    /// our migration ("table word already exists"): fine if the schema is now complete.
+    private static func migrate(_ writer: any DatabaseWriter, with migrator: DatabaseMigrator, path: String) throws {
+        do {
+            try migrator.migrate(writer)
+        } catch {
+            guard (try? writer.read({ try migrator.hasCompletedMigrations($0) })) == true else { throw HistoryError(error, path: path) }
+        }
     }
 
     /// Opens the history for an application that must keep working: whatever can be recovered is,
@@ -223,7 +253,7 @@ public final class HistoryStore: Sendable {
         displayPath = "in-memory"
         connections = HistoryConnections(queue: queue)
         readOnlyReason = nil
-        hasSchema = true
+        schemaReady = Locked(true)
         settings = Locked(Settings())
     }
 
