@@ -131,8 +131,8 @@ public final class SuggestionEngine: SuggestionProviding, @unchecked Sendable {
         // Words offered earlier for this same word and passed over (the user typed on instead)
         // are not offered again: they would take a slot the user has already said no to.
         var passedOver = session.passedOver
-        if passedOver.context != contextBytes || !typed.hasPrefix(passedOver.typed) || typed == passedOver.typed {
-            passedOver = (contextBytes, typed, [])
+        if passedOver.context !== entry || !typed.hasPrefix(passedOver.typed) || typed == passedOver.typed {
+            passedOver = (entry, typed, [])
         }
         let result = rank(entry: entry, typed: typed, partial: partial, limit: limit, excluding: passedOver.words)
         passedOver.typed = typed

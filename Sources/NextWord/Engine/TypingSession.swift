@@ -11,7 +11,9 @@ public final class TypingSession: @unchecked Sendable {  // mutated only under t
     /// Recent contexts of this field and what the engine read from them.
     var cache: ContextCache
     /// The word being typed (its context and letters) and what was suggested for it so far.
-    var passedOver: (context: [UInt8], typed: String, words: Set<String>) = ([], "", [])
+    /// The context is named by its cache entry: the same entry object means the same context, and
+    /// comparing a long document's bytes on every keystroke made typing it quadratic.
+    var passedOver: (context: ContextEntry?, typed: String, words: Set<String>) = (nil, "", [])
     /// The engine's memory generation this session's cache was built in: `forget`, `clearHistory`
     /// and incognito changes start a new one, and the session drops what it had remembered.
     var generation = 0
@@ -36,7 +38,7 @@ public final class TypingSession: @unchecked Sendable {  // mutated only under t
     /// Forgets what the field remembered of its text (contexts, passed-over words, evidence).
     func forgetDocument() {
         cache.removeAll()
-        passedOver = ([], "", [])
+        passedOver = (nil, "", [])
         evidence.removeAll()
     }
 }

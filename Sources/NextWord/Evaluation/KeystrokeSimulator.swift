@@ -106,6 +106,8 @@ public struct KeystrokeSimulator: Sendable {
         var predictTime = Duration.zero
         var lastAccepted = false  // the previous item was a word completed by a selection
         var lineStart = 0         // scalar index where the current line begins
+        var typedSoFar = ""       // the text of scalars 0..<typedUpTo, what the predictor is shown
+        var typedUpTo = 0
         var i = 0                 // everything before scalar i has been typed
         while i < n {
             if KeystrokeDocument.isLetterOrDigit(scalars[i]) {
@@ -118,7 +120,11 @@ public struct KeystrokeSimulator: Sendable {
                 if k > 0 {
                     // Query before each character, never after the last one.
                     for typed in 0..<(end - i) {
-                        let context = doc.text(0..<(i + typed))
+                        // The text so far grows by appending what was typed since the last query:
+                        // building it whole for each query made a long text quadratic.
+                        typedSoFar += doc.text(typedUpTo..<(i + typed))
+                        typedUpTo = i + typed
+                        let context = typedSoFar
                         let start = clock.now
                         var suggestions = targetAware?.suggestions(for: context, limit: k, target: target)
                             ?? predictor.suggestions(for: context, limit: k)
