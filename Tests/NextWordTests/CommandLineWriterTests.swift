@@ -1,0 +1,83 @@
+import Foundation
+import XCTest
+@testable import NextWord
+
+/// Commands write only where they are told (found from outside: `ngram --train` without `--model`
+/// overwrote the shipped `models/default/ngram.bin`, `train --output DIR` wrote its vocabulary
+/// into `./vocab/` of the working directory). Runs the `nextword` binary SwiftPM built beside the
+/// test bundle, in a working directory of its own.
+final class CommandLineWriterTests: XCTestCase {
+    private var directory: URL!
+
+    override func setUpWithError() throws {
+        directory = try EngineFixture.temporaryDirectory("CommandLineWriter")
+        try "the cat sat on the mat\nthe dog sat on the log\n".write(to: directory.appendingPathComponent("train.txt"),
+                                                                     atomically: true, encoding: .utf8)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
+
+    /// Runs `nextword arguments…` in the test's folder; returns its exit status and standard error.
+    private func nextword(_ arguments: [String]) throws -> (status: Int32, errors: String) {
+        let binary = try ChildProcess.testBinary().deletingLastPathComponent().appendingPathComponent("nextword")
+        guard FileManager.default.isExecutableFile(atPath: binary.path) else { throw XCTSkip("no nextword binary at \(binary.path)") }
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        process.currentDirectoryURL = directory
+        var environment = ProcessInfo.processInfo.environment
+        environment["XDG_DATA_HOME"] = directory.appendingPathComponent("data").path
+        environment.removeValue(forKey: "NEXTWORD_MODEL")
+        process.environment = environment
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let data = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    private let tinyTraining = ["--train", "train.txt", "--valid", "train.txt", "--embedding", "8", "--hidden", "8",
+                                "--layers", "1", "--epochs", "1", "--batch", "2", "--bptt", "4", "--threads", "1"]
+
+    func testTrainingWritesOnlyItsOutputAndTheModelIsSelfContained() throws {
+        let first = try nextword(["train"] + tinyTraining + ["--output", "out/model"])
+        XCTAssertEqual(first.status, 0, first.errors)
+        let entries = try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
+        XCTAssertEqual(entries, ["out", "train.txt"], "nothing written outside --output (no ./vocab)")
+
+        // Copied anywhere, the model loads: its vocabulary is inside it.
+        let copy = directory.appendingPathComponent("elsewhere/model")
+        try FileManager.default.createDirectory(at: copy.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: directory.appendingPathComponent("out/model"), to: copy)
+        XCTAssertNoThrow(try ModelBundle.load(from: copy))
+
+        // A second run does not replace the model unless told to.
+        let model = directory.appendingPathComponent("out/model/model.safetensors")
+        let before = try Data(contentsOf: model)
+        let again = try nextword(["train"] + tinyTraining + ["--output", "out/model"])
+        XCTAssertNotEqual(again.status, 0)
+        XCTAssertTrue(again.errors.contains("--force"), again.errors)
+        XCTAssertEqual(try Data(contentsOf: model), before)
+    }
+
+    func testTheNGramIsWrittenOnlyForANamedModelAndNeverReplacedUnasked() throws {
+        let trained = try nextword(["train"] + tinyTraining + ["--output", "model"])
+        XCTAssertEqual(trained.status, 0, trained.errors)
+
+        let unnamed = try nextword(["ngram", "--train", "train.txt"])
+        XCTAssertNotEqual(unnamed.status, 0)
+        XCTAssertTrue(unnamed.errors.contains("--model"), unnamed.errors)
+
+        XCTAssertEqual(try nextword(["ngram", "--model", "model", "--train", "train.txt"]).status, 0)
+        let ngram = directory.appendingPathComponent("model/ngram.bin")
+        let before = try Data(contentsOf: ngram)
+        let again = try nextword(["ngram", "--model", "model", "--train", "train.txt", "--order", "2"])
+        XCTAssertNotEqual(again.status, 0)
+        XCTAssertTrue(again.errors.contains("--force"), again.errors)
+        XCTAssertEqual(try Data(contentsOf: ngram), before, "left as it was")
+        XCTAssertEqual(try nextword(["ngram", "--model", "model", "--train", "train.txt", "--order", "2", "--force"]).status, 0)
+        XCTAssertNotEqual(try Data(contentsOf: ngram), before, "replaced when asked")
+    }
+}
