@@ -215,21 +215,14 @@ public final class ReplSession {
                 engine.incognito = wanted
                 printed.append("incognito \(engine.incognito ? "on: nothing is learned or written" : "off")")
             case .forget(let word):
-                // Lines still waiting to be learned must not bring the word back after the forget.
-                let lower = word.lowercased()
-                let (discarded, stillLanding) = learning.discardPending { $0.lowercased().contains(lower) }
+                // At once in memory; on disk behind the line being written, in the background, so
+                // a busy history never freezes the prompt. Waiting lines holding the word are
+                // taken back: they must not bring it back. The count removed comes as a report.
+                let discarded = learning.forget(word)
                 if discarded > 0 {
                     printed.append("\(discarded) line\(discarded == 1 ? "" : "s") holding \"\(word)\" that were waiting for the history will not be learned")
                 }
-                if stillLanding {
-                    printed.append("nextword: a line holding \"\(word)\" is still being written; :forget \(word) again once it is")
-                }
-                do {
-                    let removed = try engine.forget(word: word)
-                    printed.append("forgot \"\(word)\": \(removed) \(removed == 1 ? "entry" : "entries") removed")
-                } catch {
-                    printed.append("nextword: cannot forget \"\(word)\": \(error)")
-                }
+                printed.append("forgetting \"\(word)\": no longer suggested")
             case .stats:
                 do {
                     printed += try engine.statsSummary().split(separator: "\n", omittingEmptySubsequences: false).map(String.init)

@@ -241,7 +241,12 @@ final class REPLPseudoTerminalTests: XCTestCase {
         XCTAssertTrue(pty.waitForScreen { _ in pty.statusLine.contains("incognito on") })
         pty.type("secret words\r:forget secret\r:nope\r")
         XCTAssertTrue(pty.waitForScreen { $0.lines.contains("unknown command :nope (try :help)") })
-        XCTAssertTrue(pty.screen.lines.contains("forgot \"secret\": 2 entries removed"), pty.screen.lines.joined(separator: "\n"))
+        XCTAssertTrue(pty.screen.lines.contains("forgetting \"secret\": no longer suggested"), pty.screen.lines.joined(separator: "\n"))
+        // The disk part runs in the background; its count is reported at a later frame.
+        pty.type("x")
+        XCTAssertTrue(pty.waitForScreen { $0.lines.contains("nextword: forgot \"secret\": 2 entries removed") },
+                      pty.screen.lines.joined(separator: "\n"))
+        pty.type([0x15])
         XCTAssertEqual(engine.learned, [], "neither commands nor incognito lines are learned")
         XCTAssertEqual(engine.forgotten, ["secret"])
         XCTAssertTrue(engine.incognito)
@@ -332,6 +337,48 @@ final class REPLBusyHistoryTests: XCTestCase {
         pty.type("x")
         XCTAssertTrue(pty.waitForScreen(timeout: 5) { _ in !pty.statusLine.contains("waiting") }, pty.statusLine)
         pty.type([0x15, 0x04])  // Ctrl-U empties the line, Ctrl-D ends the session
+        XCTAssertNotNil(pty.waitForExit())
+    }
+
+    /// `:forget` while another program holds the history's write lock: the prompt answers at once,
+    /// the word is no longer suggested, and it leaves the file once the lock is gone (it waited
+    /// the 60 s busy timeout, holding the engine, so keystrokes froze too).
+    func testForgetNeverWaitsForABusyHistory() throws {
+        let directory = try EngineFixture.temporaryDirectory("REPLBusyForget")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("history.sqlite")
+        let store = try HistoryStore(path: file)
+        for _ in 0 ..< 3 { try store.learn(tokens: ["the", "qorvath", "plan"]) }
+        let engine = try EngineFixture.engine(history: store)
+        XCTAssertEqual(engine.suggest(prefix: "the qo", limit: 3).first?.text, "qorvath", "precondition")
+
+        let holder = try ChildProcess(mode: "hold-write", environment: ["NEXTWORD_CHILD_DB": file.path],
+                                      errorLog: directory.appendingPathComponent("holder.log"))
+        XCTAssertEqual(holder.waitForLine(startingWith: "holding"), "holding", holder.errors)
+        kill(holder.process.processIdentifier, SIGSTOP)
+        defer { kill(holder.process.processIdentifier, SIGKILL) }
+
+        let pty = try PseudoTerminalHarness(width: 80)
+        pty.start(engine: engine)
+        XCTAssertTrue(pty.waitForScreen { $0.line(0) == ">" })
+        pty.type(":forget qorvath\r")
+        XCTAssertTrue(pty.waitForScreen(timeout: 5) { $0.lines.contains("forgetting \"qorvath\": no longer suggested") },
+                      "\(pty.screen.lines)")
+        pty.type("the qo")
+        XCTAssertTrue(pty.waitForScreen(timeout: 5) { _ in pty.promptLine == "> the qo" }, "keystrokes go on")
+        XCTAssertFalse(engine.suggest(prefix: "the qo", limit: 10).map(\.text).contains("qorvath"), "gone from memory at once")
+        XCTAssertFalse(store.wordCount(lower: "qorvath").isEmpty, "still on disk while the lock is held")
+
+        kill(holder.process.processIdentifier, SIGKILL)
+        holder.process.waitUntilExit()
+        let deadline = Date().addingTimeInterval(30)
+        while !store.wordCount(lower: "qorvath").isEmpty, Date() < deadline { usleep(50_000) }
+        XCTAssertTrue(store.wordCount(lower: "qorvath").isEmpty, "forgotten on disk once the history was free")
+        pty.type("x")
+        XCTAssertTrue(pty.waitForScreen(timeout: 5) { $0.lines.contains { $0.hasPrefix("nextword: forgot \"qorvath\": ") } },
+                      "\(pty.screen.lines)")
+        XCTAssertFalse(engine.suggest(prefix: "the qo", limit: 10).map(\.text).contains("qorvath"), "not back after the reload")
+        pty.type([0x15, 0x04])
         XCTAssertNotNil(pty.waitForExit())
     }
 }

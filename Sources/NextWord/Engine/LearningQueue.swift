@@ -7,13 +7,22 @@ import Foundation
 ///
 /// A failure that waiting cannot mend (a read-only history, a line the store refuses) drops that
 /// line and is reported once through `takeReports()`.
+///
+/// Forgetting goes through the queue too (`forget(_:)`): the word leaves the engine's memory at
+/// once, and the history on disk after the lines ahead of it, without Enter or a keystroke
+/// waiting for a busy database.
 public final class LearningQueue: @unchecked Sendable {  // every mutable field is guarded by `condition`
     private let engine: any SuggestionProviding
     public let capacity: Int
     private let firstRetryDelay: TimeInterval
     private let longestRetryDelay: TimeInterval
     private let condition = NSCondition()
-    private var lines: [String] = []
+    /// What waits, in order: lines to learn and words to forget on disk.
+    private enum Job: Equatable {
+        case line(String)
+        case forget(String)
+    }
+    private var lines: [Job] = []
     /// Set by `close()`: the worker stops at its next look.
     private var closed = false
     private var reports: [String] = []
@@ -39,16 +48,33 @@ public final class LearningQueue: @unchecked Sendable {  // every mutable field 
         condition.lock()
         defer { condition.unlock() }
         guard lines.count < capacity else { return false }
-        lines.append(line)
+        lines.append(.line(line))
         condition.broadcast()
         return true
+    }
+
+    /// Forgets `word`: at once in the engine's memory (`SuggestionProviding.forgetInMemory`),
+    /// and on disk in the background once the line being written, if any, has landed. Waiting lines
+    /// that hold the word are taken back first, so they cannot bring it back; their number is
+    /// returned. The result ("forgot …: N entries removed") comes through `takeReports()`.
+    @discardableResult
+    public func forget(_ word: String) -> Int {
+        let lower = word.lowercased()
+        let (discarded, _) = discardPending(timeout: 0) { $0.lowercased().contains(lower) }
+        engine.forgetInMemory(word: word)
+        condition.lock()
+        defer { condition.unlock() }
+        // Right behind the line in flight: other waiting lines do not hold the word.
+        lines.insert(.forget(word), at: headInFlight ? min(1, lines.count) : 0)
+        condition.broadcast()
+        return discarded
     }
 
     /// Lines not learned yet (the one being written included).
     public var pendingCount: Int {
         condition.lock()
         defer { condition.unlock() }
-        return lines.count
+        return lines.filter { if case .line = $0 { true } else { false } }.count
     }
 
     /// Whether the line at the head has waited more than `seconds` for the history (a busy
@@ -87,9 +113,11 @@ public final class LearningQueue: @unchecked Sendable {  // every mutable field 
         defer { condition.unlock() }
         let keep = headInFlight ? 1 : 0
         let before = lines.count
-        lines = Array(lines.prefix(keep)) + lines.dropFirst(keep).filter { !matching($0) }
+        lines = Array(lines.prefix(keep)) + lines.dropFirst(keep).filter { job in
+            if case .line(let text) = job { !matching(text) } else { true }
+        }
         let discarded = before - lines.count
-        guard headInFlight, let head = lines.first, matching(head) else { return (discarded, false) }
+        guard headInFlight, let head = lines.first, case .line(let text) = head, matching(text) else { return (discarded, false) }
         let deadline = Date().addingTimeInterval(timeout)
         while headInFlight, lines.first == head, condition.wait(until: deadline) {}
         return (discarded, headInFlight && lines.first == head)
@@ -106,6 +134,13 @@ public final class LearningQueue: @unchecked Sendable {  // every mutable field 
         return lines.count
     }
 
+    private static func failure(of job: Job) -> String {
+        switch job {
+        case .line: "a line was not learned"
+        case .forget(let word): "\"\(word)\" was not forgotten on disk"
+        }
+    }
+
     private func work() {
         var delay = firstRetryDelay
         while true {
@@ -116,25 +151,31 @@ public final class LearningQueue: @unchecked Sendable {  // every mutable field 
                 return
             }
             // The head line stays queued until it is learned.
-            let line = lines[0]
+            let job = lines[0]
             if headSince == nil { headSince = Date() }
             headInFlight = true
             condition.unlock()
 
             var outcome: (done: Bool, report: String?)
             do {
-                try engine.learn(line)
-                outcome = (true, nil)
+                switch job {
+                case .line(let line):
+                    try engine.learn(line)
+                    outcome = (true, nil)
+                case .forget(let word):
+                    let removed = try engine.forget(word: word)
+                    outcome = (true, "forgot \"\(word)\": \(removed) \(removed == 1 ? "entry" : "entries") removed")
+                }
             } catch let error as HistoryError {
                 switch error {
                 case .io:
-                    // Busy or full: the history may come back. Keep the line and try again later.
+                    // Busy or full: the history may come back. Keep the job and try again later.
                     outcome = (false, nil)
                 default:
-                    outcome = (true, "a line was not learned: \(error.localizedDescription)")
+                    outcome = (true, "\(Self.failure(of: job)): \(error.localizedDescription)")
                 }
             } catch {
-                outcome = (true, "a line was not learned: \(error.localizedDescription)")
+                outcome = (true, "\(Self.failure(of: job)): \(error.localizedDescription)")
             }
 
             condition.lock()

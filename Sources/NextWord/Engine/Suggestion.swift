@@ -35,10 +35,18 @@ public protocol SuggestionProviding: AnyObject, Sendable {
     func learn(_ text: String) throws
     /// Removes a word from everything learned; returns how many entries were removed.
     @discardableResult func forget(word: String) throws -> Int
+    /// Removes a word from what the engine holds in memory, at once and without touching the
+    /// disk (`forget(word:)` then removes it there); `LearningQueue` calls it first.
+    func forgetInMemory(word: String)
     /// When on, nothing is learned or written.
     var incognito: Bool { get set }
     /// The model's name, for status lines.
     var modelName: String { get }
     /// A one-paragraph summary of the user's history (words, n-grams, file, size).
     func statsSummary() throws -> String
+}
+
+extension SuggestionProviding {
+    /// An engine that keeps nothing in memory apart from its store has nothing to do here.
+    public func forgetInMemory(word: String) {}
 }

@@ -66,20 +66,31 @@ extension SuggestionEngine {
         }
     }
 
-    /// Forgets a word everywhere: the history store and the in-memory user model.
+    /// Forgets a word everywhere: at once in memory (every typing session included), then in the
+    /// history store. The store's write runs outside the engine's lock: a busy history makes this
+    /// call wait, never a keystroke.
     @discardableResult
     public func forget(word: String) throws -> Int {
-        try lock.withLock {
-            let removed = try history?.forget(word: word) ?? 0
-            mutable.user.forget(word)
-            // At once for every source: the document caches of every session too.
-            mutable.forgotten.insert(HistoryText.lower(HistoryText.normalize(word)))
-            mutable.memoryGeneration += 1
+        forgetInMemory(word: word)
+        let removed = try history?.forget(word: word) ?? 0
+        lock.withLock {
             // Forgetting is rare: reload rather than guess whether other processes wrote meanwhile
             // (taking the store's token now would hide their lines). If the reload fails, the
             // in-memory model has already dropped the word and the old token makes a later check retry.
             if let history { try? reloadUserModel(from: history) }
-            return removed
+        }
+        return removed
+    }
+
+    /// The in-memory part of `forget(word:)`: the user model, and the document caches of every
+    /// session. Until the user commits the word again, a reload from a store that still holds it
+    /// (its forget not yet written) does not bring it back.
+    public func forgetInMemory(word: String) {
+        lock.withLock {
+            let lower = HistoryText.lower(HistoryText.normalize(word))
+            mutable.user.forget(lower)
+            mutable.forgotten.insert(lower)
+            mutable.memoryGeneration += 1
         }
     }
 
@@ -111,8 +122,12 @@ extension SuggestionEngine {
     func reloadUserModel(from history: HistoryStore) throws {
         let snapshot = try history.snapshot()
         var user = UserModel()
-        for word in snapshot.words { user.addWord(surface: word.text, count: word.count) }
-        for ngram in snapshot.ngrams { user.addNgram(context: ngram.context, word: ngram.word, count: ngram.count) }
+        let forgotten = mutable.forgotten
+        for word in snapshot.words where !forgotten.contains(word.lower) { user.addWord(surface: word.text, count: word.count) }
+        for ngram in snapshot.ngrams where !forgotten.contains(ngram.word)
+            && !ngram.context.split(separator: " ").contains(where: { forgotten.contains(String($0)) }) {
+            user.addNgram(context: ngram.context, word: ngram.word, count: ngram.count)
+        }
         mutable.user = user
         mutable.historyToken = snapshot.changeToken
     }
