@@ -19,6 +19,9 @@ import XCTest
 ///   data directory (`ServiceChild`).
 /// - `read-only-folder`: opens the history as the REPL and `suggest` do and prints
 ///   `read N read-only B` (N the count of "hello", B whether it was opened read-only).
+/// - `keypath`: a REPL's key path on the history for `NEXTWORD_CHILD_SECONDS`: a suggestion per
+///   keystroke, each line queued to `LearningQueue` at its end; prints
+///   `keypath calls C max_ms M p99_ms P lines L learned K` (K of L lines present at the end).
 /// - `verify`: counts the lines of `NEXTWORD_CHILD_WRITERS` writers × `NEXTWORD_CHILD_LINES` present
 ///   and prints `present Y expected X together T integrity ok` (or the problem).
 final class ReliabilityChildTests: XCTestCase {
@@ -70,6 +73,8 @@ final class ReliabilityChildTests: XCTestCase {
         case "read-only-folder":
             let (store, _) = try HistoryStore.openOrRecover(path: file)
             Self.say("read \(store.wordCount(lower: "hello").first?.count ?? 0) read-only \(store.isReadOnly)")
+        case "keypath":
+            Self.say(try Self.keyPath(file: file, seconds: Double(number("NEXTWORD_CHILD_SECONDS", 5))))
         case "verify":
             let store = try HistoryStore(path: file, readOnly: true)
             let writers = number("NEXTWORD_CHILD_WRITERS", 1), lines = number("NEXTWORD_CHILD_LINES", 100)
@@ -103,6 +108,39 @@ final class ReliabilityChildTests: XCTestCase {
             errors.append("\(error)")
         }
         return (written, errors)
+    }
+
+    /// Types on the fixture engine over `file` as a REPL does for `seconds` (see the `keypath` mode).
+    static func keyPath(file: URL, seconds: Double) throws -> String {
+        let store = try HistoryStore(path: file)
+        let engine = try EngineFixture.engine(history: store)
+        let queue = LearningQueue(engine: engine)
+        let clock = ContinuousClock()
+        var times: [Double] = []
+        var lines = 0
+        let end = Date().addingTimeInterval(seconds)
+        while Date() < end {
+            let line = "we talked about the keypath \(Marker.word(writer: 99, line: lines)) plan"
+            var typed = ""
+            for character in line {
+                typed.append(character)
+                let start = clock.now
+                _ = engine.suggest(prefix: typed, limit: 3)
+                times.append(Double((clock.now - start).components.attoseconds) * 1e-15
+                             + Double((clock.now - start).components.seconds) * 1e3)
+            }
+            let start = clock.now
+            queue.enqueue(line)  // Enter
+            times.append(Double((clock.now - start).components.attoseconds) * 1e-15)
+            lines += 1
+        }
+        queue.waitUntilEmpty(timeout: 90)
+        queue.close()
+        let learned = (0 ..< lines).filter { !store.wordCount(lower: Marker.word(writer: 99, line: $0)).isEmpty }.count
+        times.sort()
+        let p99 = times.isEmpty ? 0 : times[min(times.count - 1, times.count * 99 / 100)]
+        return String(format: "keypath calls %d max_ms %.2f p99_ms %.3f lines %d learned %d",
+                      times.count, times.last ?? 0, p99, lines, learned)
     }
 
     /// One line to the parent, unbuffered (a killed child must not take reported lines with it).

@@ -121,33 +121,54 @@ extension SuggestionEngine {
     /// Rebuilds the user model from the store (at open, and when another process learned).
     func reloadUserModel(from history: HistoryStore) throws {
         let snapshot = try history.snapshot()
+        mutable.user = Self.userModel(from: snapshot, forgetting: mutable.forgotten)
+        mutable.historyToken = snapshot.changeToken
+    }
+
+    /// The in-memory model of a snapshot, leaving out words forgotten in this engine's life (their
+    /// forget may not have reached the store yet).
+    static func userModel(from snapshot: HistorySnapshot, forgetting forgotten: Set<String>) -> UserModel {
         var user = UserModel()
-        let forgotten = mutable.forgotten
         for word in snapshot.words where !forgotten.contains(word.lower) { user.addWord(surface: word.text, count: word.count) }
         for ngram in snapshot.ngrams where !forgotten.contains(ngram.word)
             && !ngram.context.split(separator: " ").contains(where: { forgotten.contains(String($0)) }) {
             user.addNgram(context: ngram.context, word: ngram.word, count: ngram.count)
         }
-        mutable.user = user
-        mutable.historyToken = snapshot.changeToken
+        return user
     }
 
-    /// At most once a second, looks whether another process changed the history, and reloads.
+    /// At most once a second, looks in the background whether another process changed the
+    /// history, and reloads there: reading and rebuilding a full history takes hundreds of
+    /// milliseconds while other writers are busy (benchmarks/stress-history.sh with a key path),
+    /// and a keystroke must not wait for it. Called under the lock; the swap takes it again.
     func refreshHistoryIfChanged() {
-        guard history != nil, Date().timeIntervalSince(mutable.lastHistoryCheck) > 1 else { return }
-        reloadIfTokenMoved()
-    }
-
-    /// Looks now, whatever the time since the last look (tests, and front ends that know another
-    /// process just wrote).
-    func refreshHistoryNow() {
-        lock.withLock { reloadIfTokenMoved() }
-    }
-
-    private func reloadIfTokenMoved() {
-        guard let history else { return }
+        guard let history, !mutable.reloadInFlight, Date().timeIntervalSince(mutable.lastHistoryCheck) > 1 else { return }
         mutable.lastHistoryCheck = Date()
-        let token = history.changeToken()
-        if token != mutable.historyToken { try? reloadUserModel(from: history) }
+        mutable.reloadInFlight = true
+        let seenToken = mutable.historyToken
+        DispatchQueue.global(qos: .utility).async { [self] in
+            var fresh: (snapshot: HistorySnapshot, forgotten: Set<String>)?
+            if history.changeToken() != seenToken, let snapshot = try? history.snapshot() {
+                fresh = (snapshot, lock.withLock { mutable.forgotten })
+            }
+            let user = fresh.map { Self.userModel(from: $0.snapshot, forgetting: $0.forgotten) }
+            lock.withLock {
+                mutable.reloadInFlight = false
+                // A forget or a clear meanwhile reloaded (or emptied) the model itself: keep that.
+                guard let user, let fresh, mutable.historyToken == seenToken, mutable.forgotten == fresh.forgotten else { return }
+                mutable.user = user
+                mutable.historyToken = fresh.snapshot.changeToken
+            }
+        }
+    }
+
+    /// Looks now, whatever the time since the last look, and waits for the reload (tests, and
+    /// front ends that know another process just wrote).
+    func refreshHistoryNow() {
+        lock.withLock {
+            guard let history else { return }
+            mutable.lastHistoryCheck = Date()
+            if history.changeToken() != mutable.historyToken { try? reloadUserModel(from: history) }
+        }
     }
 }

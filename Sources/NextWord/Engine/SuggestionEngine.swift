@@ -39,6 +39,8 @@ public final class SuggestionEngine: SuggestionProviding, @unchecked Sendable {
         var incognito = false
         var historyToken: Int64 = 0
         var lastHistoryCheck = Date.distantPast
+        /// A background look at the history is under way (`refreshHistoryIfChanged`).
+        var reloadInFlight = false
         var frequentUserWords: [String] = []
         /// [V] zeros except while `rank` runs: the boosts of vocabulary words by id.
         var boostScratch: [Float] = []
