@@ -45,8 +45,9 @@ struct ReplCommand: ParsableCommand {
 
     func run() throws {
         do {
-            let engine = try makeReplEngine(engineOptions)
-            if incognito { engine.incognito = true }
+            let engine = try makeReplEngine(engineOptions, incognito: incognito)
+            // Closed at the end, so SQLite folds the -wal into the history and removes its side files.
+            defer { try? engine.history?.close() }
             if isatty(STDIN_FILENO) != 0 && isatty(STDOUT_FILENO) != 0 {
                 let signals = try SignalWatcher()
                 let session = ReplSession(engine: engine, input: STDIN_FILENO, output: STDOUT_FILENO,

@@ -15,10 +15,11 @@ struct ReplEngineOptions: ParsableArguments {
 
 /// Opens the real engine for `nextword repl`: the model (default: models/default) with its n-gram
 /// and lexicon, and the user's history. A damaged history file is moved aside and the user told.
-func makeReplEngine(_ options: ReplEngineOptions) throws -> any SuggestionProviding {
+/// `incognito` opens the history without a trace (no -wal, no -shm) until incognito is switched off.
+func makeReplEngine(_ options: ReplEngineOptions, incognito: Bool) throws -> SuggestionEngine {
     let open = SuggestionEngine.OpenOptions(modelDirectory: try options.modelOptions.resolve(),
                                             historyPath: options.history.map { URL(fileURLWithPath: $0) },
-                                            useHistory: !options.noHistory)
+                                            useHistory: !options.noHistory, incognito: incognito)
     let (engine, notes) = try SuggestionEngine.open(open)
     for note in notes { FileHandle.standardError.write(Data("nextword: \(note)\n".utf8)) }
     return engine
