@@ -6,35 +6,57 @@ import NextWord
 struct NGramCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ngram",
-        abstract: "Build a Kneser-Ney n-gram over a model's vocabulary and tokenization, saved beside it as ngram.bin.")
+        abstract: "Build a Kneser-Ney n-gram over a model's vocabulary and tokenization, saved beside it as ngram.bin.",
+        discussion: """
+        --arpa FILE imports an ARPA n-gram instead (KenLM's lmplz output, built on text tokenized and \
+        cased as the model's vocabulary is) as the model's ngram.bin; --write-arpa FILE writes the model's \
+        ngram.bin as ARPA ('-' for standard output).
+        """)
 
     @OptionGroup var modelOptions: ModelOptions
-    @Option(parsing: .upToNextOption, help: "Training text files.") var train: [String]
+    @Option(parsing: .upToNextOption, help: "Training text files.") var train: [String] = []
     @Option(help: "Order (2 to 4).") var order = 3
     @Option(help: "Drop n-grams of order 2 and above seen fewer times than this.") var minCount = 2
+    @Option(help: "Import this ARPA file as the model's n-gram instead of training one.") var arpa: String?
+    @Option(help: "Write the model's n-gram as ARPA to this file ('-': standard output).") var writeArpa: String?
     @Flag(help: "Replace the model's existing ngram.bin.") var force = false
 
     func validate() throws {
         // Where it writes must be said: without --model this would be the default model's n-gram.
-        if modelOptions.model == nil { throw ValidationError("name the model to build for with --model DIR (its ngram.bin is written)") }
-        if train.isEmpty { throw ValidationError("--train needs at least one file") }
+        if modelOptions.model == nil { throw ValidationError("name the model with --model DIR (its ngram.bin is read or written)") }
+        let jobs = [!train.isEmpty, arpa != nil, writeArpa != nil].filter { $0 }.count
+        if jobs == 0 { throw ValidationError("--train needs at least one file (or --arpa FILE, or --write-arpa FILE)") }
+        if jobs > 1 { throw ValidationError("--train, --arpa and --write-arpa are separate jobs: give one") }
     }
 
     func run() throws {
         let bundle = try modelOptions.load()
         let target = bundle.directory.appendingPathComponent(SuggestionEngine.ngramFileName)
+        let words = bundle.vocabulary.words
+        if let writeArpa {
+            let text = try NGramModel.load(contentsOf: target).arpaText(words: words)
+            try TextFile.writeAtomically(Data(text.utf8), to: TextFile.output(writeArpa))
+            return
+        }
         if FileManager.default.fileExists(atPath: target.path) && !force {
             throw ValidationError("\(target.path) exists; pass --force to replace it")
         }
-        var lines: [String] = []
-        for file in train { lines += try TextFile.lines(contentsOf: TextFile.input(file)) }
-        let ids = bundle.stream(lines: lines).ids.map(Int.init)
-        let model = try NGramModel.build(stream: ids, vocabSize: bundle.vocabulary.count,
+        let model: NGramModel
+        if let arpa {
+            let url = TextFile.input(arpa)
+            model = try NGramModel.fromARPA(String(decoding: try TextFile.read(url), as: UTF8.self), words: words,
+                                            endOfSentence: bundle.vocabulary.endOfSentenceID, unknown: bundle.vocabulary.unknownID,
+                                            file: arpa == "-" ? "standard input" : url.path)
+        } else {
+            var lines: [String] = []
+            for file in train { lines += try TextFile.lines(contentsOf: TextFile.input(file)) }
+            let ids = bundle.stream(lines: lines).ids.map(Int.init)
+            model = try NGramModel.build(stream: ids, vocabSize: bundle.vocabulary.count,
                                          endOfSentence: bundle.vocabulary.endOfSentenceID, order: order, minCount: minCount)
-        let url = bundle.directory.appendingPathComponent(SuggestionEngine.ngramFileName)
-        try model.write(to: url)
-        let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
-        print("\(url.path): order \(order), n-grams \(model.ngramCounts), \(size) bytes")
+        }
+        try model.write(to: target)
+        let size = (try? FileManager.default.attributesOfItem(atPath: target.path)[.size] as? Int) ?? 0
+        print("\(target.path): order \(model.order), n-grams \(model.ngramCounts), \(size) bytes")
     }
 }
 
