@@ -32,12 +32,28 @@ struct HistoryCommand: ParsableCommand {
     struct Stats: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Counts, file and size.")
         @OptionGroup var location: Location
+        @Flag(help: "One JSON object: {file, exists, read_only, words, typed, ngrams, size_bytes}.") var json = false
+
+        struct Report: Encodable {
+            let file: String, exists: Bool, read_only: Bool
+            let words: Int, typed: Int, ngrams: Int, size_bytes: Int64
+        }
+
         func run() throws {
             guard let store = try location.openIfPresent() else {
-                print("file: \(location.url.path) (none yet: nothing learned)")
+                if json {
+                    print(try jsonLine(Report(file: location.url.path, exists: false, read_only: false, words: 0, typed: 0, ngrams: 0, size_bytes: 0)))
+                } else {
+                    print("file: \(location.url.path) (none yet: nothing learned)")
+                }
                 return
             }
             let stats = store.stats()
+            if json {
+                print(try jsonLine(Report(file: stats.path?.path ?? "in memory", exists: true, read_only: stats.isReadOnly, words: stats.words,
+                                          typed: stats.totalWordCount, ngrams: stats.ngrams, size_bytes: stats.fileSize)))
+                return
+            }
             print("file: \(stats.path?.path ?? "in memory")\(stats.isReadOnly ? " (read-only)" : "")")
             print("words: \(stats.words) distinct, \(stats.totalWordCount) typed")
             print("n-grams: \(stats.ngrams)")

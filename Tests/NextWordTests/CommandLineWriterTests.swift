@@ -17,8 +17,10 @@ final class CommandLineWriterTests: XCTestCase {
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
 
-    /// Runs `nextword arguments…` in the test's folder; returns its exit status and standard error.
-    private func nextword(_ arguments: [String]) throws -> (status: Int32, errors: String) {
+    /// Runs `nextword arguments…` in the test's folder; returns its exit status, standard error and
+    /// standard output.
+    @discardableResult
+    private func nextword(_ arguments: [String]) throws -> (status: Int32, errors: String, output: String) {
         let binary = try ChildProcess.testBinary().deletingLastPathComponent().appendingPathComponent("nextword")
         guard FileManager.default.isExecutableFile(atPath: binary.path) else { throw XCTSkip("no nextword binary at \(binary.path)") }
         let process = Process()
@@ -29,13 +31,19 @@ final class CommandLineWriterTests: XCTestCase {
         environment["XDG_DATA_HOME"] = directory.appendingPathComponent("data").path
         environment.removeValue(forKey: "NEXTWORD_MODEL")
         process.environment = environment
-        let errors = Pipe()
+        let errors = Pipe(), output = Pipe()
         process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
+        process.standardOutput = output
         try process.run()
+        // Standard output on a thread of its own, so neither pipe can fill while the other is read.
+        final class Box: @unchecked Sendable { var data = Data() }
+        let printed = Box()
+        let reader = Thread { printed.data = output.fileHandleForReading.readDataToEndOfFile() }
+        reader.start()
         let data = errors.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        while !reader.isFinished { usleep(1_000) }
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self), String(decoding: printed.data, as: UTF8.self))
     }
 
     private let tinyTraining = ["--train", "train.txt", "--valid", "train.txt", "--embedding", "8", "--hidden", "8",
@@ -79,5 +87,21 @@ final class CommandLineWriterTests: XCTestCase {
         XCTAssertEqual(try Data(contentsOf: ngram), before, "left as it was")
         XCTAssertEqual(try nextword(["ngram", "--model", "model", "--train", "train.txt", "--order", "2", "--force"]).status, 0)
         XCTAssertNotEqual(try Data(contentsOf: ngram), before, "replaced when asked")
+    }
+
+    /// `history stats --json`: one object a script can read; asking creates nothing.
+    func testHistoryStatsSpeaksJSONAndCreatesNothing() throws {
+        struct Report: Decodable { let exists: Bool; let words: Int; let typed: Int; let read_only: Bool }
+        let before = try nextword(["history", "stats", "--json"])
+        XCTAssertEqual(before.status, 0, before.errors)
+        let empty = try JSONDecoder().decode(Report.self, from: Data(before.output.utf8))
+        XCTAssertFalse(empty.exists)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.appendingPathComponent("data").path), "asking created nothing")
+
+        XCTAssertEqual(try nextword(["history", "import", "train.txt"]).status, 0)
+        let after = try JSONDecoder().decode(Report.self, from: Data(try nextword(["history", "stats", "--json"]).output.utf8))
+        XCTAssertTrue(after.exists)
+        XCTAssertEqual(after.typed, 12)
+        XCTAssertFalse(after.read_only)
     }
 }
