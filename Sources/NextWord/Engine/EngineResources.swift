@@ -16,6 +16,16 @@ public final class EngineResources: Sendable {
     let unknownMass: Double
     /// The fp16 weights of the batch-1 step: the largest thing an engine reads, kept once.
     let inferenceWeights: InferenceWeights
+    private let digest = Locked<String?>(nil)
+
+    /// SHA-256 of the model's parameters (hex), computed at first use: what a user's adaptation
+    /// record in the history is kept for, so a new model starts its own.
+    public var modelDigest: String {
+        if let known = digest.get() { return known }
+        let value = bundle.model.parameters.withUnsafeBytes { Hashing.sha256Hex(Data($0)) }
+        digest.update { $0 = value }
+        return value
+    }
 
     public init(bundle: ModelBundle, ngram: NGramModel? = nil, lexicon: Lexicon? = nil) throws {
         if let ngram, ngram.vocabSize != bundle.vocabulary.count {

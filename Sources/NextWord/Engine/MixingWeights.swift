@@ -34,6 +34,10 @@ public struct MixingWeights: Codable, Sendable, Equatable {
     /// What a word offered earlier for the same word, and typed past, keeps of its score (0: it
     /// goes behind every fresh candidate).
     public var passedOver: Float = 0.05
+    /// Dynamic evaluation of the decoder bias after each committed line (`DecoderBiasAdaptation`):
+    /// step size, and the share of the offsets given back to the trained bias per line (0: off).
+    public var dynamicRate: Float = 1
+    public var dynamicDecay: Float = 0.01
 
     public init() {}
 }
@@ -57,6 +61,8 @@ extension MixingWeights {
             case "shrink": cacheShrinkage = Int(value)
             case "newword": newWordMinimumCount = Int(value)
             case "passedover": passedOver = Float(value)
+            case "dyn": dynamicRate = Float(value)
+            case "dyndecay": dynamicDecay = Float(value)
             default: throw ModelError.invalidInput("unknown mixing weight \"\(parts[0])\" (ngram, cache, user, window, theta, shrink, newword, passedover)")
             }
         }

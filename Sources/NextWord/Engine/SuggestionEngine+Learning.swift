@@ -23,6 +23,7 @@ extension SuggestionEngine {
             }
             session.evidence.removeAll()
         }
+        defer { try? saveBiasAdaptation() }  // derived from the lines: a failed write loses no line
         for line in LearningPolicy.committedLines(text, tokenizer: tokenizer) {
             // Write first, and without holding the engine's lock: the store may wait for another
             // process's write, and keystrokes must not wait with it. If the store refuses, the
@@ -44,12 +45,57 @@ extension SuggestionEngine {
                     mutable.historyToken = change.after
                 }
                 observe(line)
+                adaptDecoderBias(to: line)
                 // Committed again: a forgotten word is the user's again.
                 if !mutable.forgotten.isEmpty {
                     for word in line.words { mutable.forgotten.remove(word.lower) }
                 }
             }
         }
+    }
+
+    /// One step of the user's decoder-bias adaptation on a committed line (`DecoderBiasAdaptation`),
+    /// the line read from a sentence start as typing reads it. Under the lock.
+    func adaptDecoderBias(to line: CommittedLine) {
+        guard var adaptation = mutable.biasAdaptation else { return }
+        let vocabulary = bundle.vocabulary
+        var ids: [Int32] = [Int32(vocabulary.endOfSentenceID)]
+        var isTarget: [Bool] = [false]
+        for token in line.tokens {
+            switch token {
+            case .word(_, let lower):
+                ids.append(Int32(vocabulary.idOrUnknown(lower)))
+                isTarget.append(vocabulary.id(lower) != nil)
+            case .breaker:
+                // Punctuation or refused text: read as <unk>, never a target.
+                ids.append(Int32(vocabulary.unknownID))
+                isTarget.append(false)
+            }
+        }
+        let (gradient, targets) = DecoderBiasAdaptation.gradient(ids: ids, isTarget: isTarget, session: mutable.session)
+        guard targets > 0 else { return }
+        adaptation.step(gradient: gradient, rate: weights.dynamicRate, decay: weights.dynamicDecay)
+        mutable.biasAdaptation = adaptation
+        mutable.session.decoderBiasOffsets = adaptation.offsets
+    }
+
+    /// Writes the adaptation's record to the history (outside the lock: it is a write).
+    func saveBiasAdaptation() throws {
+        guard let history, !history.isReadOnly else { return }
+        guard let record = lock.withLock({ mutable.biasAdaptation?.encoded }) else { return }
+        try history.saveAdaptationRecord(record, model: resources.modelDigest)
+    }
+
+    /// The adaptation as the history keeps it for this model, or zero (at open; under the lock).
+    func loadBiasAdaptation(from history: HistoryStore?) {
+        guard weights.dynamicRate > 0 else { return }
+        let size = bundle.vocabulary.count
+        // The model's digest costs a pass over its weights: only when there is a record to match.
+        let records = history?.adaptationRecords() ?? [:]
+        let stored = records.isEmpty ? nil : records[resources.modelDigest].flatMap { DecoderBiasAdaptation(record: $0, vocabularySize: size) }
+        let adaptation = stored ?? DecoderBiasAdaptation(vocabularySize: size)
+        mutable.biasAdaptation = adaptation
+        mutable.session.decoderBiasOffsets = adaptation.isZero ? nil : adaptation.offsets
     }
 
     /// Adds a learned line's words and n-grams to the in-memory user model (under the lock).
@@ -73,6 +119,7 @@ extension SuggestionEngine {
     public func forget(word: String) throws -> Int {
         forgetInMemory(word: word)
         let removed = try history?.forget(word: word) ?? 0
+        try saveBiasAdaptation()
         lock.withLock {
             // Forgetting is rare: reload rather than guess whether other processes wrote meanwhile
             // (taking the store's token now would hide their lines). If the reload fails, the
@@ -90,6 +137,11 @@ extension SuggestionEngine {
             let lower = HistoryText.lower(HistoryText.normalize(word))
             mutable.user.forget(lower)
             mutable.forgotten.insert(lower)
+            if var adaptation = mutable.biasAdaptation, let id = bundle.vocabulary.id(lower) {
+                adaptation.forget(id: id)
+                mutable.biasAdaptation = adaptation
+                mutable.session.decoderBiasOffsets = adaptation.isZero ? nil : adaptation.offsets
+            }
             mutable.memoryGeneration += 1
         }
     }
@@ -99,6 +151,10 @@ extension SuggestionEngine {
         try lock.withLock {
             try history?.clear()
             mutable.user = UserModel()
+            if mutable.biasAdaptation != nil {
+                mutable.biasAdaptation = DecoderBiasAdaptation(vocabularySize: bundle.vocabulary.count)
+                mutable.session.decoderBiasOffsets = nil
+            }
             mutable.memoryGeneration += 1
             if let history { try? reloadUserModel(from: history) }
         }

@@ -36,6 +36,8 @@ public final class SuggestionEngine: SuggestionProviding, @unchecked Sendable {
         var user = UserModel()
         /// The sources' weights, tuned to this user from committed words.
         var adaptive: AdaptiveMixture
+        /// The user's decoder-bias adaptation (nil when `weights.dynamicRate` is 0).
+        var biasAdaptation: DecoderBiasAdaptation?
         var incognito = false
         var historyToken: Int64 = 0
         var lastHistoryCheck = Date.distantPast
@@ -70,6 +72,7 @@ public final class SuggestionEngine: SuggestionProviding, @unchecked Sendable {
                           incognito: incognito)
         mutable.boostScratch = [Float](repeating: 0, count: resources.bundle.vocabulary.count)
         if let history { try reloadUserModel(from: history) }
+        loadBiasAdaptation(from: history)
     }
 
     public var modelName: String { bundle.name }

@@ -80,6 +80,19 @@ extension HistoryStore {
         query(-1) { db in try Self.generation(db) }
     }
 
+    /// The engine's adaptation records, by the SHA-256 of the model each is for (at most one is
+    /// kept; none in a history that never adapted).
+    public func adaptationRecords() -> [String: Data] {
+        query([:]) { db in
+            var records: [String: Data] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT key, value FROM meta WHERE key LIKE ?", arguments: [Self.adaptationKeyPrefix + "%"]) {
+                let key: String = row["key"]
+                if let value = row["value"] as Data? { records[String(key.dropFirst(Self.adaptationKeyPrefix.count))] = value }
+            }
+            return records
+        }
+    }
+
     /// Everything the engine needs in memory: the best `maxRows.words` words and `maxRows.ngrams`
     /// n-grams by decayed score, the total count and the change token, read in one transaction so
     /// they agree with each other.

@@ -137,6 +137,7 @@ extension HistoryStore {
             try writer.barrierWriteWithoutTransaction { db in
                 try db.inTransaction(.immediate) {
                     try db.execute(sql: "DELETE FROM word; DELETE FROM ngram")
+                    try db.execute(sql: "DELETE FROM meta WHERE key LIKE ?", arguments: [Self.adaptationKeyPrefix + "%"])
                     try Self.bumpGeneration(db)
                     return .commit
                 }
@@ -152,6 +153,20 @@ extension HistoryStore {
                                   + "remain in the file until the clear is finished, which NextWord tries again each time it opens it")
         }
         if let path { HistoryClearing.unmark(path) }
+    }
+
+    /// Keys of the engine's adaptation records in `meta`: the prefix, then the model's SHA-256.
+    static let adaptationKeyPrefix = "adaptation.decoder-bias."
+
+    /// Keeps the engine's adaptation record for `model` (its SHA-256), replacing any record of
+    /// another model (a new model starts its own).
+    public func saveAdaptationRecord(_ record: Data, model: String) throws {
+        if let readOnlyReason { throw readOnlyReason.error(path: displayPath) }
+        let key = Self.adaptationKeyPrefix + model
+        try write { db in
+            try db.execute(sql: "DELETE FROM meta WHERE key LIKE ? AND key != ?", arguments: [Self.adaptationKeyPrefix + "%", key])
+            try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", arguments: [key, record])
+        }
     }
 
     // MARK: - Internals

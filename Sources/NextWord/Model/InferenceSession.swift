@@ -64,6 +64,9 @@ public final class InferenceSession {
     private var concatenated: [Float]
     private var gates: [Float]
     private var tanhScratch: [Float]
+    /// [V] added to the decoder's logits: this user's dynamic-evaluation offsets (`BiasAdaptation`);
+    /// nil leaves the model as trained.
+    var decoderBiasOffsets: [Float]?
 
     /// `weights` must be built from `model` (nil builds them for this session alone).
     public init(model: LanguageModel, weights: InferenceWeights? = nil) {
@@ -134,6 +137,9 @@ public final class InferenceSession {
             }
         }
         let logits = workspace.logits
+        if let offsets = decoderBiasOffsets {
+            offsets.withUnsafeBufferPointer { o in for i in 0 ..< v { logits[i] += o[i] } }
+        }
         let maxValue = Float.maximum(logits, count: v)
         result.withUnsafeMutableBufferPointer { r in
             r.baseAddress!.update(from: logits, count: v)

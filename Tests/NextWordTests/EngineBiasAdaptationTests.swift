@@ -1,0 +1,122 @@
+import Foundation
+import XCTest
+@testable import NextWord
+
+/// Dynamic evaluation of the decoder bias (`DecoderBiasAdaptation`): its gradient against finite
+/// differences in Double, its effect, and its record in the history — kept per model, removed by
+/// clear, never written in incognito, a forgotten word's part undone.
+final class EngineBiasAdaptationTests: XCTestCase {
+    private var directory: URL!
+    private var file: URL { directory.appendingPathComponent("history.sqlite") }
+
+    override func setUpWithError() throws { directory = try EngineFixture.temporaryDirectory("BiasAdaptation") }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
+
+    /// The line's mean cross-entropy in Double, from the logits at offset 0 (log p: softmax does not
+    /// see the constant) plus `offsets`, as the code's gradient must differentiate it.
+    private func loss(logits: [[Double]], targets: [Int], offsets: [Double]) -> Double {
+        var total = 0.0
+        for (z, y) in zip(logits, targets) {
+            let shifted = zip(z, offsets).map { $0 + $1 }
+            let top = shifted.max()!
+            let logSum = top + log(shifted.reduce(0) { $0 + exp($1 - top) })
+            total += logSum - shifted[y]
+        }
+        return total / Double(targets.count)
+    }
+
+    func testTheGradientMatchesFiniteDifferencesInDouble() throws {
+        let bundle = try EngineFixture.bundle()
+        let vocabulary = bundle.vocabulary
+        let words = ["we", "met", "them", "in", "the", "park"]
+        let ids = [Int32(vocabulary.endOfSentenceID)] + words.map { Int32(vocabulary.idOrUnknown($0)) }
+        let isTarget = [false, true, true, false, true, true, true]  // "them" is not a target
+        let session = InferenceSession(model: bundle.model)
+        var generator = SeededGenerator(seed: 3)
+        let offsets = (0 ..< vocabulary.count).map { _ in Float(Double(generator.next() % 1000) / 1000 - 0.5) }
+        session.decoderBiasOffsets = offsets
+
+        let (gradient, targets) = DecoderBiasAdaptation.gradient(ids: ids, isTarget: isTarget, session: session)
+        XCTAssertEqual(targets, 5)
+
+        // The logits at each target's position, from the model at offset 0.
+        session.decoderBiasOffsets = nil
+        var state = session.initialState()
+        var logits: [[Double]] = [], labels: [Int] = []
+        for t in 0 ..< ids.count - 1 {
+            session.advance(&state, with: [ids[t]])
+            guard isTarget[t + 1] else { continue }
+            logits.append(session.probabilities(after: state).map { log(Double($0)) })
+            labels.append(Int(ids[t + 1]))
+        }
+        let base = offsets.map(Double.init)
+        let epsilon = 1e-4
+        for i in Set(labels + [0, 1, vocabulary.count - 1]) {
+            var up = base, down = base
+            up[i] += epsilon
+            down[i] -= epsilon
+            let numeric = (loss(logits: logits, targets: labels, offsets: up) - loss(logits: logits, targets: labels, offsets: down)) / (2 * epsilon)
+            XCTAssertEqual(Double(gradient[i]), numeric, accuracy: 1e-4, "d loss / d offset[\(i)]")
+        }
+    }
+
+    func testLearningALineRaisesItsWordsAndTheRecordSurvivesARestart() throws {
+        let engine = try EngineFixture.engine(history: try HistoryStore(path: file))
+        let park = try XCTUnwrap(engine.bundle.vocabulary.id("park"))
+        let before = engine.lock.withLock { engine.mutable.session.probabilities(after: engine.mutable.session.initialState())[park] }
+        for _ in 0 ..< 3 { try engine.learn("we met them in the park") }
+        let after = engine.lock.withLock { engine.mutable.session.probabilities(after: engine.mutable.session.initialState())[park] }
+        XCTAssertGreaterThan(after, before, "the user's word gained probability")
+        let offsets = try XCTUnwrap(engine.lock.withLock { engine.mutable.biasAdaptation })
+        XCTAssertEqual(offsets.lines, 3)
+
+        let reopened = try EngineFixture.engine(history: try HistoryStore(path: file))
+        let restored = try XCTUnwrap(reopened.lock.withLock { reopened.mutable.biasAdaptation })
+        XCTAssertEqual(restored.lines, 3)
+        for (a, b) in zip(restored.offsets, offsets.offsets) { XCTAssertEqual(a, b, accuracy: 2e-3 * max(1, abs(b))) }  // fp16
+        XCTAssertEqual(reopened.history?.adaptationRecords().keys.sorted(), [reopened.resources.modelDigest])
+    }
+
+    func testAnotherModelsRecordIsNotUsedAndIsReplaced() throws {
+        let store = try HistoryStore(path: file)
+        let size = try EngineFixture.bundle().vocabulary.count
+        var foreign = DecoderBiasAdaptation(vocabularySize: size)
+        foreign.step(gradient: [Float](repeating: 0.5, count: size), rate: 1, decay: 0)
+        try store.saveAdaptationRecord(foreign.encoded, model: "another-model")
+        let engine = try EngineFixture.engine(history: store)
+        XCTAssertEqual(engine.lock.withLock { engine.mutable.biasAdaptation?.isZero }, true, "a new model starts from zero")
+        try engine.learn("we met them in the park")
+        XCTAssertEqual(store.adaptationRecords().keys.sorted(), [engine.resources.modelDigest])
+    }
+
+    func testClearIncognitoAndForget() throws {
+        let store = try HistoryStore(path: file)
+        let engine = try EngineFixture.engine(history: store)
+        engine.incognito = true
+        try engine.learn("we met them in the park")
+        XCTAssertTrue(store.adaptationRecords().isEmpty, "incognito writes no record")
+        XCTAssertEqual(engine.lock.withLock { engine.mutable.biasAdaptation?.isZero }, true, "and learns none in memory")
+        engine.incognito = false
+
+        try engine.learn("we met them in the park")
+        let park = try XCTUnwrap(engine.bundle.vocabulary.id("park"))
+        XCTAssertNotEqual(engine.lock.withLock { engine.mutable.biasAdaptation?.offsets[park] }, 0)
+        try engine.forget(word: "park")
+        XCTAssertEqual(engine.lock.withLock { engine.mutable.biasAdaptation?.offsets[park] }, 0)
+        let stored = try XCTUnwrap(store.adaptationRecords()[engine.resources.modelDigest])
+        XCTAssertEqual(DecoderBiasAdaptation(record: stored, vocabularySize: engine.bundle.vocabulary.count)?.offsets[park], 0,
+                       "the forget reached the record")
+
+        try engine.clearHistory()
+        XCTAssertTrue(store.adaptationRecords().isEmpty, "clear removes the record")
+        XCTAssertEqual(engine.lock.withLock { engine.mutable.biasAdaptation?.isZero }, true)
+        XCTAssertNil(engine.lock.withLock { engine.mutable.session.decoderBiasOffsets })
+    }
+
+    func testARecordThatIsNotOneIsIgnored() {
+        XCTAssertNil(DecoderBiasAdaptation(record: Data("garbage".utf8), vocabularySize: 4))
+        let good = DecoderBiasAdaptation(vocabularySize: 4)
+        XCTAssertNil(DecoderBiasAdaptation(record: good.encoded, vocabularySize: 5), "another vocabulary's size")
+        XCTAssertEqual(DecoderBiasAdaptation(record: good.encoded, vocabularySize: 4), good)
+    }
+}
