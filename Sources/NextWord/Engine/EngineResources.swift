@@ -22,7 +22,7 @@ public final class EngineResources: Sendable {
     /// record in the history is kept for, so a new model starts its own.
     public var modelDigest: String {
         if let known = digest.get() { return known }
-        let value = bundle.model.parameters.withUnsafeBytes { Hashing.sha256Hex(Data($0)) }
+        let value = bundle.model.parameters.withUnsafeBytes { Hashing.sha256Hex(bytes: $0) }
         digest.update { $0 = value }
         return value
     }

@@ -10,14 +10,17 @@ import CLibCrypto
 public enum Hashing {
     /// SHA-256 of `data`, as 64 lowercase hex digits.
     public static func sha256Hex(_ data: Data) -> String {
+        data.withUnsafeBytes { sha256Hex(bytes: $0) }
+    }
+
+    /// SHA-256 of bytes in memory, without copying them (a model's weights are megabytes).
+    public static func sha256Hex(bytes: UnsafeRawBufferPointer) -> String {
         var digest = [UInt8](repeating: 0, count: 32)
-        data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) in
-            #if canImport(CommonCrypto)
-            _ = CC_SHA256(bytes.baseAddress, CC_LONG(bytes.count), &digest)
-            #else
-            _ = SHA256(bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count, &digest)
-            #endif
-        }
+        #if canImport(CommonCrypto)
+        _ = CC_SHA256(bytes.baseAddress, CC_LONG(bytes.count), &digest)
+        #else
+        _ = SHA256(bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count, &digest)
+        #endif
         let digits = Array("0123456789abcdef".utf8)
         var hex: [UInt8] = []
         hex.reserveCapacity(64)
