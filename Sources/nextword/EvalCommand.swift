@@ -45,10 +45,24 @@ struct EvalCommand: ParsableCommand, RunsMatrixProducts {
         for file in files { lines += try TextFile.lines(contentsOf: TextFile.input(file)) }
         let (ids, tokens, oov) = bundle.stream(lines: lines)
         let start = Date()
+        // On a terminal: how far, how fast, how long still (nothing when not a terminal).
+        let progressLine = ProgressLine()
+        func report(_ label: String, since: Date, tokens: Int) -> (Int, Int) -> Void {
+            { done, total in
+                let elapsed = max(Date().timeIntervalSince(since), 1e-9)
+                let left = done > 0 ? elapsed * Double(total - done) / Double(done) : 0
+                let rate = Double(tokens) * Double(done) / Double(max(total, 1)) / elapsed
+                progressLine.update("\(label): \(100 * done / max(total, 1))%  " + String(format: "%.0f tokens/s  ", rate)
+                                    + "\(formatDuration(left)) left")
+            }
+        }
         let (nll, count) = streams == 1
-            ? Perplexity.negativeLogLikelihood(model: bundle.model, stream: ids, streams: 1, threads: threads)
+            ? Perplexity.negativeLogLikelihood(model: bundle.model, stream: ids, streams: 1, threads: threads,
+                                               progress: report("eval", since: start, tokens: ids.count))
             : Perplexity.negativeLogLikelihood(model: bundle.model, stream: ids, boundary: Int32(bundle.vocabulary.endOfSentenceID),
-                                               streams: streams, warmUp: warmUp, threads: threads)
+                                               streams: streams, warmUp: warmUp, threads: threads,
+                                               progress: report("eval", since: start, tokens: ids.count))
+        progressLine.finish()
         let seconds = Date().timeIntervalSince(start)
         guard nll.isFinite else {
             throw ValidationError("\(bundle.directory.path): the model's probabilities are not finite numbers on this text (damaged weights?)")
@@ -57,7 +71,9 @@ struct EvalCommand: ParsableCommand, RunsMatrixProducts {
                                       log10Probability: -nll / log(10), perplexity: exp(nll / Double(max(count, 1))),
                                       seconds: seconds, tokensPerSecond: Double(count) / max(seconds, 1e-9))
         if adapt {
-            let adapted = AdaptiveEvaluation(dynamicRate: dynamicRate).evaluate(model: bundle.model, stream: ids, threads: threads)
+            let adapted = AdaptiveEvaluation(dynamicRate: dynamicRate).evaluate(
+                model: bundle.model, stream: ids, threads: threads, progress: report("eval --adapt", since: Date(), tokens: ids.count))
+            progressLine.finish()
             result.adaptedPerplexity = adapted.adaptedPerplexity
         }
         if json {

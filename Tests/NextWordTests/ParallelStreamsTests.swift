@@ -54,6 +54,26 @@ final class ParallelStreamsTests: XCTestCase {
         XCTAssertEqual(batched.nll, single.nll, accuracy: 1e-4 * single.nll)
     }
 
+    /// `eval`'s progress line: each way of scoring reports rising figures that end at the total,
+    /// and reporting changes nothing scored.
+    func testProgressRisesToTheTotalAndChangesNothing() throws {
+        let ids = stream(lines: 60, vocab: 40, seed: 5)
+        let lm = try model(vocab: 40)
+        var seen: [[(Int, Int)]] = [[], [], []]
+        let single = Perplexity.negativeLogLikelihood(model: lm, stream: ids, streams: 1, segment: 16) { seen[0].append(($0, $1)) }
+        let batched = Perplexity.negativeLogLikelihood(model: lm, stream: ids, boundary: boundary, streams: 4, segment: 16) {
+            seen[1].append(($0, $1))
+        }
+        _ = AdaptiveEvaluation(window: 50).evaluate(model: lm, stream: ids) { seen[2].append(($0, $1)) }
+        XCTAssertEqual(single.nll, Perplexity.negativeLogLikelihood(model: lm, stream: ids, streams: 1, segment: 16).nll)
+        XCTAssertEqual(batched.nll, Perplexity.negativeLogLikelihood(model: lm, stream: ids, boundary: boundary, streams: 4, segment: 16).nll)
+        for reports in seen {
+            XCTAssertGreaterThan(reports.count, 1)
+            XCTAssertEqual(reports.map(\.0), reports.map(\.0).sorted(), "rising")
+            XCTAssertEqual(reports.last?.0, reports.last?.1, "ends at the total")
+        }
+    }
+
     /// The default warm-up: the same counts, and a total within a hair of the single stream's.
     func testWithAWarmUpTheTotalsStayClose() throws {
         let ids = stream(lines: 300, vocab: 40, seed: 4)

@@ -57,9 +57,10 @@ extension Perplexity {
     /// Negative log-likelihood (natural log) of `stream[1...]`, scored as up to `streams` parallel
     /// streams (`ParallelStreamPlan`), and the number of predictions (stream.count − 1).
     ///   stream  [N] token ids; stream[0] is context; `boundary` ends each line
+    ///   progress  told (columns done, columns in all) after each segment: how far the slowest piece is
     public static func negativeLogLikelihood(model: LanguageModel, stream: [Int32], boundary: Int32,
                                              streams: Int, warmUp: Int = 256, segment: Int = 64,
-                                             threads: Int = 1) -> (nll: Double, count: Int) {
+                                             threads: Int = 1, progress: ((Int, Int) -> Void)? = nil) -> (nll: Double, count: Int) {
         let plan = ParallelStreamPlan(stream: stream, boundary: boundary, streams: streams, warmUp: warmUp)
         guard !plan.pieces.isEmpty else { return (0, 0) }
         let b = plan.pieces.count
@@ -89,6 +90,7 @@ extension Perplexity {
             total += pass.score(parameters: model.parameters, inputs: inputs, targets: targets, state: &state,
                                 workspace: workspace, threads: threads)
             position += steps
+            progress?(position, columns)
         }
         return (total, plan.scoredCount)
     }

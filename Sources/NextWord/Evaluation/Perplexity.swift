@@ -40,8 +40,10 @@ public enum Perplexity {
     /// (each piece's first token is then context only), which is faster and is what validation
     /// during training uses; `streams` = 1 scores every token after the first exactly.
     ///   stream  [N] token ids; stream[0] is context (`</s>`, the start of a line)
+    ///   progress  told (predictions scored, predictions in all) after each segment
     public static func negativeLogLikelihood(model: LanguageModel, stream: [Int32], streams: Int = 1,
-                                             segment: Int = 128, threads: Int = 1) -> (nll: Double, count: Int) {
+                                             segment: Int = 128, threads: Int = 1,
+                                             progress: ((Int, Int) -> Void)? = nil) -> (nll: Double, count: Int) {
         let b = max(1, streams)
         let columns = stream.count / b
         guard columns > 1 else { return (0, 0) }
@@ -70,6 +72,7 @@ public enum Perplexity {
                                 workspace: workspace, threads: threads)
             count += steps * b
             position += steps
+            progress?(count, (columns - 1) * b)
         }
         return (total, count)
     }
