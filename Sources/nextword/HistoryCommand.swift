@@ -58,6 +58,15 @@ struct HistoryCommand: ParsableCommand {
             print("words: \(stats.words) distinct, \(stats.totalWordCount) typed")
             print("n-grams: \(stats.ngrams)")
             print("size: \(stats.fileSize) bytes")
+            // What the engine learned besides words (kept per model; any model's is shown).
+            if let record = store.adaptationRecords(.decoderBias).values.first, let lines = DecoderBiasAdaptation.lineCount(inRecord: record) {
+                print("decoder bias: adapted on \(lines) committed line\(lines == 1 ? "" : "s")")
+            }
+            if let record = store.adaptationRecords(.mixture).values.first,
+               let mixture = try? JSONDecoder().decode(AdaptiveMixture.self, from: record) {
+                print(String(format: "mixture: document cache %.3f, history %.3f (tuned on %d committed words)",
+                             mixture.cache, mixture.user, mixture.observations))
+            }
         }
     }
 

@@ -74,7 +74,9 @@ final class EngineBiasAdaptationTests: XCTestCase {
         let restored = try XCTUnwrap(reopened.lock.withLock { reopened.mutable.biasAdaptation })
         XCTAssertEqual(restored.lines, 3)
         for (a, b) in zip(restored.offsets, offsets.offsets) { XCTAssertEqual(a, b, accuracy: 2e-3 * max(1, abs(b))) }  // fp16
-        XCTAssertEqual(reopened.history?.adaptationRecords().keys.sorted(), [reopened.resources.modelDigest])
+        XCTAssertEqual(reopened.history?.adaptationRecords(.decoderBias).keys.sorted(), [reopened.resources.modelDigest])
+        // The mixture's weights come back too.
+        XCTAssertEqual(reopened.lock.withLock { reopened.mutable.adaptive }, engine.lock.withLock { engine.mutable.adaptive })
     }
 
     func testAnotherModelsRecordIsNotUsedAndIsReplaced() throws {
@@ -82,11 +84,11 @@ final class EngineBiasAdaptationTests: XCTestCase {
         let size = try EngineFixture.bundle().vocabulary.count
         var foreign = DecoderBiasAdaptation(vocabularySize: size)
         foreign.step(gradient: [Float](repeating: 0.5, count: size), rate: 1, decay: 0)
-        try store.saveAdaptationRecord(foreign.encoded, model: "another-model")
+        try store.saveAdaptationRecords([.decoderBias: foreign.encoded], model: "another-model")
         let engine = try EngineFixture.engine(history: store)
         XCTAssertEqual(engine.lock.withLock { engine.mutable.biasAdaptation?.isZero }, true, "a new model starts from zero")
         try engine.learn("we met them in the park")
-        XCTAssertEqual(store.adaptationRecords().keys.sorted(), [engine.resources.modelDigest])
+        XCTAssertEqual(store.adaptationRecords(.decoderBias).keys.sorted(), [engine.resources.modelDigest])
     }
 
     func testClearIncognitoAndForget() throws {
@@ -94,7 +96,7 @@ final class EngineBiasAdaptationTests: XCTestCase {
         let engine = try EngineFixture.engine(history: store)
         engine.incognito = true
         try engine.learn("we met them in the park")
-        XCTAssertTrue(store.adaptationRecords().isEmpty, "incognito writes no record")
+        XCTAssertTrue(store.adaptationRecords(.decoderBias).isEmpty, "incognito writes no record")
         XCTAssertEqual(engine.lock.withLock { engine.mutable.biasAdaptation?.isZero }, true, "and learns none in memory")
         engine.incognito = false
 
@@ -103,12 +105,13 @@ final class EngineBiasAdaptationTests: XCTestCase {
         XCTAssertNotEqual(engine.lock.withLock { engine.mutable.biasAdaptation?.offsets[park] }, 0)
         try engine.forget(word: "park")
         XCTAssertEqual(engine.lock.withLock { engine.mutable.biasAdaptation?.offsets[park] }, 0)
-        let stored = try XCTUnwrap(store.adaptationRecords()[engine.resources.modelDigest])
+        let stored = try XCTUnwrap(store.adaptationRecords(.decoderBias)[engine.resources.modelDigest])
         XCTAssertEqual(DecoderBiasAdaptation(record: stored, vocabularySize: engine.bundle.vocabulary.count)?.offsets[park], 0,
                        "the forget reached the record")
 
         try engine.clearHistory()
-        XCTAssertTrue(store.adaptationRecords().isEmpty, "clear removes the record")
+        XCTAssertTrue(store.adaptationRecords(.decoderBias).isEmpty, "clear removes the record")
+        XCTAssertTrue(store.adaptationRecords(.mixture).isEmpty, "and the mixture's")
         XCTAssertEqual(engine.lock.withLock { engine.mutable.biasAdaptation?.isZero }, true)
         XCTAssertNil(engine.lock.withLock { engine.mutable.session.decoderBiasOffsets })
     }

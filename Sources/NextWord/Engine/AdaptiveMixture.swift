@@ -42,6 +42,11 @@ public struct AdaptiveMixture: Sendable, Equatable, Codable {
         }
     }
 
+    /// Whether the weights are within the bounds (a record read back from a history).
+    var isValid: Bool {
+        Self.bounds.contains(cache) && Self.bounds.contains(user) && cache + user <= 0.8 + 1e-6 && observations >= 0
+    }
+
     private func clamp(_ value: Float) -> Float { min(max(value, Self.bounds.lowerBound), Self.bounds.upperBound) }
 }
 

@@ -83,6 +83,13 @@ public struct DecoderBiasAdaptation: Sendable, Equatable {
         return data
     }
 
+    /// The lines a record was learned from, read from its header (nil: not a record).
+    public static func lineCount(inRecord record: Data) -> Int? {
+        let bytes = [UInt8](record.prefix(8))
+        guard bytes.count == 8, Array(bytes[0 ..< 4]) == magic else { return nil }
+        return Int(UInt32(bytes[4]) | UInt32(bytes[5]) << 8 | UInt32(bytes[6]) << 16 | UInt32(bytes[7]) << 24)
+    }
+
     /// Reads a record; nil when it is not one for a vocabulary of `vocabularySize` (another
     /// format, another model's size, a non-finite value): the adaptation then starts from zero.
     init?(record: Data, vocabularySize: Int) {

@@ -23,7 +23,7 @@ extension SuggestionEngine {
             }
             session.evidence.removeAll()
         }
-        defer { try? saveBiasAdaptation() }  // derived from the lines: a failed write loses no line
+        defer { try? saveAdaptation() }  // derived from the lines: a failed write loses no line
         for line in LearningPolicy.committedLines(text, tokenizer: tokenizer) {
             // Write first, and without holding the engine's lock: the store may wait for another
             // process's write, and keystrokes must not wait with it. If the store refuses, the
@@ -79,21 +79,32 @@ extension SuggestionEngine {
         mutable.session.decoderBiasOffsets = adaptation.offsets
     }
 
-    /// Writes the adaptation's record to the history (outside the lock: it is a write).
-    func saveBiasAdaptation() throws {
+    /// Writes what the engine learned of the user besides words (the decoder-bias offsets, the
+    /// mixture's weights) to the history, outside the lock: it is a write.
+    func saveAdaptation() throws {
         guard let history, !history.isReadOnly else { return }
-        guard let record = lock.withLock({ mutable.biasAdaptation?.encoded }) else { return }
-        try history.saveAdaptationRecord(record, model: resources.modelDigest)
+        let records: [HistoryStore.AdaptationKind: Data] = try lock.withLock {
+            var records = [HistoryStore.AdaptationKind.mixture: try JSONEncoder().encode(mutable.adaptive)]
+            if let bias = mutable.biasAdaptation { records[.decoderBias] = bias.encoded }
+            return records
+        }
+        try history.saveAdaptationRecords(records, model: resources.modelDigest)
     }
 
-    /// The adaptation as the history keeps it for this model, or zero (at open; under the lock).
-    func loadBiasAdaptation(from history: HistoryStore?) {
+    /// The adaptation as the history keeps it for this model, or the start (at open; under the lock).
+    func loadAdaptation(from history: HistoryStore?) {
+        // The model's digest costs a pass over its weights: only when there is a record to match.
+        func record(_ kind: HistoryStore.AdaptationKind) -> Data? {
+            let records = history?.adaptationRecords(kind) ?? [:]
+            return records.isEmpty ? nil : records[resources.modelDigest]
+        }
+        if let data = record(.mixture), let mixture = try? JSONDecoder().decode(AdaptiveMixture.self, from: data), mixture.isValid {
+            mutable.adaptive = mixture
+        }
         guard weights.dynamicRate > 0 else { return }
         let size = bundle.vocabulary.count
-        // The model's digest costs a pass over its weights: only when there is a record to match.
-        let records = history?.adaptationRecords() ?? [:]
-        let stored = records.isEmpty ? nil : records[resources.modelDigest].flatMap { DecoderBiasAdaptation(record: $0, vocabularySize: size) }
-        let adaptation = stored ?? DecoderBiasAdaptation(vocabularySize: size)
+        let adaptation = record(.decoderBias).flatMap { DecoderBiasAdaptation(record: $0, vocabularySize: size) }
+            ?? DecoderBiasAdaptation(vocabularySize: size)
         mutable.biasAdaptation = adaptation
         mutable.session.decoderBiasOffsets = adaptation.isZero ? nil : adaptation.offsets
     }
@@ -119,7 +130,7 @@ extension SuggestionEngine {
     public func forget(word: String) throws -> Int {
         forgetInMemory(word: word)
         let removed = try history?.forget(word: word) ?? 0
-        try saveBiasAdaptation()
+        try saveAdaptation()
         lock.withLock {
             // Forgetting is rare: reload rather than guess whether other processes wrote meanwhile
             // (taking the store's token now would hide their lines). If the reload fails, the
@@ -155,6 +166,7 @@ extension SuggestionEngine {
                 mutable.biasAdaptation = DecoderBiasAdaptation(vocabularySize: bundle.vocabulary.count)
                 mutable.session.decoderBiasOffsets = nil
             }
+            mutable.adaptive = AdaptiveMixture(prior: weights)
             mutable.memoryGeneration += 1
             if let history { try? reloadUserModel(from: history) }
         }

@@ -72,7 +72,7 @@ public final class SuggestionEngine: SuggestionProviding, @unchecked Sendable {
                           incognito: incognito)
         mutable.boostScratch = [Float](repeating: 0, count: resources.bundle.vocabulary.count)
         if let history { try reloadUserModel(from: history) }
-        loadBiasAdaptation(from: history)
+        loadAdaptation(from: history)
     }
 
     public var modelName: String { bundle.name }

@@ -80,14 +80,15 @@ extension HistoryStore {
         query(-1) { db in try Self.generation(db) }
     }
 
-    /// The engine's adaptation records, by the SHA-256 of the model each is for (at most one is
-    /// kept; none in a history that never adapted).
-    public func adaptationRecords() -> [String: Data] {
-        query([:]) { db in
+    /// The engine's adaptation records of one kind, by the SHA-256 of the model each is for (at
+    /// most one is kept; none in a history that never adapted).
+    public func adaptationRecords(_ kind: AdaptationKind) -> [String: Data] {
+        let prefix = Self.adaptationKeyPrefix + kind.rawValue + "."
+        return query([:]) { db in
             var records: [String: Data] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT key, value FROM meta WHERE key LIKE ?", arguments: [Self.adaptationKeyPrefix + "%"]) {
+            for row in try Row.fetchAll(db, sql: "SELECT key, value FROM meta WHERE key LIKE ?", arguments: [prefix + "%"]) {
                 let key: String = row["key"]
-                if let value = row["value"] as Data? { records[String(key.dropFirst(Self.adaptationKeyPrefix.count))] = value }
+                if let value = row["value"] as Data? { records[String(key.dropFirst(prefix.count))] = value }
             }
             return records
         }

@@ -155,17 +155,31 @@ extension HistoryStore {
         if let path { HistoryClearing.unmark(path) }
     }
 
-    /// Keys of the engine's adaptation records in `meta`: the prefix, then the model's SHA-256.
-    static let adaptationKeyPrefix = "adaptation.decoder-bias."
+    /// What the engine keeps of its adaptation to the user, one record of each kind per model.
+    public enum AdaptationKind: String, Sendable, CaseIterable {
+        /// `DecoderBiasAdaptation`'s offsets.
+        case decoderBias = "decoder-bias"
+        /// `AdaptiveMixture`'s weights (JSON).
+        case mixture
+    }
 
-    /// Keeps the engine's adaptation record for `model` (its SHA-256), replacing any record of
-    /// another model (a new model starts its own).
-    public func saveAdaptationRecord(_ record: Data, model: String) throws {
+    /// Keys of the adaptation records in `meta`: the prefix, the kind, ".", the model's SHA-256.
+    static let adaptationKeyPrefix = "adaptation."
+
+    static func adaptationKey(_ kind: AdaptationKind, model: String) -> String { adaptationKeyPrefix + kind.rawValue + "." + model }
+
+    /// Keeps the engine's adaptation records for `model` (its SHA-256) in one transaction,
+    /// replacing those of another model (a new model starts its own).
+    public func saveAdaptationRecords(_ records: [AdaptationKind: Data], model: String) throws {
         if let readOnlyReason { throw readOnlyReason.error(path: displayPath) }
-        let key = Self.adaptationKeyPrefix + model
+        guard !records.isEmpty else { return }
         try write { db in
-            try db.execute(sql: "DELETE FROM meta WHERE key LIKE ? AND key != ?", arguments: [Self.adaptationKeyPrefix + "%", key])
-            try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", arguments: [key, record])
+            for (kind, record) in records {
+                let key = Self.adaptationKey(kind, model: model)
+                try db.execute(sql: "DELETE FROM meta WHERE key LIKE ? AND key != ?",
+                               arguments: [Self.adaptationKeyPrefix + kind.rawValue + ".%", key])
+                try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", arguments: [key, record])
+            }
         }
     }
 
