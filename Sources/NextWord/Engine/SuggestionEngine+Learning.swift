@@ -23,7 +23,10 @@ extension SuggestionEngine {
             }
             session.evidence.removeAll()
         }
-        defer { try? saveAdaptation() }  // derived from the lines: a failed write loses no line
+        // What the lines taught besides words is written once they are in; it is derived from
+        // them, so a failed write of it loses no line (and a busy history is not waited for twice).
+        var learnedAny = false
+        defer { if learnedAny { try? saveAdaptation() } }
         for line in LearningPolicy.committedLines(text, tokenizer: tokenizer) {
             // Write first, and without holding the engine's lock: the store may wait for another
             // process's write, and keystrokes must not wait with it. If the store refuses, the
@@ -46,6 +49,7 @@ extension SuggestionEngine {
                 }
                 observe(line)
                 adaptDecoderBias(to: line)
+                learnedAny = true
                 // Committed again: a forgotten word is the user's again.
                 if !mutable.forgotten.isEmpty {
                     for word in line.words { mutable.forgotten.remove(word.lower) }
@@ -130,7 +134,7 @@ extension SuggestionEngine {
     public func forget(word: String) throws -> Int {
         forgetInMemory(word: word)
         let removed = try history?.forget(word: word) ?? 0
-        try saveAdaptation()
+        try? saveAdaptation()  // the word's offset, undone in memory already; derived data
         lock.withLock {
             // Forgetting is rare: reload rather than guess whether other processes wrote meanwhile
             // (taking the store's token now would hide their lines). If the reload fails, the
