@@ -69,6 +69,8 @@ public final class ReplSession {
     private var lastSuggestMilliseconds = 0.0
     private var context = ""
     private var pendingOutput: [UInt8] = []
+    /// The status line as last drawn: redrawn when learning changes it, without a key.
+    private var drawnStatus = ""
     /// Committed lines go here and are learned in the background: Enter never waits on the
     /// history (another process may hold its write lock for a minute).
     private let learning: LearningQueue
@@ -111,14 +113,21 @@ public final class ReplSession {
         while true {
             var fds = [pollfd(fd: input, events: Int16(POLLIN), revents: 0)]
             if let signals { fds.append(pollfd(fd: signals.readDescriptor, events: Int16(POLLIN), revents: 0)) }
-            let timeout: Int32 = decoder.hasPendingEscape ? options.escapeTimeoutMilliseconds : -1
+            // While learning has work or news, look again every quarter second: a forget's count
+            // or "1 line waiting to be learned" shows without waiting for the next key.
+            let idle: Int32 = learning.needsAttention ? 250 : -1
+            let timeout: Int32 = decoder.hasPendingEscape ? options.escapeTimeoutMilliseconds : idle
             let ready = poll(&fds, nfds_t(fds.count), timeout)
             if ready < 0 {
                 if errno == EINTR { continue }
                 throw ReplError.readFailed(what: "the terminal", errno: errno)
             }
             if ready == 0 {
-                if let exit = try handle(decoder.flush()) { return exit }
+                if decoder.hasPendingEscape {
+                    if let exit = try handle(decoder.flush()) { return exit }
+                } else if learning.hasReports || statusText != drawnStatus {
+                    try flush(drawing: true)
+                }
                 continue
             }
             if fds.count > 1, fds[1].revents != 0, let signals {
@@ -297,8 +306,9 @@ public final class ReplSession {
             let reports = learning.takeReports()
             if !reports.isEmpty { pendingOutput += renderer.printAbove(reports.map { "nextword: " + $0 }) }
             if !suggestionsAreFresh { refreshSuggestions() }
+            drawnStatus = statusText
             let state = ScreenState(prompt: options.prompt, editor: editor,
-                                    suggestions: suggestions.map(\.text), status: statusText)
+                                    suggestions: suggestions.map(\.text), status: drawnStatus)
             pendingOutput += renderer.frame(state)
         }
         guard !pendingOutput.isEmpty else { return }

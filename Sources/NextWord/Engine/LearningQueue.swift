@@ -86,6 +86,21 @@ public final class LearningQueue: @unchecked Sendable {  // every mutable field 
         return retrying || Date().timeIntervalSince(headSince) > seconds
     }
 
+    /// Whether anything waits (a line or a forget), or a report is ready: a front end that shows
+    /// them keeps looking while this is true.
+    public var needsAttention: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return !lines.isEmpty || !reports.isEmpty
+    }
+
+    /// Whether `takeReports()` has something to say.
+    public var hasReports: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return !reports.isEmpty
+    }
+
     /// What went wrong since the last call, one line each.
     public func takeReports() -> [String] {
         condition.lock()
