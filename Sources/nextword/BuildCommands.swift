@@ -20,6 +20,9 @@ struct NGramCommand: ParsableCommand {
     @Option(help: "Import this ARPA file as the model's n-gram instead of training one.") var arpa: String?
     @Option(help: "Write the model's n-gram as ARPA to this file ('-': standard output).") var writeArpa: String?
     @Flag(help: "Replace the model's existing ngram.bin.") var force = false
+    @Flag(help: "Report as one JSON object: {file, order, ngrams, bytes}.") var json = false
+
+    struct Report: Encodable { let file: String, order: Int, ngrams: [Int], bytes: Int }
 
     func validate() throws {
         // Where it writes must be said: without --model this would be the default model's n-gram.
@@ -56,7 +59,11 @@ struct NGramCommand: ParsableCommand {
         }
         try model.write(to: target)
         let size = (try? FileManager.default.attributesOfItem(atPath: target.path)[.size] as? Int) ?? 0
-        print("\(target.path): order \(model.order), n-grams \(model.ngramCounts), \(size) bytes")
+        if json {
+            print(try jsonLine(Report(file: target.path, order: model.order, ngrams: model.ngramCounts, bytes: size)))
+        } else {
+            print("\(target.path): order \(model.order), n-grams \(model.ngramCounts), \(size) bytes")
+        }
     }
 }
 

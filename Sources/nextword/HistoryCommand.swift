@@ -132,6 +132,13 @@ struct HistoryCommand: ParsableCommand {
             discussion: "Text is learned line by line by the same rules as typing: numbers, addresses and secrets are not learned. An export's words are checked by those rules again.")
         @OptionGroup var location: Location
         @Argument(help: "Text files or history exports ('-' reads standard input).") var files: [String]
+        @Flag(help: "One JSON object per file: {file, kind, lines, words, ngrams, refused}.") var json = false
+
+        struct Report: Encodable {
+            let file: String, kind: String
+            let lines: Int?, words: Int, ngrams: Int?, refused: Int?
+        }
+
         func run() throws {
             let store = try location.open()
             let progress = ProgressLine()
@@ -142,6 +149,11 @@ struct HistoryCommand: ParsableCommand {
                 if data.first(where: { ![0x20, 0x0A, 0x0D, 0x09].contains($0) }) == UInt8(ascii: "{"),
                    let document = try? HistoryExport.decode(data) {
                     let count = try store.importExport(document)
+                    if json {
+                        print(try jsonLine(Report(file: name, kind: "export", lines: nil, words: count.words, ngrams: count.ngrams,
+                                                  refused: count.refused)))
+                        continue
+                    }
                     print("\(name): \(count.words) words and \(count.ngrams) n-grams merged"
                           + (count.refused > 0 ? " (\(count.refused) words refused by the learning rules)" : ""))
                     continue
@@ -153,7 +165,11 @@ struct HistoryCommand: ParsableCommand {
                     progress.update("\(name): \(lines) lines")
                 }
                 progress.finish()
-                print("\(name): \(count.lines) lines, \(count.words) words learned")
+                if json {
+                    print(try jsonLine(Report(file: name, kind: "text", lines: count.lines, words: count.words, ngrams: nil, refused: nil)))
+                } else {
+                    print("\(name): \(count.lines) lines, \(count.words) words learned")
+                }
             }
         }
     }

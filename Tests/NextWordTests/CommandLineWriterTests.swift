@@ -78,7 +78,12 @@ final class CommandLineWriterTests: XCTestCase {
         XCTAssertNotEqual(unnamed.status, 0)
         XCTAssertTrue(unnamed.errors.contains("--model"), unnamed.errors)
 
-        XCTAssertEqual(try nextword(["ngram", "--model", "model", "--train", "train.txt"]).status, 0)
+        let built = try nextword(["ngram", "--model", "model", "--train", "train.txt", "--json"])
+        XCTAssertEqual(built.status, 0, built.errors)
+        struct Built: Decodable { let order: Int; let ngrams: [Int]; let bytes: Int }
+        let report = try JSONDecoder().decode(Built.self, from: Data(built.output.utf8))
+        XCTAssertEqual(report.order, 3)
+        XCTAssertGreaterThan(report.bytes, 0)
         let ngram = directory.appendingPathComponent("model/ngram.bin")
         let before = try Data(contentsOf: ngram)
         let again = try nextword(["ngram", "--model", "model", "--train", "train.txt", "--order", "2"])
@@ -98,7 +103,12 @@ final class CommandLineWriterTests: XCTestCase {
         XCTAssertFalse(empty.exists)
         XCTAssertFalse(FileManager.default.fileExists(atPath: directory.appendingPathComponent("data").path), "asking created nothing")
 
-        XCTAssertEqual(try nextword(["history", "import", "train.txt"]).status, 0)
+        let imported = try nextword(["history", "import", "--json", "train.txt"])
+        struct Imported: Decodable { let file: String; let kind: String; let lines: Int?; let words: Int }
+        let report = try JSONDecoder().decode(Imported.self, from: Data(imported.output.utf8))
+        XCTAssertEqual([report.file, report.kind], ["train.txt", "text"])
+        XCTAssertEqual(report.lines, 2)
+        XCTAssertEqual(report.words, 12)
         let after = try JSONDecoder().decode(Report.self, from: Data(try nextword(["history", "stats", "--json"]).output.utf8))
         XCTAssertTrue(after.exists)
         XCTAssertEqual(after.typed, 12)
