@@ -22,7 +22,7 @@ public final class LearningQueue: @unchecked Sendable {  // every mutable field 
         case line(String)
         case forget(String)
     }
-    private var lines: [Job] = []
+    private var jobs: [Job] = []
     /// Set by `close()`: the worker stops at its next look.
     private var closed = false
     private var reports: [String] = []
@@ -42,13 +42,13 @@ public final class LearningQueue: @unchecked Sendable {  // every mutable field 
         Thread.detachNewThread { self.work() }
     }
 
-    /// Queues a line; false when `capacity` lines are already waiting (the caller says so).
+    /// Queues a line; false when `capacity` jobs (lines, forgets) are already waiting (the caller says so).
     @discardableResult
     public func enqueue(_ line: String) -> Bool {
         condition.lock()
         defer { condition.unlock() }
-        guard lines.count < capacity else { return false }
-        lines.append(.line(line))
+        guard jobs.count < capacity else { return false }
+        jobs.append(.line(line))
         condition.broadcast()
         return true
     }
@@ -65,7 +65,7 @@ public final class LearningQueue: @unchecked Sendable {  // every mutable field 
         condition.lock()
         defer { condition.unlock() }
         // Right behind the line in flight: other waiting lines do not hold the word.
-        lines.insert(.forget(word), at: headInFlight ? min(1, lines.count) : 0)
+        jobs.insert(.forget(word), at: headInFlight ? min(1, jobs.count) : 0)
         condition.broadcast()
         return discarded
     }
@@ -74,7 +74,7 @@ public final class LearningQueue: @unchecked Sendable {  // every mutable field 
     public var pendingCount: Int {
         condition.lock()
         defer { condition.unlock() }
-        return lines.filter { if case .line = $0 { true } else { false } }.count
+        return jobs.filter { if case .line = $0 { true } else { false } }.count
     }
 
     /// Whether the line at the head has waited more than `seconds` for the history (a busy
@@ -82,7 +82,7 @@ public final class LearningQueue: @unchecked Sendable {  // every mutable field 
     public func isDelayed(moreThan seconds: TimeInterval = 0.5) -> Bool {
         condition.lock()
         defer { condition.unlock() }
-        guard !lines.isEmpty, let headSince else { return false }
+        guard !jobs.isEmpty, let headSince else { return false }
         return retrying || Date().timeIntervalSince(headSince) > seconds
     }
 
@@ -91,7 +91,7 @@ public final class LearningQueue: @unchecked Sendable {  // every mutable field 
     public var needsAttention: Bool {
         condition.lock()
         defer { condition.unlock() }
-        return !lines.isEmpty || !reports.isEmpty
+        return !jobs.isEmpty || !reports.isEmpty
     }
 
     /// Whether `takeReports()` has something to say.
@@ -115,8 +115,8 @@ public final class LearningQueue: @unchecked Sendable {  // every mutable field 
         let deadline = Date().addingTimeInterval(timeout)
         condition.lock()
         defer { condition.unlock() }
-        while !lines.isEmpty, condition.wait(until: deadline) {}
-        return lines.count
+        while !jobs.isEmpty, condition.wait(until: deadline) {}
+        return jobs.count
     }
 
     /// Takes back the waiting lines `matching` says yes to (a word the user forgets must not
@@ -127,18 +127,18 @@ public final class LearningQueue: @unchecked Sendable {  // every mutable field 
         condition.lock()
         defer { condition.unlock() }
         let keep = headInFlight ? 1 : 0
-        let before = lines.count
-        lines = Array(lines.prefix(keep)) + lines.dropFirst(keep).filter { job in
+        let before = jobs.count
+        jobs = Array(jobs.prefix(keep)) + jobs.dropFirst(keep).filter { job in
             if case .line(let text) = job { !matching(text) } else { true }
         }
-        let discarded = before - lines.count
-        guard headInFlight, let head = lines.first, case .line(let text) = head, matching(text) else { return (discarded, false) }
+        let discarded = before - jobs.count
+        guard headInFlight, let head = jobs.first, case .line(let text) = head, matching(text) else { return (discarded, false) }
         let deadline = Date().addingTimeInterval(timeout)
-        while headInFlight, lines.first == head, condition.wait(until: deadline) {}
-        return (discarded, headInFlight && lines.first == head)
+        while headInFlight, jobs.first == head, condition.wait(until: deadline) {}
+        return (discarded, headInFlight && jobs.first == head)
     }
 
-    /// Stops the background thread (after the line it is writing, if any); lines still queued
+    /// Stops the background thread (after the line it is writing, if any); lines and forgets still queued
     /// are not learned. Returns how many that is.
     @discardableResult
     public func close() -> Int {
@@ -146,7 +146,7 @@ public final class LearningQueue: @unchecked Sendable {  // every mutable field 
         defer { condition.unlock() }
         closed = true
         condition.broadcast()
-        return lines.count
+        return jobs.count
     }
 
     private static func failure(of job: Job) -> String {
@@ -160,13 +160,13 @@ public final class LearningQueue: @unchecked Sendable {  // every mutable field 
         var delay = firstRetryDelay
         while true {
             condition.lock()
-            while lines.isEmpty && !closed { condition.wait() }
+            while jobs.isEmpty && !closed { condition.wait() }
             if closed {
                 condition.unlock()
                 return
             }
             // The head line stays queued until it is learned.
-            let job = lines[0]
+            let job = jobs[0]
             if headSince == nil { headSince = Date() }
             headInFlight = true
             condition.unlock()
@@ -197,7 +197,7 @@ public final class LearningQueue: @unchecked Sendable {  // every mutable field 
             headInFlight = false
             condition.broadcast()
             if outcome.done {
-                lines.removeFirst()
+                jobs.removeFirst()
                 headSince = nil
                 retrying = false
                 delay = firstRetryDelay
@@ -206,7 +206,7 @@ public final class LearningQueue: @unchecked Sendable {  // every mutable field 
                 condition.unlock()
             } else {
                 if !retrying {
-                    reports.append("the history is busy; \(lines.count) line\(lines.count == 1 ? "" : "s") will be learned when it is free")
+                    reports.append("the history is busy; \(jobs.count) line\(jobs.count == 1 ? "" : "s") will be learned when it is free")
                 }
                 retrying = true
                 condition.unlock()
