@@ -298,6 +298,29 @@ final class REPLPseudoTerminalTests: XCTestCase {
 /// Enter froze the REPL for 60 s and lost the line: Enter and keystrokes go on at once, the status
 /// line says a line is waiting, and the line is learned once the lock is free.
 final class REPLBusyHistoryTests: XCTestCase {
+    /// Another program holding the history's write lock, stopped (SIGSTOP) so it never lets go.
+    private func stoppedLockHolder(on file: URL, logIn directory: URL) throws -> ChildProcess {
+        let holder = try ChildProcess(mode: "hold-write", environment: ["NEXTWORD_CHILD_DB": file.path],
+                                      errorLog: directory.appendingPathComponent("holder.log"))
+        XCTAssertEqual(holder.waitForLine(startingWith: "holding"), "holding", holder.errors)
+        kill(holder.process.processIdentifier, SIGSTOP)
+        return holder
+    }
+
+    /// The other program goes away, and its lock with it.
+    private func release(_ holder: ChildProcess) {
+        kill(holder.process.processIdentifier, SIGKILL)
+        holder.process.waitUntilExit()
+    }
+
+    /// A REPL session on `engine` in a pseudo-terminal, at its first prompt.
+    private func startREPL(on engine: SuggestionEngine) throws -> PseudoTerminalHarness {
+        let pty = try PseudoTerminalHarness(width: 80)
+        pty.start(engine: engine)
+        XCTAssertTrue(pty.waitForScreen { $0.line(0) == ">" })
+        return pty
+    }
+
     func testEnterNeverWaitsForABusyHistoryAndTheLineIsLearnedLater() throws {
         let directory = try EngineFixture.temporaryDirectory("REPLBusy")
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -306,15 +329,9 @@ final class REPLBusyHistoryTests: XCTestCase {
         try store.learn(tokens: ["warm", "up"])
         let engine = try EngineFixture.engine(history: store)
 
-        let holder = try ChildProcess(mode: "hold-write", environment: ["NEXTWORD_CHILD_DB": file.path],
-                                      errorLog: directory.appendingPathComponent("holder.log"))
-        XCTAssertEqual(holder.waitForLine(startingWith: "holding"), "holding", holder.errors)
-        kill(holder.process.processIdentifier, SIGSTOP)
+        let holder = try stoppedLockHolder(on: file, logIn: directory)
         defer { kill(holder.process.processIdentifier, SIGKILL) }
-
-        let pty = try PseudoTerminalHarness(width: 80)
-        pty.start(engine: engine)
-        XCTAssertTrue(pty.waitForScreen { $0.line(0) == ">" })
+        let pty = try startREPL(on: engine)
         pty.type("the zyxcorp report\r")
         // The deadlines are far below the 60 s busy timeout the old Enter waited for.
         XCTAssertTrue(pty.waitForScreen(timeout: 5) { $0.lines.first == "> the zyxcorp report" && pty.promptLine == ">" },
@@ -327,9 +344,7 @@ final class REPLBusyHistoryTests: XCTestCase {
                       pty.statusLine)
         XCTAssertTrue(store.wordCount(lower: "zyxcorp").isEmpty, "not written while the lock is held")
 
-        // The other program goes away: its lock with it.
-        kill(holder.process.processIdentifier, SIGKILL)
-        holder.process.waitUntilExit()
+        release(holder)
         let deadline = Date().addingTimeInterval(30)
         while store.wordCount(lower: "zyxcorp").isEmpty, Date() < deadline { usleep(50_000) }
         XCTAssertFalse(store.wordCount(lower: "zyxcorp").isEmpty, "the line was learned once the history was free")
@@ -351,15 +366,9 @@ final class REPLBusyHistoryTests: XCTestCase {
         let engine = try EngineFixture.engine(history: store)
         XCTAssertEqual(engine.suggest(prefix: "the qo", limit: 3).first?.text, "qorvath", "precondition")
 
-        let holder = try ChildProcess(mode: "hold-write", environment: ["NEXTWORD_CHILD_DB": file.path],
-                                      errorLog: directory.appendingPathComponent("holder.log"))
-        XCTAssertEqual(holder.waitForLine(startingWith: "holding"), "holding", holder.errors)
-        kill(holder.process.processIdentifier, SIGSTOP)
+        let holder = try stoppedLockHolder(on: file, logIn: directory)
         defer { kill(holder.process.processIdentifier, SIGKILL) }
-
-        let pty = try PseudoTerminalHarness(width: 80)
-        pty.start(engine: engine)
-        XCTAssertTrue(pty.waitForScreen { $0.line(0) == ">" })
+        let pty = try startREPL(on: engine)
         pty.type(":forget qorvath\r")
         XCTAssertTrue(pty.waitForScreen(timeout: 5) { $0.lines.contains("forgetting \"qorvath\": no longer suggested") },
                       "\(pty.screen.lines)")
@@ -368,8 +377,7 @@ final class REPLBusyHistoryTests: XCTestCase {
         XCTAssertFalse(engine.suggest(prefix: "the qo", limit: 10).map(\.text).contains("qorvath"), "gone from memory at once")
         XCTAssertFalse(store.wordCount(lower: "qorvath").isEmpty, "still on disk while the lock is held")
 
-        kill(holder.process.processIdentifier, SIGKILL)
-        holder.process.waitUntilExit()
+        release(holder)
         let deadline = Date().addingTimeInterval(30)
         while !store.wordCount(lower: "qorvath").isEmpty, Date() < deadline { usleep(50_000) }
         XCTAssertTrue(store.wordCount(lower: "qorvath").isEmpty, "forgotten on disk once the history was free")
