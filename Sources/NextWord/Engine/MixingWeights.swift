@@ -44,7 +44,7 @@ public struct MixingWeights: Codable, Sendable, Equatable {
 
 extension MixingWeights {
     /// Reads `name=value` pairs separated by commas over the defaults (names: ngram, cache, user,
-    /// window, theta, shrink, newword, passedover), for tuning runs.
+    /// window, theta, shrink, newword, passedover, dyn, dyndecay), for tuning runs.
     public init(parsing text: String) throws {
         self.init()
         for pair in text.split(separator: ",") where !pair.isEmpty {
@@ -63,7 +63,7 @@ extension MixingWeights {
             case "passedover": passedOver = Float(value)
             case "dyn": dynamicRate = Float(value)
             case "dyndecay": dynamicDecay = Float(value)
-            default: throw ModelError.invalidInput("unknown mixing weight \"\(parts[0])\" (ngram, cache, user, window, theta, shrink, newword, passedover)")
+            default: throw ModelError.invalidInput("unknown mixing weight \"\(parts[0])\" (ngram, cache, user, window, theta, shrink, newword, passedover, dyn, dyndecay)")
             }
         }
         if ngram > 1 || cache + user >= 1 { throw ModelError.invalidInput("weights must leave the model a share: ngram ≤ 1, cache + user < 1") }

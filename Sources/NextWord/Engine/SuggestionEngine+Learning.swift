@@ -80,7 +80,6 @@ extension SuggestionEngine {
         guard targets > 0 else { return }
         adaptation.step(gradient: gradient, rate: weights.dynamicRate, decay: weights.dynamicDecay)
         mutable.biasAdaptation = adaptation
-        mutable.session.decoderBiasOffsets = adaptation.offsets
     }
 
     /// Writes what the engine learned of the user besides words (the decoder-bias offsets, the
@@ -110,7 +109,6 @@ extension SuggestionEngine {
         let adaptation = record(.decoderBias).flatMap { DecoderBiasAdaptation(record: $0, vocabularySize: size) }
             ?? DecoderBiasAdaptation(vocabularySize: size)
         mutable.biasAdaptation = adaptation
-        mutable.session.decoderBiasOffsets = adaptation.isZero ? nil : adaptation.offsets
     }
 
     /// Adds a learned line's words and n-grams to the in-memory user model (under the lock).
@@ -155,7 +153,6 @@ extension SuggestionEngine {
             if var adaptation = mutable.biasAdaptation, let id = bundle.vocabulary.id(lower) {
                 adaptation.forget(id: id)
                 mutable.biasAdaptation = adaptation
-                mutable.session.decoderBiasOffsets = adaptation.isZero ? nil : adaptation.offsets
             }
             mutable.memoryGeneration += 1
         }
@@ -168,7 +165,6 @@ extension SuggestionEngine {
             mutable.user = UserModel()
             if mutable.biasAdaptation != nil {
                 mutable.biasAdaptation = DecoderBiasAdaptation(vocabularySize: bundle.vocabulary.count)
-                mutable.session.decoderBiasOffsets = nil
             }
             mutable.adaptive = AdaptiveMixture(prior: weights)
             mutable.memoryGeneration += 1

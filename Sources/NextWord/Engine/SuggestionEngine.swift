@@ -36,8 +36,11 @@ public final class SuggestionEngine: SuggestionProviding, @unchecked Sendable {
         var user = UserModel()
         /// The sources' weights, tuned to this user from committed words.
         var adaptive: AdaptiveMixture
-        /// The user's decoder-bias adaptation (nil when `weights.dynamicRate` is 0).
-        var biasAdaptation: DecoderBiasAdaptation?
+        /// The user's decoder-bias adaptation (nil when `weights.dynamicRate` is 0). The inference
+        /// session's logit offsets follow it (none while it is zero).
+        var biasAdaptation: DecoderBiasAdaptation? {
+            didSet { session.decoderBiasOffsets = biasAdaptation.flatMap { $0.isZero ? nil : $0.offsets } }
+        }
         var incognito = false
         var historyToken: Int64 = 0
         var lastHistoryCheck = Date.distantPast

@@ -64,7 +64,7 @@ public final class InferenceSession {
     private var concatenated: [Float]
     private var gates: [Float]
     private var tanhScratch: [Float]
-    /// [V] added to the decoder's logits: this user's dynamic-evaluation offsets (`BiasAdaptation`);
+    /// [V] added to the decoder's logits: this user's dynamic-evaluation offsets (`DecoderBiasAdaptation`);
     /// nil leaves the model as trained.
     var decoderBiasOffsets: [Float]?
 
