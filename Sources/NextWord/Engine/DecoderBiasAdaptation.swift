@@ -94,8 +94,8 @@ public struct DecoderBiasAdaptation: Sendable, Equatable {
     /// format, another model's size, a non-finite value): the adaptation then starts from zero.
     init?(record: Data, vocabularySize: Int) {
         let bytes = [UInt8](record)
-        guard bytes.count == 8 + 2 * vocabularySize, Array(bytes[0 ..< 4]) == Self.magic else { return nil }
-        lines = Int(UInt32(bytes[4]) | UInt32(bytes[5]) << 8 | UInt32(bytes[6]) << 16 | UInt32(bytes[7]) << 24)
+        guard bytes.count == 8 + 2 * vocabularySize, let lines = Self.lineCount(inRecord: record) else { return nil }
+        self.lines = lines
         var halves = [UInt16](repeating: 0, count: vocabularySize)
         for i in 0 ..< vocabularySize { halves[i] = UInt16(bytes[8 + 2 * i]) | UInt16(bytes[9 + 2 * i]) << 8 }
         offsets = [Float](repeating: 0, count: vocabularySize)
