@@ -38,30 +38,35 @@ extension SuggestionEngine {
                     if let change = try history.learnLine(part, at: Date()) { changes.append(change) }
                 }
             }
-            lock.withLock {
+            let observed = lock.withLock {
                 // A reload that ran meanwhile already holds this line: counting it again would
                 // double it.
-                if let last = changes.last, mutable.historyToken >= last.after { return }
+                if let last = changes.last, mutable.historyToken >= last.after { return false }
                 // Our own write needs no reload; but if another process wrote since we last read
                 // the store, keep the old token so the next check reloads its lines.
                 for change in changes where change.before == mutable.historyToken {
                     mutable.historyToken = change.after
                 }
                 observe(line)
-                adaptDecoderBias(to: line)
-                learnedAny = true
                 // Committed again: a forgotten word is the user's again.
                 if !mutable.forgotten.isEmpty {
                     for word in line.words { mutable.forgotten.remove(word.lower) }
                 }
+                return true
+            }
+            if observed {
+                adaptDecoderBias(to: line)
+                learnedAny = true
             }
         }
     }
 
     /// One step of the user's decoder-bias adaptation on a committed line (`DecoderBiasAdaptation`),
-    /// the line read from a sentence start as typing reads it. Under the lock.
+    /// the line read from a sentence start as typing reads it. The softmax per word runs on a
+    /// session of its own outside the engine's lock (milliseconds a keystroke would otherwise
+    /// wait for); only the step itself takes the lock.
     func adaptDecoderBias(to line: CommittedLine) {
-        guard var adaptation = mutable.biasAdaptation else { return }
+        guard let offsets = lock.withLock({ mutable.biasAdaptation.map { $0.isZero ? nil : $0.offsets } }) else { return }
         let vocabulary = bundle.vocabulary
         var ids: [Int32] = [Int32(vocabulary.endOfSentenceID)]
         var isTarget: [Bool] = [false]
@@ -76,10 +81,11 @@ extension SuggestionEngine {
                 isTarget.append(false)
             }
         }
-        let (gradient, targets) = DecoderBiasAdaptation.gradient(ids: ids, isTarget: isTarget, session: mutable.session)
+        let reader = InferenceSession(model: bundle.model, weights: resources.inferenceWeights)
+        reader.decoderBiasOffsets = offsets
+        let (gradient, targets) = DecoderBiasAdaptation.gradient(ids: ids, isTarget: isTarget, session: reader)
         guard targets > 0 else { return }
-        adaptation.step(gradient: gradient, rate: weights.dynamicRate, decay: weights.dynamicDecay)
-        mutable.biasAdaptation = adaptation
+        lock.withLock { mutable.biasAdaptation?.step(gradient: gradient, rate: weights.dynamicRate, decay: weights.dynamicDecay) }
     }
 
     /// Writes what the engine learned of the user besides words (the decoder-bias offsets, the
