@@ -170,7 +170,7 @@ public final class SuggestionEngine: SuggestionProviding, @unchecked Sendable {
         let candidates = Array(user.followers(of: entry.previousWords).keys) + mutable.frequentUserWords
         for word in candidates where boosts[word] == nil {
             guard isSuggestibleUserWord(word, count: user.unigrams[word] ?? 0) else { continue }
-            boosts[word] = weights.user * Float(user.probability(of: word, previous: entry.previousWords))
+            boosts[word] = Float(user.probability(of: word, previous: entry.previousWords))
         }
         entry.userBoosts = boosts
         entry.userBoostsVersion = user.version
@@ -236,7 +236,7 @@ public final class SuggestionEngine: SuggestionProviding, @unchecked Sendable {
                 boosts[word, default: (0, true)].score += score
                 boosts[word]?.fromUser = true
             }
-            for (word, score) in userBoosts(for: entry, user: user) where word.hasPrefix(typed) { add(word, score) }
+            for (word, probability) in userBoosts(for: entry, user: user) where word.hasPrefix(typed) { add(word, userWeight * probability) }
             if typed.utf8.count >= 2 {
                 // Rarer learned words with these letters (names, jargon), a bounded number of them.
                 for (word, count) in user.words(withPrefix: typed).prefix(64) where entry.userBoosts[word] == nil {
