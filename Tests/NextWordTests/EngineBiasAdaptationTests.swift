@@ -63,15 +63,15 @@ final class EngineBiasAdaptationTests: XCTestCase {
     func testLearningALineRaisesItsWordsAndTheRecordSurvivesARestart() throws {
         let engine = try EngineFixture.engine(history: try HistoryStore(path: file))
         let park = try XCTUnwrap(engine.bundle.vocabulary.id("park"))
-        let before = engine.lock.withLock { engine.mutable.session.probabilities(after: engine.mutable.session.initialState())[park] }
+        let before = engine.lock.withLock { engine.languageModel.session.probabilities(after: engine.languageModel.session.initialState())[park] }
         for _ in 0 ..< 3 { try engine.learn("we met them in the park") }
-        let after = engine.lock.withLock { engine.mutable.session.probabilities(after: engine.mutable.session.initialState())[park] }
+        let after = engine.lock.withLock { engine.languageModel.session.probabilities(after: engine.languageModel.session.initialState())[park] }
         XCTAssertGreaterThan(after, before, "the user's word gained probability")
-        let offsets = try XCTUnwrap(engine.lock.withLock { engine.mutable.biasAdaptation })
+        let offsets = try XCTUnwrap(engine.lock.withLock { engine.languageModel.adaptation })
         XCTAssertEqual(offsets.lines, 3)
 
         let reopened = try EngineFixture.engine(history: try HistoryStore(path: file))
-        let restored = try XCTUnwrap(reopened.lock.withLock { reopened.mutable.biasAdaptation })
+        let restored = try XCTUnwrap(reopened.lock.withLock { reopened.languageModel.adaptation })
         XCTAssertEqual(restored.lines, 3)
         for (a, b) in zip(restored.offsets, offsets.offsets) { XCTAssertEqual(a, b, accuracy: 2e-3 * max(1, abs(b))) }  // fp16
         XCTAssertEqual(reopened.history?.adaptationRecords(.decoderBias).keys.sorted(), [reopened.resources.modelDigest])
@@ -86,7 +86,7 @@ final class EngineBiasAdaptationTests: XCTestCase {
         foreign.step(gradient: [Float](repeating: 0.5, count: size), rate: 1, decay: 0)
         try store.saveAdaptationRecords([.decoderBias: foreign.encoded], model: "another-model")
         let engine = try EngineFixture.engine(history: store)
-        XCTAssertEqual(engine.lock.withLock { engine.mutable.biasAdaptation?.isZero }, true, "a new model starts from zero")
+        XCTAssertEqual(engine.lock.withLock { engine.languageModel.adaptation?.isZero }, true, "a new model starts from zero")
         try engine.learn("we met them in the park")
         XCTAssertEqual(store.adaptationRecords(.decoderBias).keys.sorted(), [engine.resources.modelDigest])
     }
@@ -97,14 +97,14 @@ final class EngineBiasAdaptationTests: XCTestCase {
         engine.incognito = true
         try engine.learn("we met them in the park")
         XCTAssertTrue(store.adaptationRecords(.decoderBias).isEmpty, "incognito writes no record")
-        XCTAssertEqual(engine.lock.withLock { engine.mutable.biasAdaptation?.isZero }, true, "and learns none in memory")
+        XCTAssertEqual(engine.lock.withLock { engine.languageModel.adaptation?.isZero }, true, "and learns none in memory")
         engine.incognito = false
 
         try engine.learn("we met them in the park")
         let park = try XCTUnwrap(engine.bundle.vocabulary.id("park"))
-        XCTAssertNotEqual(engine.lock.withLock { engine.mutable.biasAdaptation?.offsets[park] }, 0)
+        XCTAssertNotEqual(engine.lock.withLock { engine.languageModel.adaptation?.offsets[park] }, 0)
         try engine.forget(word: "park")
-        XCTAssertEqual(engine.lock.withLock { engine.mutable.biasAdaptation?.offsets[park] }, 0)
+        XCTAssertEqual(engine.lock.withLock { engine.languageModel.adaptation?.offsets[park] }, 0)
         let stored = try XCTUnwrap(store.adaptationRecords(.decoderBias)[engine.resources.modelDigest])
         XCTAssertEqual(DecoderBiasAdaptation(record: stored, vocabularySize: engine.bundle.vocabulary.count)?.offsets[park], 0,
                        "the forget reached the record")
@@ -112,8 +112,8 @@ final class EngineBiasAdaptationTests: XCTestCase {
         try engine.clearHistory()
         XCTAssertTrue(store.adaptationRecords(.decoderBias).isEmpty, "clear removes the record")
         XCTAssertTrue(store.adaptationRecords(.mixture).isEmpty, "and the mixture's")
-        XCTAssertEqual(engine.lock.withLock { engine.mutable.biasAdaptation?.isZero }, true)
-        XCTAssertNil(engine.lock.withLock { engine.mutable.session.decoderBiasOffsets })
+        XCTAssertEqual(engine.lock.withLock { engine.languageModel.adaptation?.isZero }, true)
+        XCTAssertNil(engine.lock.withLock { engine.languageModel.session.decoderBiasOffsets })
     }
 
     func testARecordThatIsNotOneIsIgnored() {

@@ -141,8 +141,8 @@ final class AdaptiveMixtureTests: XCTestCase {
         var repeating = AdaptiveMixture(prior: prior), novel = AdaptiveMixture(prior: prior)
         for _ in 0 ..< 300 {
             // The history gave the word most of its probability / almost none.
-            repeating.observe(base: 0.01, cache: 0.01, user: 0.6, cacheWeight: repeating.cache, userWeight: repeating.user)
-            novel.observe(base: 0.2, cache: 0.01, user: 0.0001, cacheWeight: novel.cache, userWeight: novel.user)
+            repeating.observe(MixtureEvidence(corpus: 0.01, sources: [(.documentCache, 0.01, repeating.cache), (.userHistory, 0.6, repeating.user)]))
+            novel.observe(MixtureEvidence(corpus: 0.2, sources: [(.documentCache, 0.01, novel.cache), (.userHistory, 0.0001, novel.user)]))
         }
         XCTAssertGreaterThan(repeating.user, prior.user)
         XCTAssertLessThan(novel.user, prior.user)

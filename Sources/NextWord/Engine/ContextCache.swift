@@ -1,43 +1,45 @@
 import Foundation
 
-/// What the engine knows after reading a context (the text before the word being typed): the
-/// LSTM state, the mixed model distribution over the vocabulary, and the words just written.
+/// What the engine knows after reading a context (the text before the word being typed): what it
+/// read (`ReadContext`), the corpus models' mixed distribution, and each other source's
+/// distribution once asked for.
 final class ContextEntry {
     /// The context's UTF-8 bytes: the key, and what later contexts are compared against.
     let key: [UInt8]
-    let state: RecurrentState<Float>
-    /// Last token ids fed to the model (for the n-gram), at most two.
-    let lastIDs: [Int32]
-    /// (1 − n-gram share) · P_lstm + n-gram share · P_kn over the vocabulary [V].
-    let distribution: [Float]
-    /// The last two lowercased words (for the user's n-grams); punctuation breaks the chain.
-    let previousWords: [String]
-    /// The last word of the context, whatever punctuation followed it: the word just typed.
-    let lastWord: String?
-    /// Whether the next word starts a sentence (document start, after . ! ? or a line break).
-    let sentenceStart: Bool
-    /// The neural cache's memory of the document (states before its words), and its distribution
-    /// for this context (`NeuralCache`), lowercased words.
-    let memory: CacheMemory?
-    let cacheDistribution: [String: Float]
+    let context: ReadContext
+    /// The corpus models mixed with their fixed shares, over the vocabulary [V]:
+    /// (1 − n-gram share) · P_lstm + n-gram share · P_kn.
+    let corpus: [Float]
     /// The learning policy's state over the document so far, the chunk still being typed, and the
     /// words the LSTM has read whose learnability the policy has not settled yet, with their states.
     let scanner: LearningScanner
     let pendingChunk: String
     let pendingWords: [(state: [Float], word: String)]
-    /// The user-history term (weight × P_history) of the words worth boosting after this context —
-    /// its followers in the user's n-grams and the user's most frequent words — with the user-model
-    /// version it was computed for. Built at the first keystroke, reused by the rest of the word.
-    var userBoosts: [String: Float] = [:]
-    var userBoostsVersion = -1
+    /// The sparse sources' distributions after this context, with the source version each was
+    /// computed for: made at the first keystroke after it, reused by the rest of the word.
+    var sparse: [SourceKind: (version: Int, distribution: [String: Float])] = [:]
 
-    init(key: [UInt8], state: RecurrentState<Float>, lastIDs: [Int32], distribution: [Float], previousWords: [String],
-         lastWord: String?, sentenceStart: Bool, memory: CacheMemory?, cacheDistribution: [String: Float], scanner: LearningScanner,
+    init(key: [UInt8], context: ReadContext, corpus: [Float], scanner: LearningScanner,
          pendingChunk: String, pendingWords: [(state: [Float], word: String)]) {
-        self.key = key; self.state = state; self.lastIDs = lastIDs; self.distribution = distribution
-        self.previousWords = previousWords; self.lastWord = lastWord; self.sentenceStart = sentenceStart
-        self.memory = memory; self.cacheDistribution = cacheDistribution
+        self.key = key; self.context = context; self.corpus = corpus
         self.scanner = scanner; self.pendingChunk = pendingChunk; self.pendingWords = pendingWords
+    }
+
+    /// `source`'s distribution after this context, computed once per source version.
+    func distribution(of source: PredictionSource) -> [String: Float] {
+        if let known = sparse[source.kind], known.version == source.version { return known.distribution }
+        let distribution: [String: Float]
+        switch source.distribution(after: context) {
+        case .sparse(let words): distribution = words
+        case .dense: distribution = [:]  // a corpus model's share is in `corpus` already
+        }
+        sparse[source.kind] = (source.version, distribution)
+        return distribution
+    }
+
+    /// `source`'s probability of `word` after this context.
+    func probability(of word: String, from source: PredictionSource) -> Float {
+        source.probability(of: word, after: context) ?? distribution(of: source)[word] ?? 0
     }
 }
 

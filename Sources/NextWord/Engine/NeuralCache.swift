@@ -42,6 +42,9 @@ final class CacheMemory: @unchecked Sendable {
         return CacheMemory(parent: nil, states: ordered, words: keptWords.reversed())
     }
 
+    /// The word of the newest position.
+    var newestWord: String? { words.last ?? parent?.newestWord }
+
     /// Calls `body` with the newest `limit` items, newest first.
     func forEachRecent(_ limit: Int, _ body: (ArraySlice<Float>, String) -> Void) {
         var node: CacheMemory? = self

@@ -11,6 +11,7 @@ extension SuggestionEngine {
         if exact, let base { return base }
 
         var start = base?.key.count ?? 0
+        let reader = languageModel.session
         var state: RecurrentState<Float>
         var lastIDs: [Int32]
         var previousWords: [String]
@@ -22,13 +23,14 @@ extension SuggestionEngine {
         var pendingWords: [(state: [Float], word: String)]
         let endOfSentence = Int32(bundle.vocabulary.endOfSentenceID)
         if let base {
-            state = base.state; lastIDs = base.lastIDs; previousWords = base.previousWords; lastWord = base.lastWord
-            sentenceStart = base.sentenceStart; memory = base.memory
+            let read = base.context
+            state = read.state; lastIDs = read.lastIDs; previousWords = read.previousWords; lastWord = read.lastWord
+            sentenceStart = read.sentenceStart; memory = read.memory
             scanner = base.scanner; pendingChunk = base.pendingChunk; pendingWords = base.pendingWords
         } else {
             // A document starts as a line does in training: after `</s>`.
-            state = mutable.session.initialState()
-            mutable.session.advance(&state, with: [endOfSentence])
+            state = reader.initialState()
+            reader.advance(&state, with: [endOfSentence])
             lastIDs = [endOfSentence]; previousWords = []; lastWord = nil; sentenceStart = true; memory = nil
             scanner = LearningScanner(); pendingChunk = ""; pendingWords = []
             if key.count > Self.maximumFreshContextBytes {
@@ -68,13 +70,12 @@ extension SuggestionEngine {
                 sentenceStart = true
             }
         }
-        let cacheOn = weights.cache > 0 && weights.cacheWindow > 0
-        if cacheOn {
+        if DocumentCacheSource.isOn(weights) {
             // Each word's state before it is read: what the neural cache remembers it by.
             let top = bundle.config.layers - 1
             for (id, word) in zip(ids, wordAt) {
                 if let word { pendingWords.append((state.h[top], word)) }
-                mutable.session.advance(&state, with: [id])
+                reader.advance(&state, with: [id])
             }
             // The cache remembers the document as learning would (`LearningScanner`): a number,
             // an address or a secret typed in the document is never offered back from it. The
@@ -106,35 +107,36 @@ extension SuggestionEngine {
             memory = CacheMemory.appending(memory, states: states, words: words, hidden: bundle.config.hiddenSize,
                                            window: weights.cacheWindow)
         } else {
-            mutable.session.advance(&state, with: ids)
+            reader.advance(&state, with: ids)
         }
         lastIDs = Array((lastIDs + ids).suffix(2))
 
-        var distribution = mutable.session.probabilities(after: state)
-        if let ngram, weights.ngram > 0 {
-            // Into a buffer kept across calls: a word boundary allocates only what the cache keeps.
-            ngram.distribution(context: lastIDs.map(Int.init), into: &mutable.ngramScratch)
-            let share = weights.ngram
-            mutable.ngramScratch.withUnsafeBufferPointer { kneserNey in
-                for i in distribution.indices { distribution[i] = (1 - share) * distribution[i] + share * kneserNey[i] }
-            }
-        }
-        let entry = ContextEntry(key: key, state: state, lastIDs: lastIDs, distribution: distribution,
-                                 previousWords: previousWords, lastWord: lastWord, sentenceStart: sentenceStart,
-                                 memory: memory, cacheDistribution: cacheOn ? cache.distribution(query: state.h[bundle.config.layers - 1], memory: memory,
-                                                                                   skippingNewest: lastWord) : [:],
+        let context = ReadContext(state: state, lastIDs: lastIDs, previousWords: previousWords, lastWord: lastWord,
+                                  sentenceStart: sentenceStart, memory: memory)
+        let entry = ContextEntry(key: key, context: context, corpus: corpusDistribution(after: context),
                                  scanner: scanner, pendingChunk: pendingChunk, pendingWords: pendingWords)
         session.cache.insert(entry)
         // One word typed after a context the session had read: what each source gave it, for the
         // mixture to learn from when the line is committed.
         if let base, let word = lastWord, wordAt.lazy.filter({ $0 != nil }).count == 1 {
-            let (cacheWeight, userWeight) = sourceWeights(for: base, user: mutable.user)
             session.evidence.append(MixtureEvidence(
-                base: baseProbability(of: word, after: base), cache: base.cacheDistribution[word] ?? 0,
-                user: mutable.user.isEmpty ? 0 : Float(mutable.user.probability(of: word, previous: base.previousWords)),
-                cacheWeight: cacheWeight, userWeight: userWeight))
+                corpus: corpusProbability(of: word, after: base),
+                sources: shares(after: base).map { ($0.source.kind, base.probability(of: word, from: $0.source), $0.weight) }))
             if session.evidence.count > 512 { session.evidence.removeFirst(session.evidence.count - 512) }
         }
         return entry
+    }
+
+    /// The corpus models' row after a context: their dense distributions mixed with fixed shares,
+    /// (1 − ngram) · P_lstm + ngram · P_kn.
+    func corpusDistribution(after context: ReadContext) -> [Float] {
+        guard case .dense(var distribution) = languageModel.distribution(after: context) else { return [] }
+        if let kneserNey, case .dense(let kneserNeyRow) = kneserNey.distribution(after: context) {
+            let share = weights.ngram
+            kneserNeyRow.withUnsafeBufferPointer { kn in
+                for i in distribution.indices { distribution[i] = (1 - share) * distribution[i] + share * kn[i] }
+            }
+        }
+        return distribution
     }
 }

@@ -17,10 +17,7 @@ extension SuggestionEngine {
             return
         }
         lock.withLock {
-            for item in session.evidence {
-                mutable.adaptive.observe(base: item.base, cache: item.cache, user: item.user,
-                                         cacheWeight: item.cacheWeight, userWeight: item.userWeight)
-            }
+            for item in session.evidence { mutable.adaptive.observe(item) }
             session.evidence.removeAll()
         }
         // What the lines taught besides words is written once they are in; it is derived from
@@ -28,9 +25,12 @@ extension SuggestionEngine {
         var learnedAny = false
         defer { if learnedAny { try? saveAdaptation() } }
         for line in LearningPolicy.committedLines(text, tokenizer: tokenizer) {
+            // Each source's lesson, its slow part done before the engine's lock is taken again.
+            let lessons = lock.withLock { sources.compactMap { $0.lesson(from: line) } }
+            for lesson in lessons { lesson.work() }
             // Write first, and without holding the engine's lock: the store may wait for another
             // process's write, and keystrokes must not wait with it. If the store refuses, the
-            // in-memory model does not claim otherwise.
+            // sources do not claim otherwise.
             var changes: [(before: Int64, after: Int64)] = []
             if let history, !history.isReadOnly {
                 for chunk in stride(from: 0, to: line.tokens.count, by: HistoryStore.maxTokensPerLine) {
@@ -38,69 +38,41 @@ extension SuggestionEngine {
                     if let change = try history.learnLine(part, at: Date()) { changes.append(change) }
                 }
             }
-            let observed = lock.withLock {
-                // A reload that ran meanwhile already holds this line: counting it again would
-                // double it.
+            let learned = lock.withLock {
+                // A reload that ran meanwhile already holds this line: learning it again would
+                // count it twice.
                 if let last = changes.last, mutable.historyToken >= last.after { return false }
                 // Our own write needs no reload; but if another process wrote since we last read
                 // the store, keep the old token so the next check reloads its lines.
                 for change in changes where change.before == mutable.historyToken {
                     mutable.historyToken = change.after
                 }
-                observe(line)
+                for lesson in lessons { lesson.apply() }
                 // Committed again: a forgotten word is the user's again.
                 if !mutable.forgotten.isEmpty {
                     for word in line.words { mutable.forgotten.remove(word.lower) }
                 }
                 return true
             }
-            if observed {
-                adaptDecoderBias(to: line)
-                learnedAny = true
-            }
+            learnedAny = learnedAny || learned
         }
     }
 
-    /// One step of the user's decoder-bias adaptation on a committed line (`DecoderBiasAdaptation`),
-    /// the line read from a sentence start as typing reads it. The softmax per word runs on a
-    /// session of its own outside the engine's lock (milliseconds a keystroke would otherwise
-    /// wait for); only the step itself takes the lock.
-    func adaptDecoderBias(to line: CommittedLine) {
-        guard let offsets = lock.withLock({ mutable.biasAdaptation.map { $0.isZero ? nil : $0.offsets } }) else { return }
-        let vocabulary = bundle.vocabulary
-        var ids: [Int32] = [Int32(vocabulary.endOfSentenceID)]
-        var isTarget: [Bool] = [false]
-        for token in line.tokens {
-            switch token {
-            case .word(_, let lower):
-                ids.append(Int32(vocabulary.idOrUnknown(lower)))
-                isTarget.append(vocabulary.id(lower) != nil)
-            case .breaker:
-                // Punctuation or refused text: read as <unk>, never a target.
-                ids.append(Int32(vocabulary.unknownID))
-                isTarget.append(false)
-            }
-        }
-        let reader = InferenceSession(model: bundle.model, weights: resources.inferenceWeights)
-        reader.decoderBiasOffsets = offsets
-        let (gradient, targets) = DecoderBiasAdaptation.gradient(ids: ids, isTarget: isTarget, session: reader)
-        guard targets > 0 else { return }
-        lock.withLock { mutable.biasAdaptation?.step(gradient: gradient, rate: weights.dynamicRate, decay: weights.dynamicDecay) }
-    }
-
-    /// Writes what the engine learned of the user besides words (the decoder-bias offsets, the
-    /// mixture's weights) to the history, outside the lock: it is a write.
+    /// Writes what the sources and the mixture learned of the user besides words (the history's
+    /// records: decoder-bias offsets, the mixture's weights), outside the lock: it is a write.
     func saveAdaptation() throws {
         guard let history, !history.isReadOnly else { return }
         let records: [HistoryStore.AdaptationKind: Data] = try lock.withLock {
             var records = [HistoryStore.AdaptationKind.mixture: try JSONEncoder().encode(mutable.adaptive)]
-            if let bias = mutable.biasAdaptation { records[.decoderBias] = bias.encoded }
+            for source in sources {
+                if let kind = source.recordKind, let record = source.encodedRecord() { records[kind] = record }
+            }
             return records
         }
         try history.saveAdaptationRecords(records, model: resources.modelDigest)
     }
 
-    /// The adaptation as the history keeps it for this model, or the start (at open; under the lock).
+    /// Takes up what the history keeps for this model, if anything (at open; under the lock).
     func loadAdaptation(from history: HistoryStore?) {
         // The model's digest costs a pass over its weights: only when there is a record to match.
         func record(_ kind: HistoryStore.AdaptationKind) -> Data? {
@@ -110,24 +82,8 @@ extension SuggestionEngine {
         if let data = record(.mixture), let mixture = try? JSONDecoder().decode(AdaptiveMixture.self, from: data), mixture.isValid {
             mutable.adaptive = mixture
         }
-        guard weights.dynamicRate > 0 else { return }
-        let size = bundle.vocabulary.count
-        let adaptation = record(.decoderBias).flatMap { DecoderBiasAdaptation(record: $0, vocabularySize: size) }
-            ?? DecoderBiasAdaptation(vocabularySize: size)
-        mutable.biasAdaptation = adaptation
-    }
-
-    /// Adds a learned line's words and n-grams to the in-memory user model (under the lock).
-    private func observe(_ line: CommittedLine) {
-        var previous: [String] = []
-        for token in line.tokens {
-            guard case .word(let surface, let lower) = token else {
-                previous.removeAll()
-                continue
-            }
-            mutable.user.observe(surface: surface, previous: previous)
-            previous.append(lower)
-            if previous.count > 2 { previous.removeFirst() }
+        for source in sources {
+            if let kind = source.recordKind, let data = record(kind) { source.restore(record: data) }
         }
     }
 
@@ -154,12 +110,8 @@ extension SuggestionEngine {
     public func forgetInMemory(word: String) {
         lock.withLock {
             let lower = HistoryText.lower(HistoryText.normalize(word))
-            mutable.user.forget(lower)
+            for source in sources { source.forget(lower) }
             mutable.forgotten.insert(lower)
-            if var adaptation = mutable.biasAdaptation, let id = bundle.vocabulary.id(lower) {
-                adaptation.forget(id: id)
-                mutable.biasAdaptation = adaptation
-            }
             mutable.memoryGeneration += 1
         }
     }
@@ -168,10 +120,7 @@ extension SuggestionEngine {
     public func clearHistory() throws {
         try lock.withLock {
             try history?.clear()
-            mutable.user = UserModel()
-            if mutable.biasAdaptation != nil {
-                mutable.biasAdaptation = DecoderBiasAdaptation(vocabularySize: bundle.vocabulary.count)
-            }
+            for source in sources { source.clear() }
             mutable.adaptive = AdaptiveMixture(prior: weights)
             mutable.memoryGeneration += 1
             if let history { try? reloadUserModel(from: history) }
@@ -181,7 +130,7 @@ extension SuggestionEngine {
     public func statsSummary() throws -> String {
         guard let history else { return "no history store (learning stays in memory)" }
         let stats = history.stats()
-        let user = lock.withLock { mutable.user }
+        let user = lock.withLock { userHistory.model }
         var lines = ["history: \(stats.path?.path ?? "in memory")\(stats.isReadOnly ? " (read-only)" : "")",
                      "words: \(stats.words) distinct, \(stats.totalWordCount) typed; n-grams: \(stats.ngrams)",
                      "file size: \(ByteCountFormatter.string(fromByteCount: stats.fileSize, countStyle: .file))"]
@@ -195,7 +144,7 @@ extension SuggestionEngine {
     /// Rebuilds the user model from the store (at open, and when another process learned).
     func reloadUserModel(from history: HistoryStore) throws {
         let snapshot = try history.snapshot()
-        mutable.user = Self.userModel(from: snapshot, forgetting: mutable.forgotten)
+        userHistory.replace(with: Self.userModel(from: snapshot, forgetting: mutable.forgotten))
         mutable.historyToken = snapshot.changeToken
     }
 
@@ -230,7 +179,7 @@ extension SuggestionEngine {
                 mutable.reloadInFlight = false
                 // A forget or a clear meanwhile reloaded (or emptied) the model itself: keep that.
                 guard let user, let fresh, mutable.historyToken == seenToken, mutable.forgotten == fresh.forgotten else { return }
-                mutable.user = user
+                userHistory.replace(with: user)
                 mutable.historyToken = fresh.snapshot.changeToken
             }
         }

@@ -1,0 +1,106 @@
+import Foundation
+
+/// The engine's prediction sources, by name: what the mixture weighs, the evidence it learns
+/// from, and the records each keeps in the user's history.
+public enum SourceKind: String, Sendable, CaseIterable, Codable {
+    /// The LSTM's softmax, with the user's decoder-bias adaptation (`LanguageModelSource`).
+    case languageModel = "lstm"
+    /// The corpus Kneser-Ney trigram (`KneserNeySource`).
+    case kneserNey = "kneser-ney"
+    /// The neural cache over the text of the field being typed (`DocumentCacheSource`).
+    case documentCache = "document-cache"
+    /// The user's own trigram over everything they committed (`UserHistorySource`).
+    case userHistory = "history"
+
+    /// The corpus models: dense over the vocabulary, mixed with fixed shares into one row per
+    /// context (`MixingWeights.ngram`); the other sources are sparse and weighed per user.
+    var isCorpusModel: Bool { self == .languageModel || self == .kneserNey }
+}
+
+/// A source's probabilities for the word after one context.
+enum SourceDistribution {
+    /// [V] over the vocabulary, by id, summing to 1.
+    case dense([Float])
+    /// Over lowercased words, in the vocabulary or not; a word it does not name has 0.
+    case sparse([String: Float])
+}
+
+/// What a source learns from one committed line, in the engine's two steps around its lock:
+/// `work` runs outside it (it may take milliseconds: a keystroke in another field must not wait),
+/// `apply` under it once the line is in the history. A source takes what `work` needs from its
+/// state when it makes the lesson (under the lock), so `work` reads nothing that changes.
+struct SourceLesson {
+    var work: () -> Void = {}
+    var apply: () -> Void
+}
+
+/// One source of the engine's mixture (`SuggestionEngine`), behind the same small protocol: its
+/// distribution after a context, and its part in learning, forgetting, clearing and what the
+/// history keeps of it. Incognito is the engine's: a source in an incognito field is simply never
+/// taught, and nothing of it is written.
+///
+/// A source lives inside one engine and is called only under the engine's lock (except a lesson's
+/// `work`); it is a class so the engine's parts share one instance of its state.
+protocol PredictionSource: AnyObject {
+    var kind: SourceKind { get }
+    /// Changes whenever what the source would say after an already read context changes (a line
+    /// learned, a word forgotten, a reload), so a context's cached distribution is recomputed.
+    /// Sources that read only the context itself keep 0.
+    var version: Int { get }
+    /// Its distribution after the context, computed once per context (and version): every
+    /// keystroke of the word after it reuses it.
+    func distribution(after context: ReadContext) -> SourceDistribution
+    /// How much of its mixture weight it claims after this context, 0…1: a cache that remembers
+    /// two words is not trusted as one that remembers a hundred, an empty history not at all.
+    func confidence(after context: ReadContext) -> Float
+    /// Its probability of `word` after the context, where it is more than its distribution holds
+    /// (nil: the distribution's value, 0 for a word it does not name).
+    func probability(of word: String, after context: ReadContext) -> Float?
+    /// Rarer words with the typed letters that it knows beyond its distribution after the context,
+    /// with their probabilities; at most `limit`.
+    func completions(of typed: String, after context: ReadContext, limit: Int) -> [(word: String, probability: Float)]
+    /// What a committed line teaches it (nil: nothing). Never called for incognito text.
+    func lesson(from line: CommittedLine) -> SourceLesson?
+    /// Forgets a word (lowercased) at once.
+    func forget(_ lower: String)
+    /// Forgets everything learned.
+    func clear()
+    /// Its record in the history beside the learned lines (derived data, kept per model), or nil.
+    var recordKind: HistoryStore.AdaptationKind? { get }
+    func encodedRecord() -> Data?
+    /// Takes up a record read back from the history; a malformed one is ignored.
+    func restore(record: Data)
+}
+
+extension PredictionSource {
+    var version: Int { 0 }
+    func confidence(after context: ReadContext) -> Float { 1 }
+    func probability(of word: String, after context: ReadContext) -> Float? { nil }
+    func completions(of typed: String, after context: ReadContext, limit: Int) -> [(word: String, probability: Float)] { [] }
+    func lesson(from line: CommittedLine) -> SourceLesson? { nil }
+    func forget(_ lower: String) {}
+    func clear() {}
+    var recordKind: HistoryStore.AdaptationKind? { nil }
+    func encodedRecord() -> Data? { nil }
+    func restore(record: Data) {}
+}
+
+/// What the engine read of a context (the text before the word being typed), which the sources
+/// compute their distributions from.
+struct ReadContext {
+    /// The LSTM's state after the context.
+    let state: RecurrentState<Float>
+    /// Last token ids fed to the model (for the n-gram), at most two.
+    let lastIDs: [Int32]
+    /// The last two lowercased words (for the user's n-grams); punctuation breaks the chain.
+    let previousWords: [String]
+    /// The last word of the context, whatever punctuation followed it: the word just typed.
+    let lastWord: String?
+    /// Whether the next word starts a sentence (document start, after . ! ? or a line break).
+    let sentenceStart: Bool
+    /// The neural cache's memory of the document: the states before its words.
+    let memory: CacheMemory?
+
+    /// The top layer's state: what the neural caches compare remembered positions with.
+    var query: [Float] { state.h[state.h.count - 1] }
+}

@@ -1,0 +1,140 @@
+import Foundation
+
+/// Turns what the sources say after a context into the suggestion strip: mixes them, keeps the
+/// words that start with the typed letters, leaves out what the user already passed over or just
+/// typed, cases what is left for display and returns the best `limit`.
+///
+///     score(w) = λ_corpus · P_corpus(w) + Σ_s w_s · P_s(w)        w_s = λ_s · confidence_s
+///
+/// P_corpus is the context's corpus row (LSTM and Kneser-Ney with fixed shares); a word the corpus
+/// models call `<unk>` takes P_corpus(<unk>) split by its lexicon count among such words. The
+/// sparse sources (document cache, user history) add their weighted probabilities, and λ_corpus
+/// is what they leave: 1 − Σ w_s. The scores are probabilities under that mixture.
+///
+/// Used under the engine's lock: it keeps a scratch row over the vocabulary.
+final class Ranker {
+    let resources: EngineResources
+    let casing = Casing()
+    /// What a word offered earlier for this word and typed past keeps of its score.
+    let passedOverFactor: Float
+    /// [V] zeros except while `rank` runs: the sparse sources' scores of vocabulary words by id.
+    private var boostScratch: [Float]
+
+    init(resources: EngineResources, weights: MixingWeights) {
+        self.resources = resources
+        passedOverFactor = weights.passedOver
+        boostScratch = [Float](repeating: 0, count: resources.bundle.vocabulary.count)
+    }
+
+    /// A sparse source and its weight after the context (its mixture weight times its confidence).
+    typealias Share = (source: PredictionSource, weight: Float)
+
+    /// The best `limit` suggestions after `entry` for the typed letters (`typed` lowercased, as
+    /// `partial` was typed), leaving out the words in `passedOver` unless nothing better is left.
+    func rank(entry: ContextEntry, shares: [Share], typed: String, partial: String, limit: Int,
+              excluding passedOver: Set<String>, user: UserModel) -> [Suggestion] {
+        let vocabulary = resources.bundle.vocabulary
+        let lexicon = resources.lexicon, unknownMass = resources.unknownMass
+        let corpusWeight = 1 - shares.reduce(0) { $0 + $1.weight }
+
+        // Sparse sources first: their words with these letters, and the rarer ones they know.
+        var boosts: [String: (score: Float, fromUser: Bool)] = [:]
+        for (source, weight) in shares where weight > 0 {
+            let fromUser = source.kind == .userHistory
+            func add(_ word: String, _ probability: Float) {
+                boosts[word, default: (0, fromUser)].score += weight * probability
+                if fromUser { boosts[word]?.fromUser = true }
+            }
+            let distribution = entry.distribution(of: source)
+            for (word, probability) in distribution where word.hasPrefix(typed) { add(word, probability) }
+            for (word, probability) in source.completions(of: typed, after: entry.context, limit: 64)
+            where distribution[word] == nil { add(word, probability) }
+        }
+
+        var top = TopK(limit + 1 + passedOver.count)
+        var extra: [Int32: (String, Bool)] = [:]  // candidates outside the vocabulary, by a negative key
+        // Boosts of vocabulary words go into a dense scratch row, so the loop over every candidate
+        // adds a float instead of hashing a string.
+        var boostedIDs: [Int] = []
+        for (word, boost) in boosts {
+            guard let id = vocabulary.id(word) else { continue }
+            boostScratch[id] += boost.score
+            boostedIDs.append(id)
+        }
+        defer { for id in boostedIDs { boostScratch[id] = 0 } }
+        entry.corpus.withUnsafeBufferPointer { corpus in
+            boostScratch.withUnsafeBufferPointer { boost in
+                for id in resources.prefixIndex.ids(withPrefix: typed) {
+                    top.insert(id: id, score: corpusWeight * corpus[Int(id)] + boost[Int(id)])
+                }
+            }
+            let unknownProbability = corpus[vocabulary.unknownID]
+            var nextKey: Int32 = -1
+            func addOutside(_ word: String, score: Float, fromUser: Bool) {
+                extra[nextKey] = (word, fromUser)
+                top.insert(id: nextKey, score: score)
+                nextKey -= 1
+            }
+            // In text order: equal scores keep their insertion order in `top`, and a dictionary's
+            // order changes from one process to the next (Swift seeds its hashing per process).
+            let outsideWords = boosts.filter { vocabulary.id($0.key) == nil }
+                .sorted { Vocabulary.precedesInScalarOrder($0.key, $1.key) }
+            for (word, boost) in outsideWords {
+                let corpusCount = Double(lexicon?.totalCount(ofLowercased: word) ?? 0)
+                let base = unknownMass > 0 ? Float(corpusCount / unknownMass) * unknownProbability : 0
+                addOutside(word, score: corpusWeight * base + boost.score, fromUser: boost.fromUser)
+            }
+            if !typed.isEmpty, let lexicon, unknownMass > 0 {
+                for (word, count) in lexicon.completions(ofPrefix: typed, limit: limit + 2) {
+                    let lower = word.lowercased()
+                    if vocabulary.id(lower) != nil || boosts[lower] != nil { continue }
+                    addOutside(lower, score: corpusWeight * Float(Double(count) / unknownMass) * unknownProbability, fromUser: false)
+                }
+            }
+        }
+
+        // Words already offered for this word and passed over count `passedOverFactor` times
+        // their score: the user may not have looked (typing on while "tomorrow" was offered at
+        // "tom" does not mean "not tomorrow"), but a close runner-up should get the slot.
+        let context = entry.context
+        var ranked: [(suggestion: Suggestion, score: Float)] = []
+        for item in top.items {
+            let word: String, fromUser: Bool
+            if item.id >= 0 {
+                word = vocabulary.words[Int(item.id)]
+                fromUser = boosts[word]?.fromUser ?? false
+            } else if let outside = extra[item.id] {
+                (word, fromUser) = outside
+            } else { continue }
+            if word == typed { continue }  // already typed out: nothing to save
+            // The word just typed is on the screen: offering it again as the next word is an echo,
+            // not a prediction, unless the user really does repeat it ("bye bye") or the models
+            // are sure of it.
+            if typed.isEmpty, word == context.lastWord, item.score < 0.3,
+               (user.followers(of: [word])[word] ?? 0) < 2 { continue }
+            let usual = usualForm(of: word, user: user)
+            let text = casing.display(usual: usual, typed: partial, sentenceStart: context.sentenceStart)
+            let source: Suggestion.Source = fromUser ? (item.id >= 0 ? .both : .history) : .model
+            // The probability given what the user did: a word typed past keeps its discounted share.
+            let score = passedOver.contains(word) ? item.score * passedOverFactor : item.score
+            ranked.append((Suggestion(text: text, probability: Double(score), source: source), score))
+        }
+        // Stable: equal scores (a factor of 0 puts every passed-over word last) keep their order.
+        let order = ranked.indices.sorted { ranked[$0].score != ranked[$1].score ? ranked[$0].score > ranked[$1].score : $0 < $1 }
+        return order.prefix(limit).map { ranked[$0].suggestion }
+    }
+
+    /// How a word is written mid-sentence: a capitalised form only when it is how the word is
+    /// nearly always written (names, `I`, acronyms), not when it merely often starts sentences
+    /// (`Thank`). The user's own writing decides first, then the corpus.
+    func usualForm(of word: String, user: UserModel) -> String {
+        let threshold = 0.8
+        if let surface = user.preferredSurface(of: word), let share = user.capitalizedShare(of: word) {
+            return surface.first?.isUppercase == true && share < threshold ? word : surface
+        }
+        if let lexicon = resources.lexicon, let surface = lexicon.preferredCasing(of: word) {
+            return surface.first?.isUppercase == true && (lexicon.capitalizedShare(of: word) ?? 1) < threshold ? word : surface
+        }
+        return word
+    }
+}

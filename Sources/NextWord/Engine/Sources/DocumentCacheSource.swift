@@ -1,0 +1,112 @@
+import Foundation
+
+/// The neural cache over the document being typed (Grave, Joulin & Usunier 2017) as a source:
+/// p(w) ∝ Σ exp(θ · h · h_i) over the remembered positions followed by w (`NeuralCache`).
+///
+/// What it remembers is the field's own text, read with the context (`ReadContext.memory`, kept
+/// by each typing session and made as learning would see the text: nothing the policy refuses).
+/// It learns nothing: forgetting, clearing and incognito drop the sessions' memories (the
+/// engine's memory generation), and a forgotten word is not taken from the text again.
+final class DocumentCacheSource: PredictionSource {
+    let kind = SourceKind.documentCache
+    let cache: NeuralCache
+    /// The cache's weight is scaled by n / (n + this), n the positions it remembers.
+    let shrinkage: Float
+
+    init(weights: MixingWeights) {
+        cache = NeuralCache(window: weights.cacheWindow, theta: weights.cacheTheta)
+        shrinkage = Float(weights.cacheShrinkage)
+    }
+
+    /// Whether the engine keeps a document memory at all (a cache with weight or window 0 does not).
+    static func isOn(_ weights: MixingWeights) -> Bool { weights.cache > 0 && weights.cacheWindow > 0 }
+
+    func distribution(after context: ReadContext) -> SourceDistribution {
+        // The word just typed is left out when it is the newest position: remembered by the state
+        // most like the query, it would mostly be proposed again.
+        .sparse(cache.distribution(query: context.query, memory: context.memory, skippingNewest: context.lastWord))
+    }
+
+    func confidence(after context: ReadContext) -> Float {
+        guard let memory = context.memory else { return 0 }
+        let remembered = min(memory.count, cache.window)
+        // Nothing to offer when the only position in view is the word just typed (left out above).
+        let offered = remembered - (context.lastWord != nil && memory.newestWord == context.lastWord ? 1 : 0)
+        guard offered > 0 else { return 0 }
+        return Float(remembered) / (Float(remembered) + shrinkage)
+    }
+}
+
+/// The user's own trigram over the history (`UserModel`, Witten-Bell) as a source. Its words are
+/// those the learning policy kept; a word the model and the corpus do not know is offered only
+/// once the user has typed it `MixingWeights.newWordMinimumCount` times (a typo typed once is not).
+///
+/// The history tables are its record: the engine writes each committed line there first and
+/// teaches this in-memory projection after, and rebuilds it when another process wrote.
+final class UserHistorySource: PredictionSource {
+    let kind = SourceKind.userHistory
+    let resources: EngineResources
+    let newWordMinimumCount: Int
+    private(set) var model = UserModel()
+
+    init(resources: EngineResources, weights: MixingWeights) {
+        self.resources = resources
+        newWordMinimumCount = weights.newWordMinimumCount
+    }
+
+    var version: Int { model.version }
+
+    /// Replaces the projection with one rebuilt from the history.
+    func replace(with model: UserModel) { self.model = model }
+
+    func distribution(after context: ReadContext) -> SourceDistribution {
+        var words: [String: Float] = [:]
+        for word in model.followers(of: context.previousWords).keys where words[word] == nil {
+            guard isSuggestible(word, count: model.unigrams[word] ?? 0) else { continue }
+            words[word] = historyProbability(of: word, after: context)
+        }
+        return .sparse(words)
+    }
+
+    func confidence(after context: ReadContext) -> Float { model.isEmpty ? 0 : 1 }
+
+    func completions(of typed: String, after context: ReadContext, limit: Int) -> [(word: String, probability: Float)] {
+        // Rarer learned words with these letters (names, jargon), a bounded number of them.
+        guard typed.utf8.count >= 2 else { return [] }
+        return model.words(withPrefix: typed).prefix(limit).compactMap { word, count in
+            isSuggestible(word, count: count) ? (word, historyProbability(of: word, after: context)) : nil
+        }
+    }
+
+    func probability(of word: String, after context: ReadContext) -> Float? { historyProbability(of: word, after: context) }
+
+    private func historyProbability(of word: String, after context: ReadContext) -> Float {
+        model.isEmpty ? 0 : Float(model.probability(of: word, previous: context.previousWords))
+    }
+
+    func lesson(from line: CommittedLine) -> SourceLesson? {
+        SourceLesson(apply: { [self] in
+            var previous: [String] = []
+            for token in line.tokens {
+                guard case .word(let surface, let lower) = token else {
+                    previous.removeAll()
+                    continue
+                }
+                model.observe(surface: surface, previous: previous)
+                previous.append(lower)
+                if previous.count > 2 { previous.removeFirst() }
+            }
+        })
+    }
+
+    func forget(_ lower: String) { model.forget(lower) }
+
+    func clear() { model = UserModel() }
+
+    /// A learned word may be suggested if the model or the corpus knows it, or the user typed it
+    /// often enough.
+    func isSuggestible(_ word: String, count: Int) -> Bool {
+        resources.bundle.vocabulary.id(word) != nil || (resources.lexicon?.totalCount(ofLowercased: word) ?? 0) > 0
+            || count >= newWordMinimumCount
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+
+/// The LSTM as a source: it reads each context (one batch-1 step per token on the fp16 weights,
+/// `InferenceSession`) and gives its softmax, with the user's decoder-bias adaptation
+/// (`DecoderBiasAdaptation`) added to the logits.
+///
+/// Learning is dynamic evaluation: a committed line's bias gradient is computed outside the
+/// engine's lock on a reader session of its own (a softmax per word: milliseconds), and only the
+/// step is applied under it. Forgetting a word sets its offset back to 0; clearing starts from zero.
+final class LanguageModelSource: PredictionSource {
+    let kind = SourceKind.languageModel
+    let resources: EngineResources
+    /// The engine's session: the one that reads contexts for every typing session.
+    let session: InferenceSession
+    private let rate: Float, decay: Float
+    /// The user's decoder-bias adaptation (nil when `MixingWeights.dynamicRate` is 0). The
+    /// session's logit offsets follow it (none while it is zero).
+    private(set) var adaptation: DecoderBiasAdaptation? {
+        didSet { session.decoderBiasOffsets = adaptation.flatMap { $0.isZero ? nil : $0.offsets } }
+    }
+
+    init(resources: EngineResources, weights: MixingWeights) {
+        self.resources = resources
+        session = InferenceSession(model: resources.bundle.model, weights: resources.inferenceWeights)
+        rate = weights.dynamicRate
+        decay = weights.dynamicDecay
+        if rate > 0 { adaptation = DecoderBiasAdaptation(vocabularySize: resources.bundle.vocabulary.count) }
+    }
+
+    func distribution(after context: ReadContext) -> SourceDistribution {
+        .dense(session.probabilities(after: context.state))
+    }
+
+    func lesson(from line: CommittedLine) -> SourceLesson? {
+        guard let offsets = adaptation.map({ $0.isZero ? nil : $0.offsets }) else { return nil }
+        let vocabulary = resources.bundle.vocabulary
+        // The line read from a sentence start, as typing reads it.
+        var ids: [Int32] = [Int32(vocabulary.endOfSentenceID)]
+        var isTarget: [Bool] = [false]
+        for token in line.tokens {
+            switch token {
+            case .word(_, let lower):
+                ids.append(Int32(vocabulary.idOrUnknown(lower)))
+                isTarget.append(vocabulary.id(lower) != nil)
+            case .breaker:
+                // Punctuation or refused text: read as <unk>, never a target.
+                ids.append(Int32(vocabulary.unknownID))
+                isTarget.append(false)
+            }
+        }
+        var step: (gradient: [Float], targets: Int) = ([], 0)
+        let resources = self.resources
+        return SourceLesson(work: {
+            let reader = InferenceSession(model: resources.bundle.model, weights: resources.inferenceWeights)
+            reader.decoderBiasOffsets = offsets
+            step = DecoderBiasAdaptation.gradient(ids: ids, isTarget: isTarget, session: reader)
+        }, apply: { [self] in
+            guard step.targets > 0 else { return }
+            adaptation?.step(gradient: step.gradient, rate: rate, decay: decay)
+        })
+    }
+
+    func forget(_ lower: String) {
+        guard var adapted = adaptation, let id = resources.bundle.vocabulary.id(lower) else { return }
+        adapted.forget(id: id)
+        adaptation = adapted
+    }
+
+    func clear() {
+        if adaptation != nil { adaptation = DecoderBiasAdaptation(vocabularySize: resources.bundle.vocabulary.count) }
+    }
+
+    var recordKind: HistoryStore.AdaptationKind? { adaptation == nil ? nil : .decoderBias }
+
+    func encodedRecord() -> Data? { adaptation?.encoded }
+
+    func restore(record: Data) {
+        guard adaptation != nil,
+              let restored = DecoderBiasAdaptation(record: record, vocabularySize: resources.bundle.vocabulary.count) else { return }
+        adaptation = restored
+    }
+}
+
+/// The corpus Kneser-Ney trigram as a source: its distribution after the last two tokens read.
+final class KneserNeySource: PredictionSource {
+    let kind = SourceKind.kneserNey
+    let model: NGramModel
+    /// [V] the distribution last computed: a word boundary allocates only what the context cache
+    /// keeps (the row is handed out and, once mixed and dropped, written in place again).
+    private var scratch: [Float] = []
+
+    init(model: NGramModel) { self.model = model }
+
+    func distribution(after context: ReadContext) -> SourceDistribution {
+        model.distribution(context: context.lastIDs.map(Int.init), into: &scratch)
+        return .dense(scratch)
+    }
+}
