@@ -20,7 +20,7 @@ public struct AdaptiveMixture: Sendable, Equatable {
     static let sparseLimit: Float = 0.8
 
     public init(prior: MixingWeights) {
-        weights = [.documentCache: prior.cache, .userHistory: prior.user]
+        weights = [.documentCache: prior.cache, .userHistory: prior.user, .userCache: prior.userCache]
     }
 
     /// Weight of the document cache.
@@ -52,7 +52,7 @@ public struct AdaptiveMixture: Sendable, Equatable {
 
     /// Whether the weights are within the bounds (a record read back from a history).
     var isValid: Bool {
-        weights.values.allSatisfy { Self.bounds.contains($0) } && weights.values.reduce(0, +) <= Self.sparseLimit + 1e-6
+        weights.values.allSatisfy { $0 == 0 || Self.bounds.contains($0) } && weights.values.reduce(0, +) <= Self.sparseLimit + 1e-6
             && observations >= 0
     }
 
@@ -61,13 +61,17 @@ public struct AdaptiveMixture: Sendable, Equatable {
 
 extension AdaptiveMixture: Codable {
     /// The record's keys: one per source (the names it had when the mixture had two), and the count.
-    private enum CodingKeys: String, CodingKey { case cache, user, observations }
-    private static let keys: [SourceKind: CodingKeys] = [.documentCache: .cache, .userHistory: .user]
+    private enum CodingKeys: String, CodingKey { case cache, user, userCache, observations }
+    private static let keys: [SourceKind: CodingKeys] = [.documentCache: .cache, .userHistory: .user, .userCache: .userCache]
 
     public init(from decoder: Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
+        // A record from before a source existed starts that source at its default prior.
+        let prior = AdaptiveMixture(prior: MixingWeights())
         weights = [:]
-        for (kind, key) in Self.keys { weights[kind] = try container.decode(Float.self, forKey: key) }
+        for (kind, key) in Self.keys {
+            weights[kind] = try container.decodeIfPresent(Float.self, forKey: key) ?? prior.weight(of: kind)
+        }
         observations = try container.decode(Int.self, forKey: .observations)
     }
 

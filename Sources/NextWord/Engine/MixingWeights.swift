@@ -20,6 +20,9 @@ public struct MixingWeights: Codable, Sendable, Equatable {
     public var cache: Float = 0.12
     /// Weight of the user's history.
     public var user: Float = 0.12
+    /// Weight of the user's neural cache (`UserCacheSource`), and the committed positions it keeps.
+    public var userCache: Float = 0.1
+    public var userCacheSize = 1000
     /// Words of the document the cache looks back over.
     public var cacheWindow = 100
     /// The neural cache's θ: how sharply it prefers words that followed states like the current
@@ -63,9 +66,13 @@ extension MixingWeights {
             case "passedover": passedOver = Float(value)
             case "dyn": dynamicRate = Float(value)
             case "dyndecay": dynamicDecay = Float(value)
-            default: throw ModelError.invalidInput("unknown mixing weight \"\(parts[0])\" (ngram, cache, user, window, theta, shrink, newword, passedover, dyn, dyndecay)")
+            case "usercache": userCache = Float(value)
+            case "usersize": userCacheSize = Int(value)
+            default: throw ModelError.invalidInput("unknown mixing weight \"\(parts[0])\" (ngram, cache, user, usercache, usersize, window, theta, shrink, newword, passedover, dyn, dyndecay)")
             }
         }
-        if ngram > 1 || cache + user >= 1 { throw ModelError.invalidInput("weights must leave the model a share: ngram ≤ 1, cache + user < 1") }
+        if ngram > 1 || cache + user + userCache >= 1 {
+            throw ModelError.invalidInput("weights must leave the model a share: ngram ≤ 1, cache + user + usercache < 1")
+        }
     }
 }

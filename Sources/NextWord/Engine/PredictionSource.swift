@@ -11,10 +11,14 @@ public enum SourceKind: String, Sendable, CaseIterable, Codable {
     case documentCache = "document-cache"
     /// The user's own trigram over everything they committed (`UserHistorySource`).
     case userHistory = "history"
+    /// The neural cache over the user's committed text, kept in the history (`UserCacheSource`).
+    case userCache = "user-cache"
 
     /// The corpus models: dense over the vocabulary, mixed with fixed shares into one row per
     /// context (`MixingWeights.ngram`); the other sources are sparse and weighed per user.
     var isCorpusModel: Bool { self == .languageModel || self == .kneserNey }
+    /// Sources that hold what the user taught (a suggestion from them is `.history`).
+    var isUsers: Bool { self == .userHistory || self == .userCache }
 }
 
 /// A source's probabilities for the word after one context.
@@ -32,6 +36,9 @@ enum SourceDistribution {
 struct SourceLesson {
     var work: () -> Void = {}
     var apply: () -> Void
+    /// Rows the history keeps of the line for this source, written in the line's own transaction
+    /// (read after `work`).
+    var positions: () -> [HistoryStore.CachePosition] = { [] }
 }
 
 /// One source of the engine's mixture (`SuggestionEngine`), behind the same small protocol: its
@@ -70,6 +77,8 @@ protocol PredictionSource: AnyObject {
     func encodedRecord() -> Data?
     /// Takes up a record read back from the history; a malformed one is ignored.
     func restore(record: Data)
+    /// Takes up the positions the history kept of its lessons (`SourceLesson.positions`), oldest first.
+    func restore(positions: [(line: Int64, position: HistoryStore.CachePosition)])
 }
 
 extension PredictionSource {
@@ -83,6 +92,7 @@ extension PredictionSource {
     var recordKind: HistoryStore.AdaptationKind? { nil }
     func encodedRecord() -> Data? { nil }
     func restore(record: Data) {}
+    func restore(positions: [(line: Int64, position: HistoryStore.CachePosition)]) {}
 }
 
 /// What the engine read of a context (the text before the word being typed), which the sources

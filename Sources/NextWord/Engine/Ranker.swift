@@ -40,7 +40,7 @@ final class Ranker {
         // Sparse sources first: their words with these letters, and the rarer ones they know.
         var boosts: [String: (score: Float, fromUser: Bool)] = [:]
         for (source, weight) in shares where weight > 0 {
-            let fromUser = source.kind == .userHistory
+            let fromUser = source.kind.isUsers
             func add(_ word: String, _ probability: Float) {
                 boosts[word, default: (0, fromUser)].score += weight * probability
                 if fromUser { boosts[word]?.fromUser = true }

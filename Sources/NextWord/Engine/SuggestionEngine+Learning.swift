@@ -33,9 +33,14 @@ extension SuggestionEngine {
             // sources do not claim otherwise.
             var changes: [(before: Int64, after: Int64)] = []
             if let history, !history.isReadOnly {
+                // What the sources keep of the line goes in with its first part, in one transaction.
+                let positions = lessons.flatMap { $0.positions() }
+                var write = positions.isEmpty ? nil
+                    : HistoryStore.CachePositionWrite(positions: positions, model: resources.modelDigest, capacity: weights.userCacheSize)
                 for chunk in stride(from: 0, to: line.tokens.count, by: HistoryStore.maxTokensPerLine) {
                     let part = CommittedLine(tokens: Array(line.tokens[chunk ..< min(line.tokens.count, chunk + HistoryStore.maxTokensPerLine)]))
-                    if let change = try history.learnLine(part, at: Date()) { changes.append(change) }
+                    if let change = try history.learnLine(part, at: Date(), positions: write) { changes.append(change) }
+                    write = nil
                 }
             }
             let learned = lock.withLock {
@@ -84,6 +89,9 @@ extension SuggestionEngine {
         }
         for source in sources {
             if let kind = source.recordKind, let data = record(kind) { source.restore(record: data) }
+        }
+        if let userCache, let history, history.cachePositionCount() > 0 {
+            userCache.restore(positions: history.cachePositions(model: resources.modelDigest, limit: userCache.capacity))
         }
     }
 

@@ -3,7 +3,7 @@ import Foundation
 /// The keyboard's engine: `suggest(prefix:)` on every keystroke, `learn(_:)` on every committed line.
 ///
 /// A thin facade over its prediction sources (`PredictionSource`: the LSTM, the corpus Kneser-Ney,
-/// the document's neural cache, the user's history), a `Ranker`, and one `TypingSession` per text
+/// the document's neural cache, the user's history and neural cache), a `Ranker`, and one `TypingSession` per text
 /// field. A keystroke flows: the text typed so far → its tail split into context and the partial
 /// word → the session's cached context, or one LSTM step per new token from the longest cached one
 /// (`ReadContext`) → each source's distribution after it → mixed, filtered by the typed letters,
@@ -25,6 +25,8 @@ public final class SuggestionEngine: SuggestionProviding, @unchecked Sendable {
     let kneserNey: KneserNeySource?
     let documentCache: DocumentCacheSource
     let userHistory: UserHistorySource
+    /// Nil when `MixingWeights.userCache` or `userCacheSize` is 0.
+    let userCache: UserCacheSource?
     /// Every source: what learning, forgetting, clearing and the history's records go through.
     let sources: [PredictionSource]
     /// The sparse ones, which the mixture weighs per user.
@@ -68,7 +70,12 @@ public final class SuggestionEngine: SuggestionProviding, @unchecked Sendable {
         kneserNey = weights.ngram > 0 ? resources.ngram.map(KneserNeySource.init) : nil
         documentCache = DocumentCacheSource(weights: weights)
         userHistory = UserHistorySource(resources: resources, weights: weights)
-        sparseSources = [documentCache, userHistory]
+        let learnedWords = userHistory
+        userCache = weights.userCache > 0 && weights.userCacheSize > 0
+            ? UserCacheSource(resources: resources, weights: weights) { [unowned learnedWords] word in
+                learnedWords.isSuggestible(word, count: learnedWords.model.unigrams[word] ?? 0)
+            } : nil
+        sparseSources = [documentCache, userHistory] + (userCache.map { [$0] } ?? [])
         sources = [languageModel] + (kneserNey.map { [$0] } ?? []) + sparseSources
         ranker = Ranker(resources: resources, weights: weights)
         mutable = Mutable(adaptive: AdaptiveMixture(prior: weights), incognito: incognito)

@@ -16,6 +16,8 @@ enum HistorySchema {
 
     /// Identifier of the first migration.
     static let v1 = "v1-words-ngrams"
+    /// The user's neural-cache positions (`HistoryStore.CachePosition`).
+    static let v2 = "v2-cache-positions"
 
     /// The `meta` key of the change counter that `learn`, `forget` and `clear` bump.
     static let generationKey = "generation"
@@ -53,6 +55,21 @@ enum HistorySchema {
             try db.execute(sql: "INSERT INTO meta(key, value) VALUES ('schema', ?), (?, 0)",
                            arguments: [schemaName, generationKey])
             try db.execute(sql: "PRAGMA application_id = \(applicationID)")
+        }
+        migrator.registerMigration(v2) { db in
+            // One row per remembered position: the model its state comes from (SHA-256), the
+            // committed line (forgetting a word removes its lines), the word, [H] fp16 little-endian.
+            try db.execute(sql: """
+                CREATE TABLE cache_position (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    model TEXT NOT NULL,
+                    line INTEGER NOT NULL,
+                    word TEXT NOT NULL,
+                    state BLOB NOT NULL
+                );
+                CREATE INDEX cache_position_word ON cache_position(word);
+                CREATE INDEX cache_position_line ON cache_position(line);
+                """)
         }
         for (identifier, migrate) in extra {
             migrator.registerMigration(identifier, migrate: migrate)

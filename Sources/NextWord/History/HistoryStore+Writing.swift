@@ -28,13 +28,14 @@ extension HistoryStore {
 
     /// Learns a line prepared by `LearningPolicy` (the engine's path: the same value its in-memory
     /// model learns). At most ``maxTokensPerLine`` tokens.
-    func learnLine(_ line: CommittedLine, at date: Date) throws -> (before: Int64, after: Int64)? {
-        try learnLines([line], at: date)
+    /// `positions`: the user cache's positions of the line, written in the same transaction.
+    func learnLine(_ line: CommittedLine, at date: Date, positions: CachePositionWrite? = nil) throws -> (before: Int64, after: Int64)? {
+        try learnLines([line], at: date, positions: positions)
     }
 
     /// Learns many lines in one transaction (one fsync for all: an import of a file of notes,
     /// not the keystroke path). Each at most ``maxTokensPerLine`` tokens.
-    func learnLines(_ lines: [CommittedLine], at date: Date) throws -> (before: Int64, after: Int64)? {
+    func learnLines(_ lines: [CommittedLine], at date: Date, positions: CachePositionWrite? = nil) throws -> (before: Int64, after: Int64)? {
         for line in lines where line.tokens.count > Self.maxTokensPerLine {
             throw HistoryError.invalidInput("a line of \(line.tokens.count) tokens; at most \(Self.maxTokensPerLine) are learned at once")
         }
@@ -54,6 +55,7 @@ extension HistoryStore {
                     try Self.addNgram(db, context: ngram.context, word: ngram.word, order: ngram.order, count: 1, lastUsed: now)
                 }
             }
+            if let positions { try Self.addCachePositions(db, positions) }
             change = try Self.finishLearning(db, now: now, cap: cap, halfLife: halfLife)
         }
         return change
@@ -95,7 +97,7 @@ extension HistoryStore {
         if let readOnlyReason { throw readOnlyReason.error(path: displayPath) }
         let lower = HistoryText.lower(HistoryText.normalize(word))
         guard !lower.isEmpty else { return 0 }
-        var removed = 0
+        var removed = 0, positions = 0
         try write { db in
             try db.execute(sql: "DELETE FROM word WHERE lower = ?", arguments: [lower])
             removed += db.changesCount
@@ -107,9 +109,12 @@ extension HistoryStore {
                    OR substr(context, -length(?3)) = ?3
                 """, arguments: [lower, lower + " ", " " + lower])
             removed += db.changesCount
-            if removed > 0 { try Self.bumpGeneration(db) }
+            // The user cache's positions of the lines that held it go too; derived from those
+            // lines, they are not counted as entries of their own.
+            positions = try Self.forgetCachePositions(db, lower: lower)
+            if removed + positions > 0 { try Self.bumpGeneration(db) }
         }
-        if removed > 0 {
+        if removed + positions > 0 {
             // Best effort: another process reading right now may keep old WAL frames alive until
             // its read ends; the next checkpoint then overwrites them.
             _ = try? connections.writerConnection(path: displayPath).writeWithoutTransaction { db in
@@ -137,6 +142,7 @@ extension HistoryStore {
             try writer.barrierWriteWithoutTransaction { db in
                 try db.inTransaction(.immediate) {
                     try db.execute(sql: "DELETE FROM word; DELETE FROM ngram")
+                    if try db.tableExists("cache_position") { try db.execute(sql: "DELETE FROM cache_position") }
                     try db.execute(sql: "DELETE FROM meta WHERE key LIKE ?", arguments: [Self.adaptationKeyPrefix + "%"])
                     try Self.bumpGeneration(db)
                     return .commit

@@ -1,0 +1,162 @@
+import CKernels
+import Foundation
+
+/// The neural cache over the user's committed text (Grave, Joulin & Usunier 2017, the user's part):
+/// the LSTM's top-layer state h_i before each learnable word of the last `capacity` committed
+/// positions, with that word, kept across sessions in the history; after a context with state h
+///
+///     p(w) ∝ Σ_{i: w_i = w} exp(θ · h · h_i)
+///
+/// The document cache (`DocumentCacheSource`) remembers the field being typed; this one what the
+/// user wrote before, in any field and any session: a phrase typed last week is offered after the
+/// context it followed then.
+///
+/// A line is read from a sentence start, as typing reads it, with what the policy refused read as
+/// `<unk>` (so no state holds a refused token's content), and only learnable words are remembered.
+/// Forgetting a word removes every position of the lines that held it (the states after it were
+/// computed from it); the history keeps the positions per model (`HistoryStore.CachePosition`),
+/// so a new model starts an empty cache and fills it from what is committed next.
+final class UserCacheSource: PredictionSource {
+    let kind = SourceKind.userCache
+    let resources: EngineResources
+    /// Positions kept, the newest.
+    let capacity: Int
+    let theta: Float
+    /// The weight is scaled by n / (n + this), n the positions remembered.
+    let shrinkage: Float
+    private(set) var version = 0
+    /// [n, H] fp16 states, oldest first, with their n words (lowercased) and lines.
+    private var states: [UInt16] = []
+    private var words: [String] = []
+    private var lines: [Int64] = []
+    private var nextLine: Int64 = 1
+    /// [n] scores of the last query (kept to spare an allocation per word boundary).
+    private var scores: [Float] = []
+    /// Whether a remembered word may be offered: the history's rule for learned words (a word
+    /// the model and the corpus do not know only once the user typed it often enough).
+    private let isSuggestible: (String) -> Bool
+
+    init(resources: EngineResources, weights: MixingWeights, isSuggestible: @escaping (String) -> Bool) {
+        self.resources = resources
+        self.isSuggestible = isSuggestible
+        capacity = weights.userCacheSize
+        theta = weights.cacheTheta
+        shrinkage = Float(weights.cacheShrinkage)
+    }
+
+    var count: Int { words.count }
+    private var hidden: Int { resources.bundle.config.hiddenSize }
+
+    func distribution(after context: ReadContext) -> SourceDistribution {
+        let n = words.count
+        guard n > 0 else { return .sparse([:]) }
+        if scores.count != n { scores = [Float](repeating: 0, count: n) }
+        // scores [n] = states [n, H] · query [H], in fp32 from the fp16 states.
+        let query = context.query
+        states.withUnsafeBufferPointer { s in
+            nw_half_gemv(s.baseAddress!, query, nil, &scores, n, hidden)
+        }
+        var top = -Float.infinity
+        for i in 0 ..< n { scores[i] *= theta; top = max(top, scores[i]) }
+        var result: [String: Float] = [:]
+        var total: Float = 0
+        for i in 0 ..< n {
+            let e = Foundation.exp(scores[i] - top)
+            result[words[i], default: 0] += e
+            total += e
+        }
+        // Normalised over every position, so a word not offered keeps its share out of the rest's.
+        var offered: [String: Float] = [:]
+        for (word, score) in result where isSuggestible(word) { offered[word] = score / total }
+        return .sparse(offered)
+    }
+
+    func confidence(after context: ReadContext) -> Float {
+        words.isEmpty ? 0 : Float(words.count) / (Float(words.count) + shrinkage)
+    }
+
+    /// The positions a committed line adds: the state before each learnable word, read from a
+    /// sentence start (nothing for a line without one).
+    func positions(of line: CommittedLine, session reader: InferenceSession) -> [HistoryStore.CachePosition] {
+        let vocabulary = resources.bundle.vocabulary
+        var state = reader.initialState()
+        reader.advance(&state, with: [Int32(vocabulary.endOfSentenceID)])
+        var result: [HistoryStore.CachePosition] = []
+        for token in line.tokens {
+            let id: Int
+            switch token {
+            case .word(_, let lower):
+                var halves = [UInt16](repeating: 0, count: hidden)
+                state.h[state.h.count - 1].withUnsafeBufferPointer { nw_floats_to_halves($0.baseAddress!, &halves, hidden) }
+                result.append(HistoryStore.CachePosition(word: lower, state: halves))
+                id = vocabulary.idOrUnknown(lower)
+            case .breaker:
+                id = vocabulary.unknownID
+            }
+            reader.advance(&state, with: [Int32(id)])
+        }
+        return result
+    }
+
+    func lesson(from line: CommittedLine) -> SourceLesson? {
+        guard capacity > 0 else { return nil }
+        let resources = self.resources
+        var lesson = SourceLesson(apply: {})
+        var found: [HistoryStore.CachePosition] = []
+        lesson.work = { [self] in
+            let reader = InferenceSession(model: resources.bundle.model, weights: resources.inferenceWeights)
+            found = positions(of: line, session: reader)
+        }
+        lesson.apply = { [self] in append(found) }
+        lesson.positions = { found }
+        return lesson
+    }
+
+    /// Adds positions (one committed line's, or the history's at open), keeping the newest `capacity`.
+    func append(_ positions: [HistoryStore.CachePosition], line: Int64? = nil) {
+        guard !positions.isEmpty else { return }
+        let line = line ?? nextLine
+        nextLine = max(nextLine, line + 1)
+        for position in positions where position.state.count == hidden {
+            states += position.state
+            words.append(position.word)
+            lines.append(line)
+        }
+        if words.count > capacity {
+            let drop = words.count - capacity
+            states.removeFirst(drop * hidden)
+            words.removeFirst(drop)
+            lines.removeFirst(drop)
+        }
+        version += 1
+    }
+
+    func restore(positions: [(line: Int64, position: HistoryStore.CachePosition)]) {
+        clear()
+        var start = positions.startIndex
+        while start < positions.endIndex {
+            let line = positions[start].line
+            let end = positions[start...].firstIndex { $0.line != line } ?? positions.endIndex
+            append(positions[start ..< end].map(\.position), line: line)
+            start = end
+        }
+    }
+
+    func forget(_ lower: String) {
+        let doomed = Set(zip(words, lines).filter { $0.0 == lower }.map(\.1))
+        guard !doomed.isEmpty else { return }
+        var keptStates: [UInt16] = [], keptWords: [String] = [], keptLines: [Int64] = []
+        for i in words.indices where !doomed.contains(lines[i]) {
+            keptStates += states[i * hidden ..< (i + 1) * hidden]
+            keptWords.append(words[i])
+            keptLines.append(lines[i])
+        }
+        (states, words, lines) = (keptStates, keptWords, keptLines)
+        version += 1
+    }
+
+    func clear() {
+        (states, words, lines) = ([], [], [])
+        version += 1
+    }
+}

@@ -1,0 +1,148 @@
+import CKernels
+import Foundation
+import XCTest
+@testable import NextWord
+
+/// The user's neural cache (`UserCacheSource`): its distribution against a direct computation in
+/// Double, what it remembers of a line, and its part in the history — kept across restarts and per
+/// model, written in the line's own transaction, forgotten by lines, erased by clear, never
+/// written in incognito.
+final class EngineUserCacheTests: XCTestCase {
+    private var directory: URL!
+    private var file: URL { directory.appendingPathComponent("history.sqlite") }
+
+    override func setUpWithError() throws { directory = try EngineFixture.temporaryDirectory("UserCache") }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
+
+    private func context(after text: String, engine: SuggestionEngine) -> ReadContext {
+        let field = engine.makeSession()
+        return engine.lock.withLock { engine.contextEntry(for: Array(text.utf8), in: field).context }
+    }
+
+    private func positions(_ engine: SuggestionEngine) -> Int { engine.lock.withLock { engine.userCache?.count ?? -1 } }
+
+    func testTheDistributionMatchesADirectComputationInDouble() throws {
+        let engine = try EngineFixture.engine()
+        let cache = try XCTUnwrap(engine.userCache)
+        let lines = ["we met them in the park", "I think the weather is nice", "we met them at home"]
+        for line in lines { try engine.learn(line) }
+        let remembered = engine.lock.withLock { () -> [HistoryStore.CachePosition] in
+            let reader = InferenceSession(model: engine.bundle.model, weights: engine.resources.inferenceWeights)
+            return lines.flatMap { cache.positions(of: LearningPolicy.committedLine($0), session: reader) }
+        }
+        XCTAssertEqual(remembered.map(\.word), lines.flatMap { $0.lowercased().split(separator: " ").map(String.init) })
+        XCTAssertEqual(positions(engine), remembered.count)
+
+        let query = context(after: "we met them in the ", engine: engine)
+        guard case .sparse(let distribution) = engine.lock.withLock({ cache.distribution(after: query) }) else {
+            return XCTFail("the user cache is a sparse source")
+        }
+        // p(w) ∝ Σ_{i: w_i = w} exp(θ · h · h_i), h_i as stored (fp16), in Double.
+        let h = query.query.map(Double.init)
+        var expected: [String: Double] = [:]
+        for position in remembered {
+            var state = [Float](repeating: 0, count: position.state.count)
+            nw_halves_to_floats(position.state, &state, state.count)
+            let dot = zip(h, state).reduce(0.0) { $0 + $1.0 * Double($1.1) }
+            expected[position.word, default: 0] += exp(Double(engine.weights.cacheTheta) * dot)
+        }
+        let total = expected.values.reduce(0, +)
+        XCTAssertEqual(Set(distribution.keys), Set(expected.keys))
+        for (word, value) in expected {
+            XCTAssertEqual(Double(distribution[word] ?? -1), value / total, accuracy: 1e-5, word)
+        }
+    }
+
+    func testARefusedTokenIsReadAsUnknownAndNeverRemembered() throws {
+        let engine = try EngineFixture.engine()
+        try engine.learn("my card 4111 1111 1111 1111 is in the park")
+        let words = engine.lock.withLock { () -> [String] in
+            let reader = InferenceSession(model: engine.bundle.model, weights: engine.resources.inferenceWeights)
+            return engine.userCache!.positions(of: LearningPolicy.committedLine("my card 4111 1111 is in the park"), session: reader).map(\.word)
+        }
+        XCTAssertEqual(words, ["my", "card", "is", "in", "the", "park"])
+        XCTAssertEqual(positions(engine), 6)
+    }
+
+    func testPositionsSurviveARestartAndBelongToTheirModel() throws {
+        let engine = try EngineFixture.engine(history: try HistoryStore(path: file))
+        try engine.learn("we met them in the park")
+        try engine.learn("the park is near the river")
+        XCTAssertEqual(positions(engine), 12)
+        XCTAssertEqual(engine.history?.cachePositionCount(), 12, "written with the lines")
+        let before = context(after: "we met them in the ", engine: engine)
+        let expected = engine.lock.withLock { engine.userCache!.distribution(after: before) }
+
+        let reopened = try EngineFixture.engine(history: try HistoryStore(path: file))
+        XCTAssertEqual(positions(reopened), 12)
+        let after = context(after: "we met them in the ", engine: reopened)
+        guard case .sparse(let restored) = reopened.lock.withLock({ reopened.userCache!.distribution(after: after) }),
+              case .sparse(let original) = expected else { return XCTFail("sparse") }
+        XCTAssertEqual(Set(restored.keys), Set(original.keys))
+        for (word, p) in original { XCTAssertEqual(restored[word] ?? -1, p, accuracy: 1e-6, word) }
+
+        // Another model's positions are not used, and its first learned line replaces them.
+        let otherFile = directory.appendingPathComponent("other.sqlite")
+        let store = try HistoryStore(path: otherFile)
+        _ = try store.learnLine(LearningPolicy.committedLine("unused"), at: Date(), positions: HistoryStore.CachePositionWrite(
+            positions: [HistoryStore.CachePosition(word: "unused", state: [UInt16](repeating: 0, count: 8))], model: "another-model", capacity: 100))
+        let other = try EngineFixture.engine(history: store, weights: try MixingWeights(parsing: "usersize=4"))
+        XCTAssertEqual(positions(other), 0, "the rows of another model are not this model's states")
+        try other.learn("we met them in the park today")
+        XCTAssertEqual(store.cachePositionCount(), 4, "another model's rows went, and the newest `usersize` stay")
+        XCTAssertEqual(store.cachePositions(model: other.resources.modelDigest, limit: 10).map(\.position.word), ["in", "the", "park", "today"])
+        XCTAssertEqual(positions(other), 4)
+    }
+
+    func testForgetRemovesTheLinesThatHeldTheWordAtOnceAndOnDisk() throws {
+        let engine = try EngineFixture.engine(history: try HistoryStore(path: file))
+        try engine.learn("we met zorblatt in the park")
+        try engine.learn("the weather is nice")
+        XCTAssertEqual(positions(engine), 10)
+        engine.forgetInMemory(word: "Zorblatt")
+        XCTAssertEqual(positions(engine), 4, "the whole line went from memory at once: its later states read the word")
+        try engine.forget(word: "zorblatt")
+        XCTAssertEqual(engine.history?.cachePositionCount(), 4)
+        XCTAssertFalse(EngineFixture.filesContain(file, "zorblatt"), "nothing of it is left in the file")
+        let reopened = try EngineFixture.engine(history: try HistoryStore(path: file))
+        XCTAssertEqual(positions(reopened), 4)
+    }
+
+    func testClearAndIncognito() throws {
+        let engine = try EngineFixture.engine(history: try HistoryStore(path: file))
+        engine.incognito = true
+        try engine.learn("we met them in the park")
+        XCTAssertEqual(positions(engine), 0, "incognito teaches it nothing")
+        XCTAssertEqual(engine.history?.cachePositionCount(), 0, "and writes nothing")
+        engine.incognito = false
+        let field = engine.makeSession()
+        engine.setIncognito(true, for: field)
+        try engine.learn("we met them in the park", from: field)
+        XCTAssertEqual(positions(engine), 0, "nor does an incognito field")
+
+        try engine.learn("we met them in the park")
+        XCTAssertEqual(positions(engine), 6)
+        try engine.clearHistory()
+        XCTAssertEqual(positions(engine), 0)
+        XCTAssertEqual(engine.history?.cachePositionCount(), 0)
+    }
+
+    func testWhatItRemembersRaisesTheWordAfterARestartInAFreshField() throws {
+        // Only the user cache learns, so that the history's n-grams cannot be what raises it.
+        let weights = try MixingWeights(parsing: "user=0,usercache=0.5")
+        let prefix = "we should go to the ", probe = "rive"
+        func probability(_ engine: SuggestionEngine) -> Double {
+            engine.suggest(prefix: prefix + probe, limit: 20, in: engine.makeSession()).first { $0.text == "river" }?.probability ?? 0
+        }
+        let engine = try EngineFixture.engine(history: try HistoryStore(path: file), weights: weights)
+        let before = probability(engine)
+        for _ in 0 ..< 3 { try engine.learn("we should go to the river") }
+        let learned = engine.suggest(prefix: prefix, limit: 5, in: engine.makeSession())
+        let reopened = try EngineFixture.engine(history: try HistoryStore(path: file), weights: weights)
+        let restored = reopened.suggest(prefix: prefix, limit: 5, in: reopened.makeSession())
+        XCTAssertEqual(restored.map(\.text), learned.map(\.text), "the same strip after a restart")
+        for (a, b) in zip(restored, learned) { XCTAssertEqual(a.probability, b.probability, accuracy: 1e-4) }  // the decoder bias is kept in fp16
+        XCTAssertGreaterThan(probability(reopened), before * 1.5, "the remembered word gained: \(before) → \(probability(reopened))")
+        XCTAssertTrue(restored.contains { $0.text == "river" && $0.source != .model }, "and is offered from the history: \(restored)")
+    }
+}
