@@ -32,11 +32,20 @@ struct HistoryCommand: ParsableCommand {
     struct Stats: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Counts, file and size.")
         @OptionGroup var location: Location
-        @Flag(help: "One JSON object: {file, exists, read_only, words, typed, ngrams, size_bytes}.") var json = false
+        @Flag(help: "One JSON object: {file, exists, read_only, words, typed, ngrams, size_bytes, cache_positions, decoder_bias_lines, mixture}.")
+        var json = false
 
         struct Report: Encodable {
             let file: String, exists: Bool, read_only: Bool
             let words: Int, typed: Int, ngrams: Int, size_bytes: Int64
+            /// What the engine learned besides words (kept per model; any model's is shown).
+            var cache_positions = 0
+            var decoder_bias_lines: Int?
+            var mixture: Mixture?
+        }
+
+        struct Mixture: Encodable {
+            let document_cache: Float, history: Float, user_cache: Float, observations: Int
         }
 
         func run() throws {
@@ -49,23 +58,28 @@ struct HistoryCommand: ParsableCommand {
                 return
             }
             let stats = store.stats()
+            let biasLines = store.adaptationRecords(.decoderBias).values.first.flatMap(DecoderBiasAdaptation.lineCount(inRecord:))
+            let mixture = store.adaptationRecords(.mixture).values.first.flatMap { try? JSONDecoder().decode(AdaptiveMixture.self, from: $0) }
+            let positions = store.cachePositionCount()
             if json {
-                print(try jsonLine(Report(file: stats.path?.path ?? "in memory", exists: true, read_only: stats.isReadOnly, words: stats.words,
-                                          typed: stats.totalWordCount, ngrams: stats.ngrams, size_bytes: stats.fileSize)))
+                var report = Report(file: stats.path?.path ?? "in memory", exists: true, read_only: stats.isReadOnly, words: stats.words,
+                                    typed: stats.totalWordCount, ngrams: stats.ngrams, size_bytes: stats.fileSize)
+                report.cache_positions = positions
+                report.decoder_bias_lines = biasLines
+                report.mixture = mixture.map { Mixture(document_cache: $0.cache, history: $0.user, user_cache: $0.weight(of: .userCache),
+                                                       observations: $0.observations) }
+                print(try jsonLine(report))
                 return
             }
             print("file: \(stats.path?.path ?? "in memory")\(stats.isReadOnly ? " (read-only)" : "")")
             print("words: \(stats.words) distinct, \(stats.totalWordCount) typed")
             print("n-grams: \(stats.ngrams)")
             print("size: \(stats.fileSize) bytes")
-            // What the engine learned besides words (kept per model; any model's is shown).
-            if let record = store.adaptationRecords(.decoderBias).values.first, let lines = DecoderBiasAdaptation.lineCount(inRecord: record) {
-                print("decoder bias: adapted on \(lines) committed line\(lines == 1 ? "" : "s")")
-            }
-            if let record = store.adaptationRecords(.mixture).values.first,
-               let mixture = try? JSONDecoder().decode(AdaptiveMixture.self, from: record) {
-                print(String(format: "mixture: document cache %.3f, history %.3f (tuned on %d committed words)",
-                             mixture.cache, mixture.user, mixture.observations))
+            if positions > 0 { print("user cache: \(positions) remembered position\(positions == 1 ? "" : "s")") }
+            if let biasLines { print("decoder bias: adapted on \(biasLines) committed line\(biasLines == 1 ? "" : "s")") }
+            if let mixture {
+                print(String(format: "mixture: document cache %.3f, history %.3f, user cache %.3f (tuned on %d committed words)",
+                             mixture.cache, mixture.user, mixture.weight(of: .userCache), mixture.observations))
             }
         }
     }

@@ -113,5 +113,19 @@ final class CommandLineWriterTests: XCTestCase {
         XCTAssertTrue(after.exists)
         XCTAssertEqual(after.typed, 12)
         XCTAssertFalse(after.read_only)
+
+        // What an engine learned besides words is in the report too.
+        let path = HistoryStore.defaultPath(environment: ["XDG_DATA_HOME": directory.appendingPathComponent("data").path])
+        try EngineFixture.engine(history: try HistoryStore(path: path)).learn("we met them in the park")
+        struct Adapted: Decodable {
+            struct Mixture: Decodable { let document_cache: Float; let history: Float; let user_cache: Float; let observations: Int }
+            let cache_positions: Int; let decoder_bias_lines: Int?; let mixture: Mixture?
+        }
+        let adapted = try JSONDecoder().decode(Adapted.self, from: Data(try nextword(["history", "stats", "--json"]).output.utf8))
+        XCTAssertEqual(adapted.cache_positions, 6)
+        XCTAssertEqual(adapted.decoder_bias_lines, 1)
+        XCTAssertEqual(adapted.mixture?.user_cache, MixingWeights().userCache)
+        let text = try nextword(["history", "stats"]).output
+        XCTAssertTrue(text.contains("user cache: 6 remembered positions"), text)
     }
 }

@@ -143,9 +143,13 @@ extension SuggestionEngine {
                      "words: \(stats.words) distinct, \(stats.totalWordCount) typed; n-grams: \(stats.ngrams)",
                      "file size: \(ByteCountFormatter.string(fromByteCount: stats.fileSize, countStyle: .file))"]
         if user.isEmpty { lines.append("nothing learned yet") }
-        let mixture = lock.withLock { mutable.adaptive }
-        lines.append(String(format: "mixture: document cache %.3f, history %.3f (tuned on %d committed words; prior %.2f, %.2f)",
-                            mixture.cache, mixture.user, mixture.observations, weights.cache, weights.user))
+        let (mixture, positions, biasLines) = lock.withLock { (mutable.adaptive, userCache?.count ?? 0, languageModel.adaptation?.lines ?? 0) }
+        if positions > 0 { lines.append("user cache: \(positions) positions; decoder bias: adapted on \(biasLines) lines") }
+        // Two lines: one did not fit 90 columns.
+        lines.append(String(format: "mixture: document cache %.3f, history %.3f, user cache %.3f", mixture.cache, mixture.user,
+                            mixture.weight(of: .userCache)))
+        lines.append(String(format: "  (tuned on %d committed words; prior %.2f, %.2f, %.2f)", mixture.observations,
+                            weights.cache, weights.user, weights.userCache))
         return lines.joined(separator: "\n")
     }
 
