@@ -1,18 +1,20 @@
 import Foundation
 
-/// How the engine mixes its sources into one probability per word:
+/// How the engine mixes its sources into one probability per word (`Ranker`):
 ///
-///     P(w) = (1 − cache − user) · [ (1 − ngram) · P_lstm(w) + ngram · P_kn(w) ]
-///            + cache · P_document(w) + user · P_history(w | last two words)
+///     P(w) = (1 − Σ w_s) · [ (1 − ngram) · P_lstm(w) + ngram · P_kn(w) ]
+///            + w_cache · P_document(w) + w_user · P_history(w | last two words) + w_usercache · P_usercache(w)
 ///
-/// P_lstm is the LSTM's softmax, P_kn the corpus Kneser-Ney trigram, P_document the neural cache
-/// over the last `cacheWindow` words of the text (`NeuralCache`: ∝ Σ exp(θ·h·h_i) over the
-/// positions followed by w; θ = 0 is the share of w among those words), P_history the user's own
-/// Witten-Bell trigram. Words the model only knows as `<unk>` take P(<unk>) split by their corpus
-/// (lexicon) counts. A source that is absent gives its weight back to the others; the cache's
-/// weight shrinks for a short memory, and `cache` and `user` are the prior of the engine's
-/// `AdaptiveMixture`, which tunes them to the user from committed text. Tuned on
-/// ../shared/data/dev (see BENCHMARKS.md): the defaults are the tuned values.
+/// P_lstm is the LSTM's softmax (with the user's decoder-bias adaptation), P_kn the corpus
+/// Kneser-Ney trigram, P_document the neural cache over the last `cacheWindow` words of the text
+/// (`NeuralCache`: ∝ Σ exp(θ·h·h_i) over the positions followed by w; θ = 0 is the share of w among
+/// those words), P_history the user's own Witten-Bell trigram, P_usercache the same neural cache
+/// over the user's last `userCacheSize` committed positions. Words the model only knows as
+/// `<unk>` take P(<unk>) split by their corpus (lexicon) counts. Each sparse source's weight w_s is
+/// the user's `AdaptiveMixture` weight (whose prior is `cache`, `user`, `userCache` here) times the
+/// source's confidence after the context (a cache's shrinks for a short memory; an empty source's
+/// is 0, giving its weight back). Tuned on ../shared/data/dev (see BENCHMARKS.md): the defaults are
+/// the tuned values.
 public struct MixingWeights: Codable, Sendable, Equatable {
     /// Share of the Kneser-Ney n-gram in the corpus model.
     public var ngram: Float = 0.4
