@@ -3,7 +3,7 @@ import Foundation
 /// How a suggested word is written: the user's and the corpus's usual form (`I`, `NASA`,
 /// `London`), a capital at a sentence start, and whatever capitals the user already typed
 /// (`Th` → `The`, `NA` → `NASA`), with the user's choice of apostrophe kept.
-public struct Casing: Sendable {
+package struct Casing: Sendable {
     public init() {}
 
     /// - Parameters:

@@ -18,7 +18,7 @@ import Foundation
 ///
 /// The LSTM's biases are not adapted here: their gradient needs the backward pass through time
 /// (the trainer's, on OpenBLAS), which the keystroke process does not load.
-public struct DecoderBiasAdaptation: Sendable, Equatable {
+package struct DecoderBiasAdaptation: Sendable, Equatable {
     /// [V] the offsets added to the decoder's logits; all zero at the start.
     public private(set) var offsets: [Float]
     /// Lines learned since the offsets were zero.

@@ -212,7 +212,7 @@ struct CountedKeys {
 
 /// The discounts of one order: how much modified Kneser-Ney takes from an n-gram seen once, twice,
 /// and three or more times, to give to the lower order.
-public struct NGramDiscounts: Sendable, Equatable, Codable {
+package struct NGramDiscounts: Sendable, Equatable, Codable {
     public var d1: Double
     public var d2: Double
     public var d3Plus: Double

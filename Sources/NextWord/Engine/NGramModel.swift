@@ -29,7 +29,7 @@ public struct NGramModel: Sendable, Equatable {
     /// The id that ends a sentence and is the context at the start of the next.
     public let endOfSentence: Int
     /// The discounts (D1, D2, D3+) used for each order, index 0 for unigrams.
-    public let discounts: [NGramDiscounts]
+    package let discounts: [NGramDiscounts]
     /// `p_1(w)` for every id: the continuation-count distribution interpolated with the uniform one.
     let unigram: [Float]
     /// Orders 2...order, index 0 for bigrams.

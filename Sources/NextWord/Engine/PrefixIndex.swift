@@ -1,6 +1,6 @@
 /// Finds every word that starts with some typed letters, case-insensitively, in O(log n + matches):
 /// the words' lowercased forms sorted once, then a binary search for the range sharing the prefix.
-public struct PrefixIndex: Sendable {
+package struct PrefixIndex: Sendable {
     /// Lowercased keys, sorted by their UTF-8 bytes (byte order keeps a prefix's matches contiguous).
     private let keys: [[UInt8]]
     /// ids[i] is the word id of keys[i].
@@ -44,7 +44,7 @@ public struct PrefixIndex: Sendable {
 
 /// The k best (id, score) pairs of a stream, by partial selection in a small sorted buffer: a
 /// keystroke needs 3 of up to the whole vocabulary, and sorting all of them would be waste.
-public struct TopK: Sendable {
+package struct TopK: Sendable {
     public let capacity: Int
     public private(set) var items: [(id: Int32, score: Float)] = []
 

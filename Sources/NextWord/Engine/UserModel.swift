@@ -5,7 +5,7 @@ import Foundation
 ///
 /// Probabilities are interpolated Witten-Bell: a context seen often with few different followers
 /// is trusted more than one seen rarely.
-public struct UserModel: Sendable {
+package struct UserModel: Sendable {
     /// Occurrences of each lowercased word, and its surface forms as the user writes them.
     public private(set) var unigrams: [String: Int] = [:]
     public private(set) var surfaces: [String: [String: Int]] = [:]

@@ -36,7 +36,7 @@ public struct AdaptiveEvaluation: Sendable {
 
     /// Scores `stream[1...]` given what precedes ([N] ids, stream[0] context only).
     /// `progress` is told (predictions scored, predictions in all) after each segment.
-    public func evaluate(model: LanguageModel, stream: [Int32], threads: Int = 1, progress: ((Int, Int) -> Void)? = nil) -> Result {
+    package func evaluate(model: LanguageModel, stream: [Int32], threads: Int = 1, progress: ((Int, Int) -> Void)? = nil) -> Result {
         let config = model.config
         let (h, v) = (config.hiddenSize, config.vocabSize)
         guard stream.count > 1 else { return Result(plainNLL: 0, adaptedNLL: 0, count: 0) }

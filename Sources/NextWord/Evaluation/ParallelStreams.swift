@@ -58,7 +58,7 @@ extension Perplexity {
     /// streams (`ParallelStreamPlan`), and the number of predictions (stream.count − 1).
     ///   stream  [N] token ids; stream[0] is context; `boundary` ends each line
     ///   progress  told (columns done, columns in all) after each segment: how far the slowest piece is
-    public static func negativeLogLikelihood(model: LanguageModel, stream: [Int32], boundary: Int32,
+    package static func negativeLogLikelihood(model: LanguageModel, stream: [Int32], boundary: Int32,
                                              streams: Int, warmUp: Int = 256, segment: Int = 64,
                                              threads: Int = 1, progress: ((Int, Int) -> Void)? = nil) -> (nll: Double, count: Int) {
         let plan = ParallelStreamPlan(stream: stream, boundary: boundary, streams: streams, warmUp: warmUp)

@@ -41,7 +41,7 @@ public enum Perplexity {
     /// during training uses; `streams` = 1 scores every token after the first exactly.
     ///   stream  [N] token ids; stream[0] is context (`</s>`, the start of a line)
     ///   progress  told (predictions scored, predictions in all) after each segment
-    public static func negativeLogLikelihood(model: LanguageModel, stream: [Int32], streams: Int = 1,
+    package static func negativeLogLikelihood(model: LanguageModel, stream: [Int32], streams: Int = 1,
                                              segment: Int = 128, threads: Int = 1,
                                              progress: ((Int, Int) -> Void)? = nil) -> (nll: Double, count: Int) {
         let b = max(1, streams)
@@ -78,7 +78,7 @@ public enum Perplexity {
     }
 
     /// Perplexity of `stream` from its nll; see `negativeLogLikelihood`.
-    public static func perplexity(model: LanguageModel, stream: [Int32], streams: Int = 1, threads: Int = 1) -> Double {
+    package static func perplexity(model: LanguageModel, stream: [Int32], streams: Int = 1, threads: Int = 1) -> Double {
         let (nll, count) = negativeLogLikelihood(model: model, stream: stream, streams: streams, threads: threads)
         return exp(nll / Double(max(count, 1)))
     }

@@ -10,7 +10,7 @@ import Foundation
 /// shape, offsets and values are checked against it. Problems are `ModelError`s that name the file
 /// (and the tensor). Every file is written to a temporary name and renamed into place, and
 /// `config.json` goes last, so an interrupted save never leaves a half-written file under a real name.
-public enum Checkpoint {
+package enum Checkpoint {
     /// How tensor elements are stored on disk. Loading takes either, per tensor.
     public enum Storage: String, Sendable, CaseIterable {
         /// Exact: a saved and reloaded model is bit-identical.

@@ -6,7 +6,7 @@ import CKernels
 /// The decoder product reads the whole decoder [V, H] for 2·V·H flops, so it is bound by memory:
 /// it is kept in fp16 (half the bytes; exactly the weights of an fp16 model file) and the products
 /// accumulate in fp32.
-public final class InferenceWeights: Sendable {
+package final class InferenceWeights: Sendable {
     /// [V, H] the decoder weight as fp16 bit patterns.
     let decoderHalves: [UInt16]
     /// Per layer [4H, In + H]: row r is Wih[r, :] followed by Whh[r, :], fp16, so a step's gate
@@ -52,7 +52,7 @@ public final class InferenceWeights: Sendable {
 /// shared fp16 weights (`InferenceWeights`).
 ///
 /// Not thread-safe: it owns its workspace. The engine holds one under its lock.
-public final class InferenceSession {
+package final class InferenceSession {
     public let model: LanguageModel
     private let pass: NetworkPass<Float>
     private let workspace: SegmentWorkspace<Float>

@@ -6,7 +6,7 @@ import Foundation
 
 /// A float type the kernels run in: `Float` for training and inference, `Double` for the gradient
 /// checks, each with its BLAS matrix product.
-public protocol BLASScalar: BinaryFloatingPoint, Sendable {
+package protocol BLASScalar: BinaryFloatingPoint, Sendable {
     /// C[M,N] = alpha · op(A) · op(B) + beta · C, all row-major. op(A) is [M,K], op(B) is [K,N].
     static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Self,
                      a: UnsafePointer<Self>, b: UnsafePointer<Self>, beta: Self,

@@ -1,7 +1,7 @@
 /// An LSTM language model: its config and all of its parameters in one flat buffer
 /// (see `ParameterLayout` for the names and shapes). A value type, so it is `Sendable` and a copy
 /// held by a trainer never races with one held by an engine.
-public struct LanguageModel: Sendable {
+package struct LanguageModel: Sendable {
     public let config: ModelConfig
     public let layout: ParameterLayout
     public var parameters: [Float]

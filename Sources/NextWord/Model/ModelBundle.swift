@@ -2,13 +2,13 @@ import Foundation
 
 /// A model ready to use: the network, its vocabulary and where it was loaded from.
 public struct ModelBundle: Sendable {
-    public let model: LanguageModel
+    package let model: LanguageModel
     public let vocabulary: Vocabulary
     public let directory: URL
     public var name: String { directory.lastPathComponent }
     public var config: ModelConfig { model.config }
 
-    public init(model: LanguageModel, vocabulary: Vocabulary, directory: URL) {
+    package init(model: LanguageModel, vocabulary: Vocabulary, directory: URL) {
         self.model = model
         self.vocabulary = vocabulary
         self.directory = directory

@@ -10,7 +10,7 @@
 ///     lstm.L.bias_hh        [4H]
 ///     decoder.weight        [V, H]     absent when tied (the embedding serves)
 ///     decoder.bias          [V]
-public struct ParameterLayout: Sendable, Equatable {
+package struct ParameterLayout: Sendable, Equatable {
     public struct Tensor: Sendable, Equatable {
         public let name: String
         public let shape: [Int]

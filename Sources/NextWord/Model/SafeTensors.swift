@@ -8,7 +8,7 @@ import Foundation
 /// against the real file before anything is allocated from it, tensors must tile the data section
 /// exactly (no overlaps, gaps or trailing bytes), and every problem is a
 /// `ModelError.checkpoint(file:problem:)` naming the tensor at fault. Only `F32` and `F16` are read.
-public struct SafeTensors: Sendable {
+package struct SafeTensors: Sendable {
     /// Element types this reader and writer handle.
     public enum DType: String, Sendable, CaseIterable {
         case float32 = "F32"

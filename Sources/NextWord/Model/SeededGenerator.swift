@@ -1,6 +1,6 @@
 /// A small deterministic random generator (SplitMix64), so a seeded training run repeats exactly
 /// on any platform; the system generator is neither seedable nor stable across platforms.
-public struct SeededGenerator: RandomNumberGenerator, Sendable, Codable, Equatable {
+package struct SeededGenerator: RandomNumberGenerator, Sendable, Codable, Equatable {
     private var state: UInt64
 
     public init(seed: UInt64) { state = seed }

@@ -1,6 +1,6 @@
 /// The hidden and cell state of every layer for B streams, carried from one segment to the next.
 ///   h[layer], c[layer]  [B, H]
-public struct RecurrentState<T: BLASScalar>: Sendable {
+package struct RecurrentState<T: BLASScalar>: Sendable {
     public var h: [[T]]
     public var c: [[T]]
 

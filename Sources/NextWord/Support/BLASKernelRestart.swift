@@ -8,7 +8,7 @@ import Foundation
 /// with `NEXTWORD_BLAS_CORETYPE`, checks in the new process that the kernel loaded and computes
 /// correctly, and otherwise goes back to OpenBLAS's own choice with a warning. A variable the user
 /// set is never changed.
-public enum BLASKernelRestart {
+package enum BLASKernelRestart {
     /// Holds the kernel name this program set, or "declined:NAME" after a failed check.
     public static let marker = "NEXTWORD_BLAS_CORETYPE"
     public static let coreType = "OPENBLAS_CORETYPE"

@@ -8,7 +8,7 @@ import Foundation
 /// (a suggestion: the engine's batch-1 step runs on the fp16 kernels of CKernels) never starts
 /// OpenBLAS: no buffers, and no worker threads spinning on the second core through start-up. It
 /// also lets a program read the CPU and set `OPENBLAS_CORETYPE` before OpenBLAS reads it.
-public struct BLASLibrary: @unchecked Sendable {  // immutable function pointers into a library never unloaded
+package struct BLASLibrary: @unchecked Sendable {  // immutable function pointers into a library never unloaded
     typealias SGEMM = @convention(c) (Int32, Int32, Int32, Int32, Int32, Int32, Float, UnsafePointer<Float>?, Int32,
                                       UnsafePointer<Float>?, Int32, Float, UnsafeMutablePointer<Float>?, Int32) -> Void
     typealias DGEMM = @convention(c) (Int32, Int32, Int32, Int32, Int32, Int32, Double, UnsafePointer<Double>?, Int32,
@@ -79,7 +79,7 @@ public struct BLASLibrary: @unchecked Sendable {  // immutable function pointers
 }
 
 /// No BLAS could be loaded.
-public struct BLASLoadError: LocalizedError, Equatable, Sendable {
+package struct BLASLoadError: LocalizedError, Equatable, Sendable {
     public let tried: [String]
     public var errorDescription: String? {
         "no BLAS library could be loaded (tried \(tried.joined(separator: ", "))): install OpenBLAS "

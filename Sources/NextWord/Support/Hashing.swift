@@ -7,7 +7,7 @@ import CLibCrypto
 
 /// SHA-256 from the system's cryptography library (libcrypto on Linux, CommonCrypto on Apple
 /// systems): the checksum that ties a model to its vocabulary.
-public enum Hashing {
+package enum Hashing {
     /// SHA-256 of `data`, as 64 lowercase hex digits.
     public static func sha256Hex(_ data: Data) -> String {
         data.withUnsafeBytes { sha256Hex(bytes: $0) }

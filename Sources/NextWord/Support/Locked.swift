@@ -2,7 +2,7 @@ import Foundation
 
 /// A value behind a lock: the few settings a `Sendable` store lets callers change, the small
 /// shared tables of the service.
-public final class Locked<Value: Sendable>: @unchecked Sendable {  // `value` is only touched under `lock`
+package final class Locked<Value: Sendable>: @unchecked Sendable {  // `value` is only touched under `lock`
     private let lock = NSLock()
     private var value: Value
 

@@ -4,7 +4,7 @@ import Foundation
 ///
 /// Tokens are what `Tokenizer.modelTokens(line:lowercase:)` gives (apostrophes normalized,
 /// lowercased if asked), so counts agree with what the model is trained and evaluated on.
-public struct WordCounter: Sendable {
+package struct WordCounter: Sendable {
     /// How lines are cut into tokens.
     public var tokenizer: Tokenizer
     /// Whether tokens are lowercased before counting (a vocabulary for a lowercased model); a

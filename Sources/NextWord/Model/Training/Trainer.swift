@@ -1,7 +1,7 @@
 import Foundation
 
 /// Settings of a training run; the defaults are the brown-lm benchmark configuration.
-public struct TrainingOptions: Codable, Sendable, Equatable {
+package struct TrainingOptions: Codable, Sendable, Equatable {
     /// Parallel streams per mini-batch (B).
     public var batchSize = 32
     /// Truncated-BPTT length in steps (T); the state is carried across segments.
@@ -28,7 +28,7 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
 }
 
 /// What a trainer reports while it runs.
-public struct TrainingProgress: Sendable {
+package struct TrainingProgress: Sendable {
     public var epoch: Int
     public var batch: Int
     public var batches: Int
@@ -38,7 +38,7 @@ public struct TrainingProgress: Sendable {
 }
 
 /// Where a run stands between epochs: enough, with the weights, to resume it exactly.
-public struct TrainingState: Codable, Sendable, Equatable {
+package struct TrainingState: Codable, Sendable, Equatable {
     public var epochsDone = 0
     public var learningRate: Float
     public var bestValidPerplexity: Double?
@@ -55,7 +55,7 @@ public struct TrainingState: Codable, Sendable, Equatable {
 
 /// Truncated backpropagation through time with plain SGD, global-norm clipping and annealing on a
 /// validation plateau, as in PyTorch's word-language-model example.
-public final class Trainer {
+package final class Trainer {
     public private(set) var model: LanguageModel
     public let options: TrainingOptions
     public var state: TrainingState
