@@ -76,6 +76,10 @@ struct LexiconCommand: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "Text files.") var train: [String]
     @Option(help: "Output file (vocab/NAME-lexicon.tsv; '-' writes standard output).") var output: String
     @Option(help: "Keep words seen at least this often.") var minCount = 1
+    @Flag(help: "Report as one JSON object: {file, words, min_count} (on standard error when the lexicon goes to standard output).")
+    var json = false
+
+    struct Report: Encodable { let file: String, words: Int, min_count: Int }
 
     func run() throws {
         var counter = WordCounter(tokenizer: Tokenizer(mode: .natural), lowercase: false, kinds: [.word])
@@ -83,7 +87,8 @@ struct LexiconCommand: ParsableCommand {
         let lexicon = Lexicon(counts: counter.counts.filter { $0.value >= minCount })
         try lexicon.write(to: TextFile.output(output))
         // On standard output the lexicon is the output; the count goes to standard error.
-        let note = "\(output == "-" ? "lexicon" : output): \(lexicon.count) words\n"
+        let note = json ? try jsonLine(Report(file: output, words: lexicon.count, min_count: minCount)) + "\n"
+            : "\(output == "-" ? "lexicon" : output): \(lexicon.count) words\n"
         FileHandle(fileDescriptor: output == "-" ? STDERR_FILENO : STDOUT_FILENO).write(Data(note.utf8))
     }
 }

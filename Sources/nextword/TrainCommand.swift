@@ -49,6 +49,19 @@ struct TrainCommand: ParsableCommand, RunsMatrixProducts {
     @Option(help: "Storage of the saved model: float16 or float32.") var storage = "float16"
     @Flag(help: "Continue from --output/.checkpoint.") var resume = false
     @Flag(help: "Replace a model already in --output (without --resume).") var force = false
+    @Flag(help: "End with one JSON object on standard output: {output, epochs, best_valid_perplexity, train_tokens, valid_tokens, parameters, wall_seconds, tokens_per_second}; progress goes to standard error.")
+    var json = false
+
+    struct Report: Encodable {
+        let output: String, epochs: Int, best_valid_perplexity: Double?
+        let train_tokens: Int, valid_tokens: Int, parameters: Int
+        let wall_seconds: Double, tokens_per_second: Double
+    }
+
+    /// A progress line: standard output, or standard error when the output is the JSON report.
+    private func report(_ line: String) {
+        if json { FileHandle.standardError.write(Data((line + "\n").utf8)) } else { say(line) }
+    }
     @Option(help: "Start from this model directory's weights (same vocabulary and shape) instead of a fresh initialisation; its training record is kept as an earlier run.")
     var initFrom: String?
 
@@ -128,7 +141,7 @@ struct TrainCommand: ParsableCommand, RunsMatrixProducts {
             }
             let state = try JSONDecoder().decode(TrainingState.self, from: Data(contentsOf: stateURL))
             trainer = Trainer(model: saved, options: options, state: state)
-            say("resuming after epoch \(state.epochsDone), learning rate \(state.learningRate)")
+            report("resuming after epoch \(state.epochsDone), learning rate \(state.learningRate)")
         } else if let initFrom, let initial {
             guard initial.config.vocabularySHA256 == config.vocabularySHA256, initial.config.vocabSize == config.vocabSize,
                   initial.config.embeddingSize == embedding, initial.config.hiddenSize == hidden,
@@ -136,12 +149,12 @@ struct TrainCommand: ParsableCommand, RunsMatrixProducts {
                 throw ValidationError("--init-from \(initFrom): another vocabulary or shape than these options (pass its --vocab-file and sizes)")
             }
             trainer = Trainer(model: try LanguageModel(config: config, parameters: initial.parameters), options: options)
-            say("starting from the weights of \(initFrom)")
+            report("starting from the weights of \(initFrom)")
         } else {
             trainer = Trainer(model: try LanguageModel.initialized(config: config, seed: seed), options: options)
         }
         let parameterCount = trainer.model.parameters.count
-        say("train \(trainStream.count) tokens, valid \(validStream.count - 1), vocabulary \(vocabulary.count), parameters \(parameterCount)")
+        report("train \(trainStream.count) tokens, valid \(validStream.count - 1), vocabulary \(vocabulary.count), parameters \(parameterCount)")
 
         let command = CommandLine.arguments.map { $0.contains(" ") ? "'\($0)'" : $0 }.joined(separator: " ")
         let progressLine = ProgressLine()
@@ -153,7 +166,7 @@ struct TrainCommand: ParsableCommand, RunsMatrixProducts {
                 let text = String(format: "epoch %d  batch %d/%d  loss %.3f  ppl %.1f  %.0f tokens/s  ETA %@",
                                   p.epoch, p.batch, p.batches, p.meanLoss, exp(p.meanLoss), p.tokensPerSecond,
                                   formatDuration(p.secondsLeftInEpoch))
-                if progressLine.enabled { progressLine.update(text) } else if p.batch % 200 == 0 { say(text) }
+                if progressLine.enabled { progressLine.update(text) } else if p.batch % 200 == 0 { report(text) }
             }
             progressLine.finish()
             let trainSeconds = Date().timeIntervalSince(epochStart)
@@ -161,7 +174,7 @@ struct TrainCommand: ParsableCommand, RunsMatrixProducts {
             let validPPL = Perplexity.perplexity(model: trainer.model, stream: validStream, streams: 10, threads: threads)
             let improved = trainer.finishEpoch(trainLoss: loss, validPerplexity: validPPL,
                                                seconds: Date().timeIntervalSince(epochStart), tokensPerSecond: tokensPerSecond)
-            say(String(format: "epoch %d  train loss %.3f  valid ppl %.2f  lr %g  %.0f tokens/s  %@%@", epoch, loss, validPPL,
+            report(String(format: "epoch %d  train loss %.3f  valid ppl %.2f  lr %g  %.0f tokens/s  %@%@", epoch, loss, validPPL,
                          trainer.state.history.last?.learningRate ?? 0, tokensPerSecond,
                          formatDuration(Date().timeIntervalSince(epochStart)), improved ? "  (best, saved)" : ""))
             if improved {
@@ -181,7 +194,13 @@ struct TrainCommand: ParsableCommand, RunsMatrixProducts {
             try encoder.encode(trainer.state).write(to: stateURL, options: .atomic)
             if let limit = maxMinutes, trainer.state.trainingSeconds / 60 > limit { break }
         }
-        say(String(format: "done in %@; best valid ppl %.2f; model in %@", formatDuration(Date().timeIntervalSince(started)),
+        report(String(format: "done in %@; best valid ppl %.2f; model in %@", formatDuration(Date().timeIntervalSince(started)),
                      trainer.state.bestValidPerplexity ?? .nan, outputURL.path))
+        if json {
+            let seconds = trainer.state.trainingSeconds
+            print(try jsonLine(Report(output: outputURL.path, epochs: trainer.state.epochsDone, best_valid_perplexity: trainer.state.bestValidPerplexity,
+                                      train_tokens: trainStream.count, valid_tokens: validStream.count - 1, parameters: parameterCount,
+                                      wall_seconds: seconds, tokens_per_second: Double(trainer.state.tokensTrained) / max(seconds, 1e-9))))
+        }
     }
 }

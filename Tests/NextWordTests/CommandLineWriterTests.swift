@@ -70,6 +70,25 @@ final class CommandLineWriterTests: XCTestCase {
         XCTAssertEqual(try Data(contentsOf: model), before)
     }
 
+    /// `train --json` and `lexicon --json`: one object on standard output, progress elsewhere.
+    func testTrainAndLexiconSpeakJSON() throws {
+        let trained = try nextword(["train"] + tinyTraining + ["--output", "model", "--json"])
+        XCTAssertEqual(trained.status, 0, trained.errors)
+        struct Trained: Decodable { let epochs: Int; let best_valid_perplexity: Double?; let train_tokens: Int; let parameters: Int }
+        let report = try JSONDecoder().decode(Trained.self, from: Data(trained.output.utf8))
+        XCTAssertEqual(report.epochs, 1)
+        XCTAssertGreaterThan(report.best_valid_perplexity ?? 0, 1)
+        XCTAssertGreaterThan(report.train_tokens, 0)
+        XCTAssertTrue(trained.errors.contains("valid ppl"), "progress on standard error: \(trained.errors)")
+
+        let counted = try nextword(["lexicon", "--train", "train.txt", "--output", "lexicon.tsv", "--json"])
+        XCTAssertEqual(counted.status, 0, counted.errors)
+        struct Counted: Decodable { let file: String; let words: Int; let min_count: Int }
+        let lexicon = try JSONDecoder().decode(Counted.self, from: Data(counted.output.utf8))
+        XCTAssertEqual([lexicon.file, String(lexicon.min_count)], ["lexicon.tsv", "1"])
+        XCTAssertGreaterThan(lexicon.words, 3)
+    }
+
     func testTheNGramIsWrittenOnlyForANamedModelAndNeverReplacedUnasked() throws {
         let trained = try nextword(["train"] + tinyTraining + ["--output", "model"])
         XCTAssertEqual(trained.status, 0, trained.errors)
