@@ -42,6 +42,18 @@ final class ParallelStreamsTests: XCTestCase {
         XCTAssertTrue(ParallelStreamPlan(stream: [boundary], boundary: boundary, streams: 4, warmUp: 4).pieces.isEmpty)
     }
 
+    /// The trainer's validation (10 streams) on a text of 15 tokens scored nothing and reported a
+    /// perplexity of exactly 1 (found with `train --json` on a two-line file): a short text is cut
+    /// into fewer streams, and a text with nothing to score has no perplexity.
+    func testATextShorterThanItsStreamsIsStillScored() throws {
+        let ids = Array(stream(lines: 3, vocab: 30, seed: 2).prefix(15))
+        let lm = try model(vocab: 30)
+        let scored = Perplexity.negativeLogLikelihood(model: lm, stream: ids, streams: 10)
+        XCTAssertEqual(scored.count, 7, "7 streams of 2 tokens (one token left over), one prediction each")
+        XCTAssertGreaterThan(Perplexity.perplexity(model: lm, stream: ids, streams: 10), 1)
+        XCTAssertTrue(Perplexity.perplexity(model: lm, stream: [boundary], streams: 10).isNaN)
+    }
+
     /// A warm-up reaching back to the start of the text: each piece sees exactly what the single
     /// stream saw, so the totals agree to rounding.
     func testWithFullContextTheTotalsAreTheOneStreamTotals() throws {

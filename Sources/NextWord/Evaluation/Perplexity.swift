@@ -44,7 +44,9 @@ public enum Perplexity {
     package static func negativeLogLikelihood(model: LanguageModel, stream: [Int32], streams: Int = 1,
                                              segment: Int = 128, threads: Int = 1,
                                              progress: ((Int, Int) -> Void)? = nil) -> (nll: Double, count: Int) {
-        let b = max(1, streams)
+        // Each stream needs two tokens to score one: a short text (a tiny validation file) is cut
+        // into fewer streams rather than scored not at all.
+        let b = max(1, min(streams, stream.count / 2))
         let columns = stream.count / b
         guard columns > 1 else { return (0, 0) }
         let pass = NetworkPass<Float>(config: model.config)
@@ -80,6 +82,6 @@ public enum Perplexity {
     /// Perplexity of `stream` from its nll; see `negativeLogLikelihood`.
     package static func perplexity(model: LanguageModel, stream: [Int32], streams: Int = 1, threads: Int = 1) -> Double {
         let (nll, count) = negativeLogLikelihood(model: model, stream: stream, streams: streams, threads: threads)
-        return exp(nll / Double(max(count, 1)))
+        return count == 0 ? .nan : exp(nll / Double(count))  // nothing scored is not a perfect score
     }
 }
