@@ -94,6 +94,18 @@ final class EngineUserCacheTests: XCTestCase {
         XCTAssertEqual(positions(other), 4)
     }
 
+    func testAnotherProcesssLinesReachTheCacheAtTheNextLook() throws {
+        let first = try EngineFixture.engine(history: try HistoryStore(path: file))
+        let second = try EngineFixture.engine(history: try HistoryStore(path: file))
+        try first.learn("we met them in the park")
+        XCTAssertEqual(positions(second), 0)
+        second.refreshHistoryNow()
+        XCTAssertEqual(positions(second), 6, "the other engine's line, read from the history")
+        try second.learn("the weather is nice")
+        first.refreshHistoryNow()
+        XCTAssertEqual(positions(first), 10)
+    }
+
     func testForgetRemovesTheLinesThatHeldTheWordAtOnceAndOnDisk() throws {
         let engine = try EngineFixture.engine(history: try HistoryStore(path: file))
         try engine.learn("we met zorblatt in the park")

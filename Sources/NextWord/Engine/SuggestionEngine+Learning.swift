@@ -181,10 +181,14 @@ extension SuggestionEngine {
         mutable.lastHistoryCheck = Date()
         mutable.reloadInFlight = true
         let seenToken = mutable.historyToken
+        let cacheCapacity = userCache?.capacity ?? 0
         DispatchQueue.global(qos: .utility).async { [self] in
             var fresh: (snapshot: HistorySnapshot, forgotten: Set<String>)?
+            var positions: [(line: Int64, position: HistoryStore.CachePosition)] = []
             if history.changeToken() != seenToken, let snapshot = try? history.snapshot() {
                 fresh = (snapshot, lock.withLock { mutable.forgotten })
+                // The other process's lines are in the user cache's rows too.
+                if cacheCapacity > 0 { positions = history.cachePositions(model: resources.modelDigest, limit: cacheCapacity) }
             }
             let user = fresh.map { Self.userModel(from: $0.snapshot, forgetting: $0.forgotten) }
             lock.withLock {
@@ -192,6 +196,8 @@ extension SuggestionEngine {
                 // A forget or a clear meanwhile reloaded (or emptied) the model itself: keep that.
                 guard let user, let fresh, mutable.historyToken == seenToken, mutable.forgotten == fresh.forgotten else { return }
                 userHistory.replace(with: user)
+                userCache?.restore(positions: positions)
+                for word in fresh.forgotten { userCache?.forget(word) }
                 mutable.historyToken = fresh.snapshot.changeToken
             }
         }
@@ -203,7 +209,12 @@ extension SuggestionEngine {
         lock.withLock {
             guard let history else { return }
             mutable.lastHistoryCheck = Date()
-            if history.changeToken() != mutable.historyToken { try? reloadUserModel(from: history) }
+            guard history.changeToken() != mutable.historyToken else { return }
+            try? reloadUserModel(from: history)
+            if let userCache {
+                userCache.restore(positions: history.cachePositions(model: resources.modelDigest, limit: userCache.capacity))
+                for word in mutable.forgotten { userCache.forget(word) }
+            }
         }
     }
 }
