@@ -14,9 +14,6 @@ public enum SourceKind: String, Sendable, CaseIterable, Codable {
     /// The neural cache over the user's committed text, kept in the history (`UserCacheSource`).
     case userCache = "user-cache"
 
-    /// The corpus models: dense over the vocabulary, mixed with fixed shares into one row per
-    /// context (`MixingWeights.ngram`); the other sources are sparse and weighed per user.
-    var isCorpusModel: Bool { self == .languageModel || self == .kneserNey }
     /// Sources that hold what the user taught (a suggestion from them is `.history`).
     var isUsers: Bool { self == .userHistory || self == .userCache }
 }

@@ -1,0 +1,48 @@
+import Foundation
+import XCTest
+@testable import NextWord
+
+/// The engine as its sources and its ranker: every suggestion's probability is the mixture of
+/// `MixingWeights`' formula, computed here from each source's own distribution.
+final class EngineRankerTests: XCTestCase {
+    func testEverySuggestionIsTheMixtureOfItsSources() throws {
+        let engine = try EngineFixture.engine()
+        for line in ["we met them in the park", "we met them in the office", "the park is nice"] { try engine.learn(line) }
+        let field = engine.makeSession()
+        let prefix = "I think we met them in the "
+        let suggestions = engine.suggest(prefix: prefix, limit: 8, in: field)
+        XCTAssertEqual(suggestions.count, 8)
+
+        let check = engine.lock.withLock { () -> [(word: String, expected: Double)] in
+            let entry = engine.contextEntry(for: Array(prefix.utf8), in: field)
+            // The corpus row: the two dense sources with their fixed shares.
+            guard case .dense(let lstm) = engine.languageModel.distribution(after: entry.context),
+                  let kneserNey = engine.kneserNey, case .dense(let kn) = kneserNey.distribution(after: entry.context) else {
+                XCTFail("the corpus models are dense")
+                return []
+            }
+            let share = engine.weights.ngram
+            for id in [0, 5, lstm.count - 1] {
+                XCTAssertEqual(entry.corpus[id], (1 - share) * lstm[id] + share * kn[id], accuracy: 1e-7)
+            }
+            let shares = engine.shares(after: entry)
+            XCTAssertEqual(shares.map(\.source.kind), [.documentCache, .userHistory, .userCache])
+            XCTAssertTrue(shares.allSatisfy { $0.weight > 0 }, "each sparse source has something to say here")
+            let corpusWeight = 1 - shares.reduce(0) { $0 + Double($1.weight) }
+            return suggestions.map { suggestion in
+                let word = suggestion.text.lowercased()
+                var p = corpusWeight * Double(engine.corpusProbability(of: word, after: entry))
+                // A sparse source adds what its distribution after the context holds (at a word
+                // boundary there are no typed letters, so no rarer completions).
+                for (source, weight) in shares { p += Double(weight) * Double(entry.distribution(of: source)[word] ?? 0) }
+                return (word, p)
+            }
+        }
+        for (suggestion, item) in zip(suggestions, check) {
+            XCTAssertEqual(suggestion.probability, item.expected, accuracy: 1e-6, item.word)
+        }
+        // In order of that probability.
+        XCTAssertEqual(suggestions.map(\.probability), suggestions.map(\.probability).sorted(by: >))
+        XCTAssertTrue(suggestions.contains { $0.text == "park" && $0.source == .both }, "\(suggestions)")
+    }
+}
