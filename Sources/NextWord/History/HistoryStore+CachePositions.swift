@@ -36,7 +36,9 @@ extension HistoryStore {
                 """, arguments: [model, limit])
             return rows.reversed().compactMap { row in
                 guard let data = row["state"] as Data?, data.count % 2 == 0 else { return nil }
-                let halves = data.withUnsafeBytes { Array($0.bindMemory(to: UInt16.self)) }.map(UInt16.init(littleEndian:))
+                // Little-endian pairs, read byte by byte (a blob's bytes need not be aligned).
+                let bytes = [UInt8](data)
+                let halves = (0 ..< bytes.count / 2).map { UInt16(bytes[2 * $0]) | UInt16(bytes[2 * $0 + 1]) << 8 }
                 return (row["line"], CachePosition(word: row["word"], state: halves))
             }
         }
