@@ -10,6 +10,7 @@
 # requests) for the latency a keyboard sees at that load, then the same rate with 5 % of the
 # requests learning the line typed so far. wrk runs on the same two cores as the server.
 # Prints wrk's figures, the server's RSS, and as its last line one JSON object.
+# NEXTWORD_SERVE_ARGS adds options to `nextword serve` (e.g. "--mix usercache=0" to compare engines).
 set -euo pipefail
 seconds=${1:-20}
 connections=${2:-64}
@@ -115,7 +116,7 @@ end
 LUA
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$binary" serve --port "$port" --data-dir "$work/data" --learn-rate 100 --learn-burst 200 > "$work/serve.log" 2>&1 &
+"$binary" serve --port "$port" --data-dir "$work/data" --learn-rate 100 --learn-burst 200 ${NEXTWORD_SERVE_ARGS:-} > "$work/serve.log" 2>&1 &
 server=$!
 for _ in $(seq 100); do grep -q listening "$work/serve.log" && break; sleep 0.1; done
 grep listening "$work/serve.log" || { cat "$work/serve.log"; exit 1; }

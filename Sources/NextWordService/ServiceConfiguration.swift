@@ -16,6 +16,8 @@ public struct ServiceConfiguration: Sendable {
     /// Largest request body accepted (413 beyond it).
     public var maximumBodyBytes = 64 * 1024
     public var limits = UserEngines.Limits()
+    /// How every user's engine mixes its sources (the dev-tuned defaults unless told otherwise).
+    public var weights = MixingWeights()
     /// How often idle users' engines are looked for and closed.
     public var idleSweepInterval: Duration = .seconds(30)
 

@@ -21,7 +21,7 @@ public final class SuggestionService: Sendable {
     public init(configuration: ServiceConfiguration, resources: EngineResources, metrics: ServiceMetrics = ServiceMetrics()) {
         self.configuration = configuration
         self.engines = UserEngines(resources: resources, layout: UserFileLayout(dataDirectory: configuration.dataDirectory),
-                                   limits: configuration.limits)
+                                   limits: configuration.limits, weights: configuration.weights)
         self.metrics = metrics
     }
 

@@ -50,6 +50,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Learn requests per user and second (429 beyond it).")
     var learnRate = 5.0
 
+    @Option(help: "Mixing weights instead of the tuned defaults, as for simulate (e.g. usercache=0,dyn=0).")
+    var mix: String?
+
     @Option(help: "Learn requests a user may send at once before the rate applies.")
     var learnBurst = 30
 
@@ -64,6 +67,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.limits.idleTimeout = .seconds(max(1, idleSeconds))
         configuration.limits.learnsPerSecond = learnRate
         configuration.limits.learnBurst = Double(max(1, learnBurst))
+        configuration.weights = try MixingWeights(parsing: mix ?? "")
         if let tokenFile { configuration.tokens = try AccessTokens.load(contentsOf: URL(fileURLWithPath: tokenFile)) }
         do {
             try configuration.validate(allowUnauthenticated: allowUnauthenticated)
