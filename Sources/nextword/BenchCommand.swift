@@ -10,7 +10,9 @@ struct BenchCommand: ParsableCommand, RunsMatrixProducts {
         discussion: """
         Suggest latency replays typing a text keystroke by keystroke (every letter of every word, as the \
         keystroke simulator queries), split into keystrokes at word boundaries (an LSTM step) and inside \
-        words (a filter of the cached distribution). Cold start runs `nextword suggest` as a new process. \
+        words (a filter of the cached distribution), after up to 200 lines from the rest of the text were \
+        learned (learn latency: one committed line each), so the engine has a history and a full user \
+        cache. Cold start runs `nextword suggest` as a new process. \
         Peak RSS is this process's after the replay (the engine with a history file, as the REPL runs), \
         before evaluation and training allocate. \
         Training speed is a short run of the brown-lm configuration (2x256 tied LSTM, batch 32, BPTT 35, \
@@ -24,6 +26,9 @@ struct BenchCommand: ParsableCommand, RunsMatrixProducts {
 
     @Option(help: "Replay at most this many characters of it.")
     var characters = 20_000
+
+    @Option(help: "Mixing weights instead of the tuned defaults, as for simulate (e.g. usercache=0).")
+    var mix: String?
 
     @Option(help: "Training batches to time (0 skips the training measurement).")
     var trainBatches = 30
@@ -48,10 +53,24 @@ struct BenchCommand: ParsableCommand, RunsMatrixProducts {
         let loadStart = ContinuousClock.now
         _ = try ModelBundle.load(from: directory)
         report.modelLoadMs = (ContinuousClock.now - loadStart).milliseconds
-        let (engine, _) = try SuggestionEngine.open(.init(modelDirectory: directory, historyPath: history))
+        let (engine, _) = try SuggestionEngine.open(.init(modelDirectory: directory, historyPath: history,
+                                                          weights: try MixingWeights(parsing: mix ?? "")))
         report.model = engine.modelName
 
         let replay = try String(decoding: TextFile.read(URL(fileURLWithPath: text)), as: UTF8.self)
+        // Committing lines first: the learning pipeline, the history write (synchronous=FULL), the
+        // mixture's and the sources' updates, one line at a time as Enter does. The lines come
+        // from after the replayed text, so the typing below runs with a full user cache and a
+        // history, as a user's engine does, on text it has not learned.
+        var learned = Histogram<UInt64>(highestTrackableValue: 60_000_000_000)
+        let unreplayed = replay.dropFirst(characters).split(separator: "\n")
+        for line in (unreplayed.count >= 50 ? unreplayed : replay.split(separator: "\n")).prefix(200) where !line.isEmpty {
+            let start = ContinuousClock.now
+            try engine.learn(String(line))
+            _ = learned.record(UInt64(max(0, (ContinuousClock.now - start).nanoseconds)))
+        }
+        report.learnP50Ms = learned.valueAtPercentile(50).asMilliseconds
+        report.learnP99Ms = learned.valueAtPercentile(99).asMilliseconds
         let (boundary, inWord) = replayTyping(String(replay.prefix(characters)), engine: engine)
         report.suggestBoundaryP50Ms = boundary.valueAtPercentile(50).asMilliseconds
         report.suggestBoundaryP99Ms = boundary.valueAtPercentile(99).asMilliseconds
@@ -60,16 +79,6 @@ struct BenchCommand: ParsableCommand, RunsMatrixProducts {
         report.suggestInwordP99Ms = inWord.valueAtPercentile(99).asMilliseconds
         report.suggestInwordMaxMs = inWord.max.asMilliseconds
         report.suggestCalls = Int(boundary.totalCount + inWord.totalCount)
-        // Committing lines: the learning pipeline, the history write (synchronous=FULL) and the
-        // mixture's update, one line at a time as Enter does.
-        var learned = Histogram<UInt64>(highestTrackableValue: 60_000_000_000)
-        for line in replay.split(separator: "\n").prefix(200) where !line.isEmpty {
-            let start = ContinuousClock.now
-            try engine.learn(String(line))
-            _ = learned.record(UInt64(max(0, (ContinuousClock.now - start).nanoseconds)))
-        }
-        report.learnP50Ms = learned.valueAtPercentile(50).asMilliseconds
-        report.learnP99Ms = learned.valueAtPercentile(99).asMilliseconds
         // The REPL's footprint: the engine after a typing session, before evaluation and training
         // allocate their own buffers.
         report.peakRssMb = MachineInfo.peakResidentMegabytes()

@@ -53,6 +53,34 @@ final class EngineUserCacheTests: XCTestCase {
         }
     }
 
+    func testItOffersItsMostProbableWordsOnly() throws {
+        let engine = try EngineFixture.engine(weights: try MixingWeights(parsing: "newword=1"))
+        let cache = try XCTUnwrap(engine.userCache)
+        let words = (0 ..< 40).map { "w\(String(UnicodeScalar(UInt8(97 + $0 % 26))))\($0 / 26 == 0 ? "" : "x")" }
+        try engine.learn(words.joined(separator: " "))
+        let query = context(after: "we met them in the ", engine: engine)
+        guard case .sparse(let offered) = engine.lock.withLock({ cache.distribution(after: query) }) else { return XCTFail("sparse") }
+        XCTAssertEqual(offered.count, UserCacheSource.offeredWords)
+        // The same query with room for every word: what was left out is less probable than what was kept.
+        let all = engine.lock.withLock { () -> [String: Float] in
+            let reader = InferenceSession(model: engine.bundle.model, weights: engine.resources.inferenceWeights)
+            let remembered = cache.positions(of: LearningPolicy.committedLine(words.joined(separator: " ")), session: reader)
+            var sums: [String: Double] = [:]
+            for position in remembered {
+                var state = [Float](repeating: 0, count: position.state.count)
+                nw_halves_to_floats(position.state, &state, state.count)
+                let dot = zip(query.query, state).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+                sums[position.word, default: 0] += exp(Double(engine.weights.cacheTheta) * dot)
+            }
+            let total = sums.values.reduce(0, +)
+            return sums.mapValues { Float($0 / total) }
+        }
+        XCTAssertEqual(all.count, 40)
+        let weakestKept = try XCTUnwrap(offered.values.min())
+        for (word, p) in all where offered[word] == nil { XCTAssertLessThanOrEqual(p, weakestKept * 1.0001, word) }
+        for (word, p) in offered { XCTAssertEqual(p, all[word] ?? -1, accuracy: 1e-5, "normalised over every position: \(word)") }
+    }
+
     func testARefusedTokenIsReadAsUnknownAndNeverRemembered() throws {
         let engine = try EngineFixture.engine()
         try engine.learn("my card 4111 1111 1111 1111 is in the park")

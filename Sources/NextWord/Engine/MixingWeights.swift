@@ -24,7 +24,7 @@ public struct MixingWeights: Codable, Sendable, Equatable {
     public var user: Float = 0.12
     /// Weight of the user's neural cache (`UserCacheSource`), and the committed positions it keeps.
     public var userCache: Float = 0.1
-    public var userCacheSize = 1000
+    public var userCacheSize = 300
     /// Words of the document the cache looks back over.
     public var cacheWindow = 100
     /// The neural cache's θ: how sharply it prefers words that followed states like the current

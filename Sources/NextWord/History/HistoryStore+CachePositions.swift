@@ -60,9 +60,10 @@ extension HistoryStore {
             let bytes = position.state.map(\.littleEndian).withUnsafeBytes { Data($0) }
             try insert.execute(arguments: [write.model, line, position.word, bytes])
         }
+        // Everything older than the capacity-th newest row, found on the primary key's index.
         try db.execute(sql: """
-            DELETE FROM cache_position WHERE id NOT IN (SELECT id FROM cache_position ORDER BY id DESC LIMIT ?)
-            """, arguments: [max(0, write.capacity)])
+            DELETE FROM cache_position WHERE id < (SELECT id FROM cache_position ORDER BY id DESC LIMIT 1 OFFSET ?)
+            """, arguments: [max(0, write.capacity - 1)])
     }
 
     /// Removes every position of the lines that held `lower` (the states after it were computed

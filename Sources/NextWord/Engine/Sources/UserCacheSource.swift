@@ -30,8 +30,19 @@ final class UserCacheSource: PredictionSource {
     private var words: [String] = []
     private var lines: [Int64] = []
     private var nextLine: Int64 = 1
-    /// [n] scores of the last query (kept to spare an allocation per word boundary).
+    /// [n] each position's word as an index into `distinctWords`, so a query sums by index
+    /// instead of hashing a string per position.
+    private var wordIndices: [Int32] = []
+    private var distinctWords: [String] = []
+    private var indexOfWord: [String: Int32] = [:]
+    /// [n] scores of the last query, [distinct] sums by word (zero between queries): kept to
+    /// spare allocations per word boundary.
     private var scores: [Float] = []
+    private var sums: [Float] = []
+    /// The distribution keeps its most probable words: the ranker goes over every word of a
+    /// sparse distribution at each keystroke, and a tail of hundreds of words cost about a
+    /// millisecond a word boundary (`nextword bench`, BENCHMARKS.md) for no keystrokes saved.
+    static let offeredWords = 24
     /// Whether a remembered word may be offered: the history's rule for learned words (a word
     /// the model and the corpus do not know only once the user typed it often enough).
     private let isSuggestible: (String) -> Bool
@@ -58,16 +69,26 @@ final class UserCacheSource: PredictionSource {
         }
         var top = -Float.infinity
         for i in 0 ..< n { scores[i] *= theta; top = max(top, scores[i]) }
-        var result: [String: Float] = [:]
+        if sums.count < distinctWords.count { sums = [Float](repeating: 0, count: distinctWords.count) }
+        var touched: [Int32] = []
         var total: Float = 0
         for i in 0 ..< n {
             let e = Foundation.exp(scores[i] - top)
-            result[words[i], default: 0] += e
+            let word = Int(wordIndices[i])
+            if sums[word] == 0 { touched.append(Int32(word)) }
+            sums[word] += e
             total += e
         }
-        // Normalised over every position, so a word not offered keeps its share out of the rest's.
+        // The most probable words the learned-word rule lets through, normalised over every
+        // position (a word not offered keeps its share out of the rest's).
+        var best = TopK(Self.offeredWords + 16)
+        for word in touched { best.insert(id: word, score: sums[Int(word)]) }
+        for word in touched { sums[Int(word)] = 0 }
         var offered: [String: Float] = [:]
-        for (word, score) in result where isSuggestible(word) { offered[word] = score / total }
+        for item in best.items where offered.count < Self.offeredWords {
+            let word = distinctWords[Int(item.id)]
+            if isSuggestible(word) { offered[word] = item.score / total }
+        }
         return .sparse(offered)
     }
 
@@ -120,15 +141,33 @@ final class UserCacheSource: PredictionSource {
         for position in positions where position.state.count == hidden {
             states += position.state
             words.append(position.word)
+            wordIndices.append(index(of: position.word))
             lines.append(line)
         }
         if words.count > capacity {
             let drop = words.count - capacity
             states.removeFirst(drop * hidden)
             words.removeFirst(drop)
+            wordIndices.removeFirst(drop)
             lines.removeFirst(drop)
         }
+        // Words that left the window stay in the table; rebuild it before it outgrows the window.
+        if distinctWords.count > 4 * max(capacity, 64) { reindex() }
         version += 1
+    }
+
+    private func index(of word: String) -> Int32 {
+        if let known = indexOfWord[word] { return known }
+        let index = Int32(distinctWords.count)
+        distinctWords.append(word)
+        indexOfWord[word] = index
+        return index
+    }
+
+    /// The word table from the positions kept (after a forget, or when it holds too many gone words).
+    private func reindex() {
+        (distinctWords, indexOfWord, sums) = ([], [:], [])
+        wordIndices = words.map(index(of:))
     }
 
     func restore(positions: [(line: Int64, position: HistoryStore.CachePosition)]) {
@@ -152,11 +191,13 @@ final class UserCacheSource: PredictionSource {
             keptLines.append(lines[i])
         }
         (states, words, lines) = (keptStates, keptWords, keptLines)
+        reindex()  // the forgotten word leaves the table too
         version += 1
     }
 
     func clear() {
         (states, words, lines) = ([], [], [])
+        reindex()
         version += 1
     }
 }
