@@ -21,15 +21,36 @@ final class EngineUserCacheTests: XCTestCase {
 
     private func positions(_ engine: SuggestionEngine) -> Int { engine.lock.withLock { engine.userCache?.count ?? -1 } }
 
+    /// The positions the user cache makes of `lines`, read on a session of their own.
+    private func remembered(_ lines: [String], engine: SuggestionEngine) throws -> [HistoryStore.CachePosition] {
+        let cache = try XCTUnwrap(engine.userCache)
+        return engine.lock.withLock {
+            let reader = InferenceSession(model: engine.bundle.model, weights: engine.resources.inferenceWeights)
+            return lines.flatMap {
+                cache.positions(of: LineReading(LearningPolicy.committedLine($0), vocabulary: engine.bundle.vocabulary, session: reader))
+            }
+        }
+    }
+
+    /// p(w) ∝ Σ_{i: w_i = w} exp(θ · h · h_i) over `positions`, h_i as stored (fp16), in Double.
+    private func directDistribution(_ positions: [HistoryStore.CachePosition], query: ReadContext, theta: Float) -> [String: Double] {
+        var sums: [String: Double] = [:]
+        for position in positions {
+            var state = [Float](repeating: 0, count: position.state.count)
+            nw_halves_to_floats(position.state, &state, state.count)
+            let dot = zip(query.query, state).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+            sums[position.word, default: 0] += exp(Double(theta) * dot)
+        }
+        let total = sums.values.reduce(0, +)
+        return sums.mapValues { $0 / total }
+    }
+
     func testTheDistributionMatchesADirectComputationInDouble() throws {
         let engine = try EngineFixture.engine()
         let cache = try XCTUnwrap(engine.userCache)
         let lines = ["we met them in the park", "I think the weather is nice", "we met them at home"]
         for line in lines { try engine.learn(line) }
-        let remembered = engine.lock.withLock { () -> [HistoryStore.CachePosition] in
-            let reader = InferenceSession(model: engine.bundle.model, weights: engine.resources.inferenceWeights)
-            return lines.flatMap { cache.positions(of: LearningPolicy.committedLine($0), session: reader) }
-        }
+        let remembered = try remembered(lines, engine: engine)
         XCTAssertEqual(remembered.map(\.word), lines.flatMap { $0.lowercased().split(separator: " ").map(String.init) })
         XCTAssertEqual(positions(engine), remembered.count)
 
@@ -37,19 +58,10 @@ final class EngineUserCacheTests: XCTestCase {
         guard case .sparse(let distribution) = engine.lock.withLock({ cache.distribution(after: query) }) else {
             return XCTFail("the user cache is a sparse source")
         }
-        // p(w) ∝ Σ_{i: w_i = w} exp(θ · h · h_i), h_i as stored (fp16), in Double.
-        let h = query.query.map(Double.init)
-        var expected: [String: Double] = [:]
-        for position in remembered {
-            var state = [Float](repeating: 0, count: position.state.count)
-            nw_halves_to_floats(position.state, &state, state.count)
-            let dot = zip(h, state).reduce(0.0) { $0 + $1.0 * Double($1.1) }
-            expected[position.word, default: 0] += exp(Double(engine.weights.cacheTheta) * dot)
-        }
-        let total = expected.values.reduce(0, +)
+        let expected = directDistribution(remembered, query: query, theta: engine.weights.cacheTheta)
         XCTAssertEqual(Set(distribution.keys), Set(expected.keys))
         for (word, value) in expected {
-            XCTAssertEqual(Double(distribution[word] ?? -1), value / total, accuracy: 1e-5, word)
+            XCTAssertEqual(Double(distribution[word] ?? -1), value, accuracy: 1e-5, word)
         }
     }
 
@@ -62,19 +74,8 @@ final class EngineUserCacheTests: XCTestCase {
         guard case .sparse(let offered) = engine.lock.withLock({ cache.distribution(after: query) }) else { return XCTFail("sparse") }
         XCTAssertEqual(offered.count, UserCacheSource.offeredWords)
         // The same query with room for every word: what was left out is less probable than what was kept.
-        let all = engine.lock.withLock { () -> [String: Float] in
-            let reader = InferenceSession(model: engine.bundle.model, weights: engine.resources.inferenceWeights)
-            let remembered = cache.positions(of: LearningPolicy.committedLine(words.joined(separator: " ")), session: reader)
-            var sums: [String: Double] = [:]
-            for position in remembered {
-                var state = [Float](repeating: 0, count: position.state.count)
-                nw_halves_to_floats(position.state, &state, state.count)
-                let dot = zip(query.query, state).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
-                sums[position.word, default: 0] += exp(Double(engine.weights.cacheTheta) * dot)
-            }
-            let total = sums.values.reduce(0, +)
-            return sums.mapValues { Float($0 / total) }
-        }
+        let all = directDistribution(try remembered([words.joined(separator: " ")], engine: engine), query: query,
+                                     theta: engine.weights.cacheTheta).mapValues(Float.init)
         XCTAssertEqual(all.count, 40)
         let weakestKept = try XCTUnwrap(offered.values.min())
         for (word, p) in all where offered[word] == nil { XCTAssertLessThanOrEqual(p, weakestKept * 1.0001, word) }
@@ -83,11 +84,9 @@ final class EngineUserCacheTests: XCTestCase {
 
     func testARefusedTokenIsReadAsUnknownAndNeverRemembered() throws {
         let engine = try EngineFixture.engine()
-        try engine.learn("my card 4111 1111 1111 1111 is in the park")
-        let words = engine.lock.withLock { () -> [String] in
-            let reader = InferenceSession(model: engine.bundle.model, weights: engine.resources.inferenceWeights)
-            return engine.userCache!.positions(of: LearningPolicy.committedLine("my card 4111 1111 is in the park"), session: reader).map(\.word)
-        }
+        let line = "my card 4111 1111 1111 1111 is in the park"
+        try engine.learn(line)
+        let words = try remembered([line], engine: engine).map(\.word)
         XCTAssertEqual(words, ["my", "card", "is", "in", "the", "park"])
         XCTAssertEqual(positions(engine), 6)
     }

@@ -36,14 +36,23 @@ package struct DecoderBiasAdaptation: Sendable, Equatable {
     ///   - isTarget: per position, whether its token is a word the policy lets the model learn.
     ///   - session: the user's inference session, its offsets as they stand.
     static func gradient(ids: [Int32], isTarget: [Bool], session: InferenceSession) -> (gradient: [Float], targets: Int) {
+        var state = session.initialState()
+        let states = ids.map { id -> RecurrentState<Float> in
+            session.advance(&state, with: [id])
+            return state
+        }
+        return gradient(ids: ids, isTarget: isTarget, states: states, session: session)
+    }
+
+    /// The same from the states already read: `states[t]` [N] is the state after `ids[0...t]`
+    /// (`LineReading`); `session` only scores them.
+    static func gradient(ids: [Int32], isTarget: [Bool], states: [RecurrentState<Float>],
+                         session: InferenceSession) -> (gradient: [Float], targets: Int) {
         let v = session.model.config.vocabSize
         var gradient = [Float](repeating: 0, count: v)
         var targets = 0
-        var state = session.initialState()
-        for t in 0 ..< max(ids.count - 1, 0) {
-            session.advance(&state, with: [ids[t]])
-            guard isTarget[t + 1] else { continue }
-            let p = session.probabilities(after: state)
+        for t in 0 ..< max(ids.count - 1, 0) where isTarget[t + 1] {
+            let p = session.probabilities(after: states[t])
             for i in 0 ..< v { gradient[i] += p[i] }
             gradient[Int(ids[t + 1])] -= 1
             targets += 1

@@ -27,15 +27,52 @@ enum SourceDistribution {
 }
 
 /// What a source learns from one committed line, in the engine's two steps around its lock:
-/// `work` runs outside it (it may take milliseconds: a keystroke in another field must not wait),
-/// `apply` under it once the line is in the history. A source takes what `work` needs from its
-/// state when it makes the lesson (under the lock), so `work` reads nothing that changes.
+/// `work` runs outside it on the line as the LSTM read it (it may take milliseconds: a keystroke
+/// in another field must not wait), `apply` under it once the line is in the history. A source
+/// takes what `work` needs from its state when it makes the lesson (under the lock), so `work`
+/// reads nothing that changes. Without a `work`, the line is not read for it.
 struct SourceLesson {
-    var work: () -> Void = {}
+    var work: ((LineReading) -> Void)?
     var apply: () -> Void
     /// Rows the history keeps of the line for this source, written in the line's own transaction
     /// (read after `work`).
     var positions: () -> [HistoryStore.CachePosition] = { [] }
+}
+
+/// A committed line as the LSTM reads it from a sentence start, as typing reads it: `</s>` first,
+/// what the policy refused read as `<unk>`. Read once per line outside the engine's lock and
+/// handed to every lesson's `work` (the decoder-bias gradient and the user cache both learn from
+/// these states).
+struct LineReading {
+    /// [N] token ids, `</s>` first.
+    let ids: [Int32]
+    /// [N] the learnable word (lowercased) at each position; nil for `</s>`, punctuation and refused text.
+    let words: [String?]
+    /// [N] the state after reading `ids[0...t]`.
+    let states: [RecurrentState<Float>]
+
+    init(_ line: CommittedLine, vocabulary: Vocabulary, session: InferenceSession) {
+        var ids: [Int32] = [Int32(vocabulary.endOfSentenceID)]
+        var words: [String?] = [nil]
+        for token in line.tokens {
+            switch token {
+            case .word(_, let lower):
+                ids.append(Int32(vocabulary.idOrUnknown(lower)))
+                words.append(lower)
+            case .breaker:
+                ids.append(Int32(vocabulary.unknownID))
+                words.append(nil)
+            }
+        }
+        var state = session.initialState()
+        var states: [RecurrentState<Float>] = []
+        states.reserveCapacity(ids.count)
+        for id in ids {
+            session.advance(&state, with: [id])
+            states.append(state)
+        }
+        (self.ids, self.words, self.states) = (ids, words, states)
+    }
 }
 
 /// One source of the engine's mixture (`SuggestionEngine`), behind the same small protocol: its
@@ -74,8 +111,10 @@ protocol PredictionSource: AnyObject {
     func encodedRecord() -> Data?
     /// Takes up a record read back from the history; a malformed one is ignored.
     func restore(record: Data)
-    /// Takes up the positions the history kept of its lessons (`SourceLesson.positions`), oldest first.
-    func restore(positions: [(line: Int64, position: HistoryStore.CachePosition)])
+    /// Takes up the positions the history kept of its lessons (`SourceLesson.positions`), oldest
+    /// first, less what the words forgotten in this engine's life took part in (their forget may
+    /// not have reached the history yet).
+    func restore(positions: [(line: Int64, position: HistoryStore.CachePosition)], forgetting forgotten: Set<String>)
 }
 
 extension PredictionSource {
@@ -89,24 +128,24 @@ extension PredictionSource {
     var recordKind: HistoryStore.AdaptationKind? { nil }
     func encodedRecord() -> Data? { nil }
     func restore(record: Data) {}
-    func restore(positions: [(line: Int64, position: HistoryStore.CachePosition)]) {}
+    func restore(positions: [(line: Int64, position: HistoryStore.CachePosition)], forgetting forgotten: Set<String>) {}
 }
 
 /// What the engine read of a context (the text before the word being typed), which the sources
 /// compute their distributions from.
 struct ReadContext {
     /// The LSTM's state after the context.
-    let state: RecurrentState<Float>
+    var state: RecurrentState<Float>
     /// Last token ids fed to the model (for the n-gram), at most two.
-    let lastIDs: [Int32]
+    var lastIDs: [Int32]
     /// The last two lowercased words (for the user's n-grams); punctuation breaks the chain.
-    let previousWords: [String]
+    var previousWords: [String]
     /// The last word of the context, whatever punctuation followed it: the word just typed.
-    let lastWord: String?
+    var lastWord: String?
     /// Whether the next word starts a sentence (document start, after . ! ? or a line break).
-    let sentenceStart: Bool
+    var sentenceStart: Bool
     /// The neural cache's memory of the document: the states before its words.
-    let memory: CacheMemory?
+    var memory: CacheMemory?
 
     /// The top layer's state: what the neural caches compare remembered positions with.
     var query: [Float] { state.h[state.h.count - 1] }

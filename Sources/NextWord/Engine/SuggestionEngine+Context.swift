@@ -12,26 +12,20 @@ extension SuggestionEngine {
 
         var start = base?.key.count ?? 0
         let reader = languageModel.session
-        var state: RecurrentState<Float>
-        var lastIDs: [Int32]
-        var previousWords: [String]
-        var lastWord: String?
-        var sentenceStart: Bool
-        var memory: CacheMemory?
+        // What is read so far: the base's, extended by the new text below.
+        var read: ReadContext
         var scanner: LearningScanner
         var pendingChunk: String
         var pendingWords: [(state: [Float], word: String)]
         let endOfSentence = Int32(bundle.vocabulary.endOfSentenceID)
         if let base {
-            let read = base.context
-            state = read.state; lastIDs = read.lastIDs; previousWords = read.previousWords; lastWord = read.lastWord
-            sentenceStart = read.sentenceStart; memory = read.memory
+            read = base.context
             scanner = base.scanner; pendingChunk = base.pendingChunk; pendingWords = base.pendingWords
         } else {
             // A document starts as a line does in training: after `</s>`.
-            state = reader.initialState()
+            var state = reader.initialState()
             reader.advance(&state, with: [endOfSentence])
-            lastIDs = [endOfSentence]; previousWords = []; lastWord = nil; sentenceStart = true; memory = nil
+            read = ReadContext(state: state, lastIDs: [endOfSentence], previousWords: [], lastWord: nil, sentenceStart: true, memory: nil)
             scanner = LearningScanner(); pendingChunk = ""; pendingWords = []
             if key.count > Self.maximumFreshContextBytes {
                 // Start reading at a line or word boundary near the limit.
@@ -54,28 +48,28 @@ extension SuggestionEngine {
                 let lower = token.isWordLike ? word.lowercased() : nil
                 wordAt.append(lower)
                 if let lower {
-                    previousWords.append(lower)
-                    if previousWords.count > 2 { previousWords.removeFirst() }
-                    lastWord = lower
-                    sentenceStart = false
+                    read.previousWords.append(lower)
+                    if read.previousWords.count > 2 { read.previousWords.removeFirst() }
+                    read.lastWord = lower
+                    read.sentenceStart = false
                 } else {
-                    previousWords.removeAll()
-                    if token.text == "." || token.text == "!" || token.text == "?" { sentenceStart = true }
+                    read.previousWords.removeAll()
+                    if token.text == "." || token.text == "!" || token.text == "?" { read.sentenceStart = true }
                 }
             }
             if index < lines.count - 1 {
                 ids.append(endOfSentence)
                 wordAt.append(nil)
-                previousWords.removeAll()
-                sentenceStart = true
+                read.previousWords.removeAll()
+                read.sentenceStart = true
             }
         }
         if DocumentCacheSource.isOn(weights) {
             // Each word's state before it is read: what the neural cache remembers it by.
             let top = bundle.config.layers - 1
             for (id, word) in zip(ids, wordAt) {
-                if let word { pendingWords.append((state.h[top], word)) }
-                reader.advance(&state, with: [id])
+                if let word { pendingWords.append((read.state.h[top], word)) }
+                reader.advance(&read.state, with: [id])
             }
             // The cache remembers the document as learning would (`LearningScanner`): a number,
             // an address or a secret typed in the document is never offered back from it. The
@@ -104,21 +98,19 @@ extension SuggestionEngine {
             pendingWords.removeFirst(next)
             if pendingWords.count > 64 { pendingWords.removeFirst(pendingWords.count - 64) }
             scanner.compact()
-            memory = CacheMemory.appending(memory, states: states, words: words, hidden: bundle.config.hiddenSize,
-                                           window: weights.cacheWindow)
+            read.memory = CacheMemory.appending(read.memory, states: states, words: words, hidden: bundle.config.hiddenSize,
+                                                window: weights.cacheWindow)
         } else {
-            reader.advance(&state, with: ids)
+            reader.advance(&read.state, with: ids)
         }
-        lastIDs = Array((lastIDs + ids).suffix(2))
+        read.lastIDs = Array((read.lastIDs + ids).suffix(2))
 
-        let context = ReadContext(state: state, lastIDs: lastIDs, previousWords: previousWords, lastWord: lastWord,
-                                  sentenceStart: sentenceStart, memory: memory)
-        let entry = ContextEntry(key: key, context: context, corpus: corpusDistribution(after: context),
+        let entry = ContextEntry(key: key, context: read, corpus: corpusDistribution(after: read),
                                  scanner: scanner, pendingChunk: pendingChunk, pendingWords: pendingWords)
         session.cache.insert(entry)
         // One word typed after a context the session had read: what each source gave it, for the
         // mixture to learn from when the line is committed.
-        if let base, let word = lastWord, wordAt.lazy.filter({ $0 != nil }).count == 1 {
+        if let base, let word = read.lastWord, wordAt.lazy.filter({ $0 != nil }).count == 1 {
             session.evidence.append(MixtureEvidence(
                 corpus: corpusProbability(of: word, after: base),
                 sources: shares(after: base).map { ($0.source.kind, base.probability(of: word, from: $0.source), $0.weight) }))

@@ -24,10 +24,18 @@ extension SuggestionEngine {
         // them, so a failed write of it loses no line (and a busy history is not waited for twice).
         var learnedAny = false
         defer { if learnedAny { try? saveAdaptation() } }
+        // Reads the lines outside the lock (the engine's own session serves keystrokes under it);
+        // made at the first line a lesson reads.
+        var reader: InferenceSession?
         for line in LearningPolicy.committedLines(text, tokenizer: tokenizer) {
             // Each source's lesson, its slow part done before the engine's lock is taken again.
             let lessons = lock.withLock { sources.compactMap { $0.lesson(from: line) } }
-            for lesson in lessons { lesson.work() }
+            if lessons.contains(where: { $0.work != nil }) {
+                let session = reader ?? InferenceSession(model: bundle.model, weights: resources.inferenceWeights)
+                reader = session
+                let reading = LineReading(line, vocabulary: bundle.vocabulary, session: session)
+                for lesson in lessons { lesson.work?(reading) }
+            }
             // Write first, and without holding the engine's lock: the store may wait for another
             // process's write, and keystrokes must not wait with it. If the store refuses, the
             // sources do not claim otherwise.
@@ -90,9 +98,15 @@ extension SuggestionEngine {
         for source in sources {
             if let kind = source.recordKind, let data = record(kind) { source.restore(record: data) }
         }
-        if let userCache, let history, history.cachePositionCount() > 0 {
-            userCache.restore(positions: history.cachePositions(model: resources.modelDigest, limit: userCache.capacity))
-        }
+        // The digest again: only when there are rows.
+        if let history, history.cachePositionCount() > 0 { reloadUserCache(from: history) }
+    }
+
+    /// The user cache's rows as the history keeps them for this model (under the lock).
+    func reloadUserCache(from history: HistoryStore) {
+        guard let userCache else { return }
+        userCache.restore(positions: history.cachePositions(model: resources.modelDigest, limit: userCache.capacity),
+                          forgetting: mutable.forgotten)
     }
 
     /// Forgets a word everywhere: at once in memory (every typing session included), then in the
@@ -196,8 +210,7 @@ extension SuggestionEngine {
                 // A forget or a clear meanwhile reloaded (or emptied) the model itself: keep that.
                 guard let user, let fresh, mutable.historyToken == seenToken, mutable.forgotten == fresh.forgotten else { return }
                 userHistory.replace(with: user)
-                userCache?.restore(positions: positions)
-                for word in fresh.forgotten { userCache?.forget(word) }
+                userCache?.restore(positions: positions, forgetting: fresh.forgotten)
                 mutable.historyToken = fresh.snapshot.changeToken
             }
         }
@@ -211,10 +224,7 @@ extension SuggestionEngine {
             mutable.lastHistoryCheck = Date()
             guard history.changeToken() != mutable.historyToken else { return }
             try? reloadUserModel(from: history)
-            if let userCache {
-                userCache.restore(positions: history.cachePositions(model: resources.modelDigest, limit: userCache.capacity))
-                for word in mutable.forgotten { userCache.forget(word) }
-            }
+            reloadUserCache(from: history)
         }
     }
 }

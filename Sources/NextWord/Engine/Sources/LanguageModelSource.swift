@@ -34,26 +34,14 @@ final class LanguageModelSource: PredictionSource {
     func lesson(from line: CommittedLine) -> SourceLesson? {
         guard let offsets = adaptation.map({ $0.isZero ? nil : $0.offsets }) else { return nil }
         let vocabulary = resources.bundle.vocabulary
-        // The line read from a sentence start, as typing reads it.
-        var ids: [Int32] = [Int32(vocabulary.endOfSentenceID)]
-        var isTarget: [Bool] = [false]
-        for token in line.tokens {
-            switch token {
-            case .word(_, let lower):
-                ids.append(Int32(vocabulary.idOrUnknown(lower)))
-                isTarget.append(vocabulary.id(lower) != nil)
-            case .breaker:
-                // Punctuation or refused text: read as <unk>, never a target.
-                ids.append(Int32(vocabulary.unknownID))
-                isTarget.append(false)
-            }
-        }
         var step: (gradient: [Float], targets: Int) = ([], 0)
         let resources = self.resources
-        return SourceLesson(work: {
-            let reader = InferenceSession(model: resources.bundle.model, weights: resources.inferenceWeights)
-            reader.decoderBiasOffsets = offsets
-            step = DecoderBiasAdaptation.gradient(ids: ids, isTarget: isTarget, session: reader)
+        return SourceLesson(work: { reading in
+            // Only the line's words the model knows are targets; refused text never is.
+            let isTarget = reading.words.map { $0.map { vocabulary.id($0) != nil } ?? false }
+            let scorer = InferenceSession(model: resources.bundle.model, weights: resources.inferenceWeights)
+            scorer.decoderBiasOffsets = offsets
+            step = DecoderBiasAdaptation.gradient(ids: reading.ids, isTarget: isTarget, states: reading.states, session: scorer)
         }, apply: { [self] in
             guard step.targets > 0 else { return }
             adaptation?.step(gradient: step.gradient, rate: rate, decay: decay)

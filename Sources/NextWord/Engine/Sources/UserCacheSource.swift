@@ -96,41 +96,24 @@ final class UserCacheSource: PredictionSource {
         words.isEmpty ? 0 : Float(words.count) / (Float(words.count) + shrinkage)
     }
 
-    /// The positions a committed line adds: the state before each learnable word, read from a
-    /// sentence start (nothing for a line without one).
-    func positions(of line: CommittedLine, session reader: InferenceSession) -> [HistoryStore.CachePosition] {
-        let vocabulary = resources.bundle.vocabulary
-        var state = reader.initialState()
-        reader.advance(&state, with: [Int32(vocabulary.endOfSentenceID)])
+    /// The positions a committed line adds: the top-layer state before each learnable word.
+    func positions(of reading: LineReading) -> [HistoryStore.CachePosition] {
         var result: [HistoryStore.CachePosition] = []
-        for token in line.tokens {
-            let id: Int
-            switch token {
-            case .word(_, let lower):
-                var halves = [UInt16](repeating: 0, count: hidden)
-                state.h[state.h.count - 1].withUnsafeBufferPointer { nw_floats_to_halves($0.baseAddress!, &halves, hidden) }
-                result.append(HistoryStore.CachePosition(word: lower, state: halves))
-                id = vocabulary.idOrUnknown(lower)
-            case .breaker:
-                id = vocabulary.unknownID
-            }
-            reader.advance(&state, with: [Int32(id)])
+        for t in reading.words.indices.dropFirst() {
+            guard let word = reading.words[t] else { continue }
+            let before = reading.states[t - 1].h[reading.states[t - 1].h.count - 1]
+            var halves = [UInt16](repeating: 0, count: hidden)
+            before.withUnsafeBufferPointer { nw_floats_to_halves($0.baseAddress!, &halves, hidden) }
+            result.append(HistoryStore.CachePosition(word: word, state: halves))
         }
         return result
     }
 
     func lesson(from line: CommittedLine) -> SourceLesson? {
         guard capacity > 0 else { return nil }
-        let resources = self.resources
-        var lesson = SourceLesson(apply: {})
         var found: [HistoryStore.CachePosition] = []
-        lesson.work = { [self] in
-            let reader = InferenceSession(model: resources.bundle.model, weights: resources.inferenceWeights)
-            found = positions(of: line, session: reader)
-        }
-        lesson.apply = { [self] in append(found) }
-        lesson.positions = { found }
-        return lesson
+        return SourceLesson(work: { [self] reading in found = positions(of: reading) },
+                            apply: { [self] in append(found) }, positions: { found })
     }
 
     /// Adds positions (one committed line's, or the history's at open), keeping the newest `capacity`.
@@ -170,8 +153,9 @@ final class UserCacheSource: PredictionSource {
         wordIndices = words.map(index(of:))
     }
 
-    func restore(positions: [(line: Int64, position: HistoryStore.CachePosition)]) {
+    func restore(positions: [(line: Int64, position: HistoryStore.CachePosition)], forgetting forgotten: Set<String>) {
         clear()
+        defer { for word in forgotten { forget(word) } }
         var start = positions.startIndex
         while start < positions.endIndex {
             let line = positions[start].line
