@@ -39,6 +39,21 @@ struct TrainCommand: ParsableCommand, RunsMatrixProducts {
     @Option(help: "Streams per mini-batch.") var batch = 32
     @Option(help: "Truncated BPTT length.") var bptt = 35
     @Option(help: "Dropout on embeddings, between layers and on the output.") var dropout: Float = 0.4
+    @Option(help: "AWD-LSTM: dropout on the embedding output, the first layer's input (default: --dropout).")
+    var dropoutInput: Float?
+    @Option(help: "AWD-LSTM: dropout between LSTM layers (default: --dropout).")
+    var dropoutHidden: Float?
+    @Option(help: "AWD-LSTM: dropout on the last layer's output, the decoder input (default: --dropout).")
+    var dropoutOutput: Float?
+    @Option(help: "AWD-LSTM: dropout of whole words from the embedding lookup.")
+    var dropoutEmbedding: Float = 0
+    @Option(help: "AWD-LSTM: DropConnect on every recurrent matrix weight_hh, one mask per segment.")
+    var weightDrop: Float = 0
+    @Flag(help: "AWD-LSTM: locked (variational) dropout, one mask per stream for a whole segment.")
+    var lockedDropout = false
+    @Option(help: "L2 weight decay per step.") var weightDecay: Float = 0
+    @Option(help: "NT-ASGD: average the weights from the epoch that is worse than the best before the last N epochs (replaces annealing).")
+    var asgd: Int?
     @Option(help: "SGD learning rate.") var lr: Float = 20
     @Option(help: "Gradient clip (global norm).") var clip: Float = 0.25
     @Option(help: "Anneal (learning rate / 4) when validation improves by less than this fraction (0: only when it gets worse).")
@@ -72,10 +87,21 @@ struct TrainCommand: ParsableCommand, RunsMatrixProducts {
         if Checkpoint.Storage(rawValue: storage) == nil { throw ValidationError("--storage is float16 or float32") }
         if batch < 1 || bptt < 1 || epochs < 1 || threads < 1 { throw ValidationError("--batch, --bptt, --epochs and --threads must be positive") }
         if !(0 ..< 1).contains(dropout) { throw ValidationError("--dropout must be in [0, 1)") }
+        for (name, rate) in regularization.rates where !(0 ..< 1).contains(rate) {
+            throw ValidationError("the \(name) dropout must be in [0, 1) (got \(rate))")
+        }
+        if !weightDecay.isFinite || weightDecay < 0 { throw ValidationError("--weight-decay must be a number ≥ 0 (got \(weightDecay))") }
+        if let asgd, asgd < 1 { throw ValidationError("--asgd must be a positive number of epochs") }
         if !lr.isFinite || lr <= 0 { throw ValidationError("--lr must be a positive number (got \(lr))") }
         if !clip.isFinite || clip <= 0 { throw ValidationError("--clip must be a positive number (got \(clip))") }
         if !annealThreshold.isFinite || annealThreshold < 0 { throw ValidationError("--anneal-threshold must be a number ≥ 0 (got \(annealThreshold))") }
         if let maxMinutes, !maxMinutes.isFinite || maxMinutes <= 0 { throw ValidationError("--max-minutes must be a positive number") }
+    }
+
+    /// Every dropout rate: --dropout where a specific one is not given.
+    var regularization: Regularization {
+        Regularization(input: dropoutInput ?? dropout, hidden: dropoutHidden ?? dropout, output: dropoutOutput ?? dropout,
+                       embedding: dropoutEmbedding, weightHH: weightDrop, locked: lockedDropout)
     }
 
     func run() throws {
@@ -120,12 +146,15 @@ struct TrainCommand: ParsableCommand, RunsMatrixProducts {
                                  embeddingSize: embedding, hiddenSize: hidden, layers: layers, tied: tied,
                                  tokenization: pretokenized ? .pretokenized : .words, lowercase: lowercase)
         var options = TrainingOptions()
-        options.batchSize = batch; options.bptt = bptt; options.dropout = dropout; options.learningRate = lr
+        options.batchSize = batch; options.bptt = bptt; options.regularization = regularization; options.learningRate = lr
+        options.weightDecay = weightDecay; options.averagingNonmonotone = asgd
         options.clip = clip; options.epochs = epochs; options.annealThreshold = annealThreshold; options.seed = seed; options.threads = threads
         options.maxMinutes = maxMinutes
 
         let trainer: Trainer
         let stateURL = checkpointURL.appendingPathComponent("train-state.json")
+        // NT-ASGD's running mean, beside the weights of the last step.
+        let averageURL = checkpointURL.appendingPathComponent("average")
         let initial = try initFrom.map { try Checkpoint.read(from: URL(fileURLWithPath: $0)) }
         // The runs before this one: the initial model's own record and those it kept.
         let earlierRuns = initial?.config.training.map { run -> [TrainingRecord] in
@@ -140,7 +169,8 @@ struct TrainCommand: ParsableCommand, RunsMatrixProducts {
                 throw ValidationError("the checkpoint in \(checkpointURL.path) has another shape than these options")
             }
             let state = try JSONDecoder().decode(TrainingState.self, from: Data(contentsOf: stateURL))
-            trainer = Trainer(model: saved, options: options, state: state)
+            let average = try state.averaging.map { _ in try Checkpoint.read(from: averageURL).parameters }
+            trainer = Trainer(model: saved, options: options, state: state, average: average)
             report("resuming after epoch \(state.epochsDone), learning rate \(state.learningRate)")
         } else if let initFrom, let initial {
             guard initial.config.vocabularySHA256 == config.vocabularySHA256, initial.config.vocabSize == config.vocabSize,
@@ -171,7 +201,8 @@ struct TrainCommand: ParsableCommand, RunsMatrixProducts {
             progressLine.finish()
             let trainSeconds = Date().timeIntervalSince(epochStart)
             let tokensPerSecond = Double(trainStream.count) / trainSeconds
-            let validPPL = Perplexity.perplexity(model: trainer.model, stream: validStream, streams: 10, threads: threads)
+            let evaluated = try LanguageModel(config: trainer.model.config, parameters: trainer.evaluationParameters)
+            let validPPL = Perplexity.perplexity(model: evaluated, stream: validStream, streams: 10, threads: threads)
             let improved = trainer.finishEpoch(trainLoss: loss, validPerplexity: validPPL,
                                                seconds: Date().timeIntervalSince(epochStart), tokensPerSecond: tokensPerSecond)
             report(String(format: "epoch %d  train loss %.3f  valid ppl %.2f  lr %g  %.0f tokens/s  %@%@", epoch, loss, validPPL,
@@ -180,15 +211,20 @@ struct TrainCommand: ParsableCommand, RunsMatrixProducts {
             if improved {
                 config.training = TrainingRecord(
                     command: command, data: (train + valid).joined(separator: " "), epochs: epoch, batchSize: batch,
-                    bptt: bptt, dropout: dropout, learningRate: lr, seed: seed, threads: threads,
+                    bptt: bptt, dropout: regularization.output, learningRate: lr, seed: seed, threads: threads,
                     wallSeconds: trainer.state.trainingSeconds, tokensPerSecond: Double(trainer.state.tokensTrained) / max(trainer.state.trainingSeconds, 1e-9),
                     bestValidPerplexity: validPPL, history: trainer.state.history)
                 config.training?.initializedFrom = initFrom
                 config.training?.earlierRuns = earlierRuns
-                let best = try LanguageModel(config: config, parameters: trainer.model.parameters)
+                if regularization != .uniform(dropout) { config.training?.regularization = regularization }
+                if weightDecay > 0 { config.training?.weightDecay = weightDecay }
+                config.training?.averagingNonmonotone = asgd
+                config.training?.averagingSinceEpoch = trainer.state.averaging?.sinceEpoch
+                let best = try LanguageModel(config: config, parameters: trainer.evaluationParameters)
                 try Checkpoint.write(best, to: outputURL, storage: Checkpoint.Storage(rawValue: storage) ?? .float16)
             }
             try Checkpoint.write(trainer.model, to: checkpointURL, storage: .float32)
+            if trainer.state.averaging != nil { try Checkpoint.write(evaluated, to: averageURL, storage: .float32) }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             try encoder.encode(trainer.state).write(to: stateURL, options: .atomic)

@@ -4,7 +4,7 @@ import XCTest
 /// Every parameter tensor's analytic gradient against central finite differences, all in Double,
 /// through the same generic kernels the Float training uses.
 final class GradientCheckTests: XCTestCase {
-    private func check(tied: Bool, layers: Int, dropout: Float, file: StaticString = #filePath, line: UInt = #line) throws {
+    private func check(tied: Bool, layers: Int, regularization: Regularization, file: StaticString = #filePath, line: UInt = #line) throws {
         let config = ModelConfig(vocabularyFile: "v.txt", vocabularySHA256: "", vocabSize: 7,
                                  embeddingSize: 5, hiddenSize: tied ? 5 : 4, layers: layers, tied: tied)
         let model = try LanguageModel.initialized(config: config, seed: 3)
@@ -20,7 +20,8 @@ final class GradientCheckTests: XCTestCase {
             initial.c[l] = initial.c[l].map { _ in Double(generator.nextFloat(in: -0.5, 0.5)) }
         }
         let pass = NetworkPass<Double>(config: config)
-        let ws = SegmentWorkspace<Double>(config: config, steps: steps, batch: batch)
+        let ws = SegmentWorkspace<Double>(config: config, steps: steps, batch: batch,
+                                          weightDrop: regularization.weightHH > 0)
 
         func loss(_ p: [Double], gradients: UnsafeMutablePointer<Double>?) -> Double {
             var state = initial
@@ -30,7 +31,7 @@ final class GradientCheckTests: XCTestCase {
                     targets.withUnsafeBufferPointer { t in
                         pass.lossAndGradients(parameters: pp.baseAddress!, gradients: gradients,
                                               inputs: i.baseAddress!, targets: t.baseAddress!, state: &state,
-                                              workspace: ws, dropout: dropout, generator: &masks)
+                                              workspace: ws, regularization: regularization, generator: &masks)
                     }
                 }
             } / Double(steps * batch)
@@ -62,8 +63,19 @@ final class GradientCheckTests: XCTestCase {
         XCTAssertLessThan(worst, 1e-5, file: file, line: line)
     }
 
-    func testUntiedTwoLayersWithDropout() throws { try check(tied: false, layers: 2, dropout: 0.3) }
-    func testTiedTwoLayersWithDropout() throws { try check(tied: true, layers: 2, dropout: 0.25) }
-    func testTiedOneLayerNoDropout() throws { try check(tied: true, layers: 1, dropout: 0) }
-    func testUntiedThreeLayers() throws { try check(tied: false, layers: 3, dropout: 0) }
+    func testUntiedTwoLayersWithDropout() throws { try check(tied: false, layers: 2, regularization: .uniform(0.3)) }
+    func testTiedTwoLayersWithDropout() throws { try check(tied: true, layers: 2, regularization: .uniform(0.25)) }
+    func testTiedOneLayerNoDropout() throws { try check(tied: true, layers: 1, regularization: .none) }
+    func testUntiedThreeLayers() throws { try check(tied: false, layers: 3, regularization: .none) }
+
+    /// AWD-LSTM's regularisation, every kind at once: locked masks, whole-word embedding dropout
+    /// and DropConnect on weight_hh (whose gradient goes through the mask back to the raw matrix).
+    func testTiedTwoLayersWithEveryAWDDropout() throws {
+        try check(tied: true, layers: 2, regularization: Regularization(input: 0.3, hidden: 0.2, output: 0.35,
+                                                                        embedding: 0.2, weightHH: 0.4, locked: true))
+    }
+
+    func testUntiedThreeLayersWithWeightDropOnly() throws {
+        try check(tied: false, layers: 3, regularization: Regularization(weightHH: 0.5))
+    }
 }

@@ -84,7 +84,7 @@ final class SoftmaxKernelTests: XCTestCase {
             let loss = model.parameters.withUnsafeBufferPointer { p in
                 gradients.withUnsafeMutableBufferPointer { g in
                     pass.lossAndGradients(parameters: p.baseAddress!, gradients: g.baseAddress!, inputs: inputs,
-                                          targets: targets, state: &state, workspace: ws, dropout: 0.2,
+                                          targets: targets, state: &state, workspace: ws, regularization: .uniform(0.2),
                                           generator: &masks, threads: threads)
                 }
             }

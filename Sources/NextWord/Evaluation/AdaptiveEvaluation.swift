@@ -68,7 +68,7 @@ public struct AdaptiveEvaluation: Sendable {
             parameters.withUnsafeBufferPointer { p in
                 inputs.withUnsafeBufferPointer { i in
                     pass.forwardHidden(parameters: p.baseAddress!, inputs: i.baseAddress!, state: &state, workspace: ws,
-                                       dropout: 0, generator: &generator)
+                                       regularization: .none, generator: &generator)
                 }
                 pass.decode(parameters: p.baseAddress!, workspace: ws, addBias: false)
             }
@@ -123,7 +123,7 @@ public struct AdaptiveEvaluation: Sendable {
                         inputs.withUnsafeBufferPointer { i in
                             targets.withUnsafeBufferPointer { t in
                                 _ = pass.lossAndGradients(parameters: p.baseAddress!, gradients: g.baseAddress!, inputs: i.baseAddress!,
-                                                          targets: t.baseAddress!, state: &replay, workspace: ws, dropout: 0,
+                                                          targets: t.baseAddress!, state: &replay, workspace: ws, regularization: .none,
                                                           generator: &generator, threads: threads)
                             }
                         }

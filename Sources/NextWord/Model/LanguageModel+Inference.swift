@@ -11,7 +11,7 @@ extension LanguageModel {
         parameters.withUnsafeBufferPointer { p in
             ids.withUnsafeBufferPointer { input in
                 pass.forwardHidden(parameters: p.baseAddress!, inputs: input.baseAddress!, state: &state,
-                                   workspace: ws, dropout: 0, generator: &generator)
+                                   workspace: ws, regularization: .none, generator: &generator)
             }
             pass.decode(parameters: p.baseAddress!, workspace: ws)
         }

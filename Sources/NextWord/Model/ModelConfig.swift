@@ -91,6 +91,14 @@ public struct TrainingRecord: Codable, Sendable, Equatable {
     public var initializedFrom: String?
     /// The training records of the runs before this one, when it continued an earlier model.
     public var earlierRuns: [TrainingRecord]?
+    /// Every dropout rate of the run, when it used more than one (`dropout` holds the output's).
+    public var regularization: Regularization?
+    /// L2 weight decay per step (nil: none).
+    public var weightDecay: Float?
+    /// NT-ASGD: its non-monotone interval and the epoch after which averaging began (nil: plain
+    /// SGD with annealing, or averaging not begun).
+    public var averagingNonmonotone: Int?
+    public var averagingSinceEpoch: Int?
 
     public init(command: String, data: String, epochs: Int, batchSize: Int, bptt: Int, dropout: Float,
                 learningRate: Float, seed: UInt64, threads: Int, wallSeconds: Double = 0,
@@ -109,4 +117,6 @@ public struct EpochRecord: Codable, Sendable, Equatable {
     public var learningRate: Float
     public var seconds: Double
     public var tokensPerSecond: Double
+    /// True when the epoch's validation ran on NT-ASGD's averaged weights.
+    public var averaged: Bool? = nil
 }

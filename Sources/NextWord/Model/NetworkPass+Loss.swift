@@ -9,9 +9,9 @@ extension NetworkPass {
     func lossAndGradients(parameters: UnsafePointer<T>, gradients: UnsafeMutablePointer<T>?,
                           inputs: UnsafePointer<Int32>, targets: UnsafePointer<Int32>,
                           state: inout RecurrentState<T>, workspace ws: SegmentWorkspace<T>,
-                          dropout: Float, generator: inout SeededGenerator, threads: Int = 1) -> Double {
+                          regularization: Regularization, generator: inout SeededGenerator, threads: Int = 1) -> Double {
         forwardHidden(parameters: parameters, inputs: inputs, state: &state, workspace: ws,
-                      dropout: dropout, generator: &generator)
+                      regularization: regularization, generator: &generator)
         guard let gradients else {
             if T.self == Float.self {
                 // Scoring only: the bias is added inside the score kernel's passes, which read the
@@ -43,7 +43,7 @@ extension NetworkPass {
             inputs.withUnsafeBufferPointer { i in
                 targets.withUnsafeBufferPointer { t in
                     lossAndGradients(parameters: p.baseAddress!, gradients: nil, inputs: i.baseAddress!, targets: t.baseAddress!,
-                                     state: &state, workspace: workspace, dropout: 0, generator: &generator, threads: threads)
+                                     state: &state, workspace: workspace, regularization: .none, generator: &generator, threads: threads)
                 }
             }
         }

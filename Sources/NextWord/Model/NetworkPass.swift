@@ -5,7 +5,7 @@
 ///   inputs  [T·B]      token ids, time-major
 ///   X0      [TB, E]    embedding rows (× dropout mask)
 ///   layer l: G = X_l · Wih^T + bih + bhh       [TB, 4H]   (one gemm for the whole segment)
-///            per step t: G_t += h_{t−1} · Whh^T  [B, 4H]
+///            per step t: G_t += h_{t−1} · Whh^T  [B, 4H]   (Whh ⊙ mask under DropConnect)
 ///            cell → h_t, c_t                    [B, H]
 ///            X_{l+1} = H_l × mask_l             [TB, H]
 ///   logits = X_L · D^T + bias                   [TB, V]    D = decoder (or embedding when tied)
@@ -19,16 +19,16 @@ struct NetworkPass<T: BLASScalar> {
     }
 
     /// Runs embedding and LSTM layers over the segment, starting from `state` and leaving the final
-    /// state in it. With `dropout` > 0 masks are drawn from `generator`. The decoder input is left in
-    /// `workspace.dropped[L−1]`.
+    /// state in it. Dropout masks (`regularization`) are drawn from `generator`. The decoder input
+    /// is left in `workspace.dropped[L−1]`.
     func forwardHidden(parameters: UnsafePointer<T>, inputs: UnsafePointer<Int32>,
                        state: inout RecurrentState<T>, workspace ws: SegmentWorkspace<T>,
-                       dropout: Float, generator: inout SeededGenerator) {
+                       regularization: Regularization, generator: inout SeededGenerator) {
         let (e, h, layers) = (config.embeddingSize, config.hiddenSize, config.layers)
         let (steps, batch, rows) = (ws.steps, ws.batch, ws.rows)
         let embedding = parameters + offsets.embedding
 
-        ws.fillMask(ws.embeddingMask, count: rows * e, dropout: dropout, generator: &generator)
+        ws.fillEmbeddingMask(inputs: inputs, regularization: regularization, generator: &generator)
         for r in 0 ..< rows {
             let source = embedding + Int(inputs[r]) * e
             let target = ws.embedded + r * e
@@ -36,6 +36,8 @@ struct NetworkPass<T: BLASScalar> {
             for j in 0 ..< e { target[j] = source[j] * mask[j] }
         }
 
+        let recurrent = ws.recurrentWeights(parameters: parameters, offsets: offsets.weightHH,
+                                            rate: regularization.weightHH, generator: &generator)
         for layer in 0 ..< layers {
             let inputSize = config.inputSize(ofLayer: layer)
             let x = layer == 0 ? UnsafePointer(ws.embedded) : UnsafePointer(ws.dropped[layer - 1])
@@ -54,7 +56,7 @@ struct NetworkPass<T: BLASScalar> {
             for t in 0 ..< steps {
                 let g = gates + t * batch * 4 * h
                 T.gemm(transA: false, transB: true, m: batch, n: 4 * h, k: h, alpha: 1,
-                       a: hs + t * batch * h, b: parameters + offsets.weightHH[layer], beta: 1, c: g)
+                       a: hs + t * batch * h, b: recurrent[layer], beta: 1, c: g)
                 lstmCellForward(batch: batch, hidden: h, gates: g,
                                 cPrev: cs + t * batch * h, c: cs + (t + 1) * batch * h,
                                 tanhC: ws.tanhCell[layer] + t * batch * h, h: hs + (t + 1) * batch * h)
@@ -63,7 +65,8 @@ struct NetworkPass<T: BLASScalar> {
             state.c[layer].withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: cs + steps * batch * h, count: batch * h) }
 
             let mask = ws.outputMask[layer]
-            ws.fillMask(mask, count: rows * h, dropout: dropout, generator: &generator)
+            ws.fillMask(mask, width: h, dropout: layer == layers - 1 ? regularization.output : regularization.hidden,
+                        locked: regularization.locked, generator: &generator)
             let out = ws.dropped[layer]
             let produced = hs + batch * h
             for i in 0 ..< rows * h { out[i] = produced[i] * mask[i] }
@@ -106,7 +109,9 @@ struct NetworkPass<T: BLASScalar> {
 
             ws.dh.update(repeating: 0, count: batch * h)
             ws.dc.update(repeating: 0, count: batch * h)
-            let whh = parameters + offsets.weightHH[layer]
+            // The matrix the forward ran on: weight_hh ⊙ mask under DropConnect.
+            let dropped = ws.weightDrop.flatMap { $0.applied ? $0 : nil }
+            let whh = dropped.map { UnsafePointer($0.weights[layer]) } ?? parameters + offsets.weightHH[layer]
             for t in stride(from: steps - 1, through: 0, by: -1) {
                 // dh_t = gradient from above + gradient from step t+1 (already in ws.dh).
                 let above = dOut + t * batch * h
@@ -120,8 +125,16 @@ struct NetworkPass<T: BLASScalar> {
             }
             // Weight gradients over the whole segment at once.
             let x = layer == 0 ? UnsafePointer(ws.embedded) : UnsafePointer(ws.dropped[layer - 1])
-            T.gemm(transA: true, transB: false, m: 4 * h, n: h, k: rows, alpha: 1,
-                   a: gates, b: hs, beta: 1, c: gradients + offsets.weightHH[layer])
+            if let dropped {
+                // d raw = d dropped ⊙ mask   [4H, H]
+                T.gemm(transA: true, transB: false, m: 4 * h, n: h, k: rows, alpha: 1,
+                       a: gates, b: hs, beta: 0, c: dropped.gradient)
+                let target = gradients + offsets.weightHH[layer], mask = dropped.masks[layer]
+                for i in 0 ..< 4 * h * h { target[i] += dropped.gradient[i] * mask[i] }
+            } else {
+                T.gemm(transA: true, transB: false, m: 4 * h, n: h, k: rows, alpha: 1,
+                       a: gates, b: hs, beta: 1, c: gradients + offsets.weightHH[layer])
+            }
             T.gemm(transA: true, transB: false, m: 4 * h, n: inputSize, k: rows, alpha: 1,
                    a: gates, b: x, beta: 1, c: gradients + offsets.weightIH[layer])
             // Both biases get Σ dG over the segment: 1ᵀ · dG, [1, TB] × [TB, 4H].

@@ -47,10 +47,14 @@ final class SegmentWorkspace<T: BLASScalar> {
     let gateBias: UnsafeMutablePointer<T>
     /// [TB] ones: column sums (bias gradients) as a matrix-vector product on the BLAS threads.
     let ones: UnsafeMutablePointer<T>
+    /// [V] whole-word dropout factors of this segment (`Regularization.embedding`).
+    let wordMask: UnsafeMutablePointer<T>
+    /// DropConnect buffers on weight_hh, in workspaces made for training with weight drop.
+    let weightDrop: WeightDropBuffers<T>?
 
     private var allocations: [UnsafeMutablePointer<T>] = []
 
-    init(config: ModelConfig, steps: Int, batch: Int) {
+    init(config: ModelConfig, steps: Int, batch: Int, weightDrop: Bool = false) {
         self.config = config
         self.steps = steps
         self.batch = batch
@@ -79,6 +83,8 @@ final class SegmentWorkspace<T: BLASScalar> {
         gateBias = make(4 * h)
         ones = make(rows)
         ones.update(repeating: 1, count: rows)
+        wordMask = make(v)
+        self.weightDrop = weightDrop ? WeightDropBuffers(layers: layers, hidden: h) : nil
         allocations = owned
     }
 

@@ -6,8 +6,20 @@ package struct TrainingOptions: Codable, Sendable, Equatable {
     public var batchSize = 32
     /// Truncated-BPTT length in steps (T); the state is carried across segments.
     public var bptt = 35
-    /// Dropout on the embeddings, between layers and on the decoder input.
-    public var dropout: Float = 0.4
+    /// Dropout of every kind (the plain 0.4 of PyTorch's example by default).
+    public var regularization = Regularization.uniform(0.4)
+    /// One dropout rate on the embeddings, between layers and on the decoder input, a fresh mask
+    /// every step (setting it replaces `regularization`).
+    public var dropout: Float {
+        get { regularization.output }
+        set { regularization = .uniform(newValue) }
+    }
+    /// L2 weight decay: θ ← θ·(1 − lr·decay) with every step (after the clip, as PyTorch's SGD).
+    public var weightDecay: Float = 0
+    /// NT-ASGD (AWD-LSTM): average the weights of every step from the epoch whose validation is
+    /// worse than the best of the epochs before the last `n`; validation and the saved model use
+    /// the average from then on. Replaces annealing. nil: plain SGD with annealing.
+    public var averagingNonmonotone: Int?
     /// Plain SGD learning rate (as PyTorch's word-language-model example).
     public var learningRate: Float = 20
     /// Global gradient-norm clip.
@@ -46,6 +58,8 @@ package struct TrainingState: Codable, Sendable, Equatable {
     public var generator: SeededGenerator
     public var trainingSeconds = 0.0
     public var tokensTrained = 0
+    /// Where NT-ASGD's averaging stands once it has started (nil: not yet, or not asked for).
+    public var averaging: AveragingState?
 
     public init(options: TrainingOptions) {
         learningRate = options.learningRate
@@ -62,19 +76,29 @@ package final class Trainer {
     private let pass: NetworkPass<Float>
     private var gradients: [Float]
     private var workspaces: [Int: SegmentWorkspace<Float>] = [:]
+    /// NT-ASGD's running mean of the weights of every step since averaging began [P].
+    public private(set) var average: ParameterAverage?
 
-    public init(model: LanguageModel, options: TrainingOptions, state: TrainingState? = nil) {
+    /// `average`: the running mean saved with a checkpoint of a run that was averaging.
+    public init(model: LanguageModel, options: TrainingOptions, state: TrainingState? = nil, average: [Float]? = nil) {
         self.model = model
         self.options = options
         self.state = state ?? TrainingState(options: options)
         pass = NetworkPass(config: model.config)
         gradients = [Float](repeating: 0, count: model.parameters.count)
+        if let averaging = self.state.averaging {
+            self.average = ParameterAverage(mean: average ?? model.parameters, steps: averaging.steps)
+        }
         setBLASThreads(options.threads)
     }
 
+    /// The weights to validate and to save: NT-ASGD's average once it runs, else the current ones.
+    public var evaluationParameters: [Float] { average?.mean ?? model.parameters }
+
     private func workspace(steps: Int) -> SegmentWorkspace<Float> {
         if let ws = workspaces[steps] { return ws }
-        let ws = SegmentWorkspace<Float>(config: model.config, steps: steps, batch: options.batchSize)
+        let ws = SegmentWorkspace<Float>(config: model.config, steps: steps, batch: options.batchSize,
+                                         weightDrop: options.regularization.weightHH > 0)
         workspaces[steps] = ws
         return ws
     }
@@ -111,13 +135,19 @@ package final class Trainer {
                         targets.withUnsafeBufferPointer { t in
                             pass.lossAndGradients(parameters: p.baseAddress!, gradients: g.baseAddress!,
                                                   inputs: i.baseAddress!, targets: t.baseAddress!, state: &recurrent,
-                                                  workspace: ws, dropout: options.dropout, generator: &state.generator,
+                                                  workspace: ws, regularization: options.regularization, generator: &state.generator,
                                                   threads: options.threads)
                         }
                     }
                 }
             }
             applyClippedStep()
+            if var running = average {
+                average = nil  // unique: the mean is updated in place
+                running.add(model.parameters)
+                average = running
+                state.averaging?.steps = running.steps
+            }
             lossSum += loss
             tokens += steps * b
             batch += 1
@@ -136,18 +166,20 @@ package final class Trainer {
         return lossSum / Double(max(tokens, 1))
     }
 
-    /// θ −= lr · g · min(1, clip / ‖g‖), the global norm over every parameter; leaves g zero for
-    /// the next batch (in the same pass, as the update reads it anyway).
+    /// θ ← θ·(1 − lr·decay) − lr · g · min(1, clip / ‖g‖), the global norm over every parameter;
+    /// leaves g zero for the next batch (in the same pass, as the update reads it anyway).
     private func applyClippedStep() {
         let count = gradients.count
         let squares = gradients.withUnsafeBufferPointer { sumOfSquares($0.baseAddress!, count: count) }
         let norm = Float(squares.squareRoot())
         let factor = -state.learningRate * (norm > options.clip ? options.clip / norm : 1)
+        let keep = 1 - state.learningRate * options.weightDecay
         model.parameters.withUnsafeMutableBufferPointer { p in
             gradients.withUnsafeMutableBufferPointer { g in
-                for i in 0 ..< count {
-                    p[i] += factor * g[i]
-                    g[i] = 0
+                if keep == 1 {
+                    for i in 0 ..< count { p[i] += factor * g[i]; g[i] = 0 }
+                } else {
+                    for i in 0 ..< count { p[i] = p[i] * keep + factor * g[i]; g[i] = 0 }
                 }
             }
         }
@@ -176,17 +208,27 @@ package final class Trainer {
         return total
     }
 
-    /// Closes an epoch: records it, anneals the learning rate when validation did not improve, and
-    /// says whether this epoch's model is the best so far (the one to keep).
+    /// Closes an epoch: records it, anneals the learning rate when validation did not improve (or,
+    /// under NT-ASGD, starts averaging), and says whether this epoch's model (`evaluationParameters`)
+    /// is the best so far (the one to keep).
     public func finishEpoch(trainLoss: Double, validPerplexity: Double, seconds: Double, tokensPerSecond: Double) -> Bool {
+        let earlier = state.history.map(\.validPerplexity)
         state.epochsDone += 1
         state.history.append(EpochRecord(epoch: state.epochsDone, trainLoss: trainLoss, validPerplexity: validPerplexity,
-                                         learningRate: state.learningRate, seconds: seconds, tokensPerSecond: tokensPerSecond))
+                                         learningRate: state.learningRate, seconds: seconds, tokensPerSecond: tokensPerSecond,
+                                         averaged: state.averaging == nil ? nil : true))
+        if let n = options.averagingNonmonotone, state.averaging == nil,
+           AveragingState.triggers(validPerplexity: validPerplexity, earlier: earlier, nonmonotone: n) {
+            state.averaging = AveragingState(sinceEpoch: state.epochsDone, steps: 0)
+            average = ParameterAverage(mean: model.parameters, steps: 0)
+        }
         guard let best = state.bestValidPerplexity else {
             state.bestValidPerplexity = validPerplexity
             return true
         }
-        if !(validPerplexity < best * (1 - options.annealThreshold)) { state.learningRate /= options.annealFactor }
+        if options.averagingNonmonotone == nil, !(validPerplexity < best * (1 - options.annealThreshold)) {
+            state.learningRate /= options.annealFactor
+        }
         guard validPerplexity < best else { return false }
         state.bestValidPerplexity = validPerplexity
         return true
