@@ -8,6 +8,8 @@ builds, with a fixed seed, a model exactly like the `LM` class of shared/tools/p
 
   Tests/NextWordTests/Fixtures/torch-tiny/        untied (decoder.weight is its own tensor)
   Tests/NextWordTests/Fixtures/torch-tiny-tied/   decoder weight shared with the embedding
+  Tests/NextWordTests/Fixtures/torch-tiny-proj/   nn.LSTM(proj_size=4) over 6 cells, tied at the
+                                                  projection's width (E = P = 4; weight_hr_l{k})
 
 each holding
   model.safetensors  float32, tensors renamed to NextWord's names (emb.weight -> embedding.weight,
@@ -39,14 +41,15 @@ ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
 
 class LM(nn.Module):
     """torch_lm.py's LM, with its sizes as arguments (dropout is inactive in eval mode anyway)."""
-    def __init__(s, tied):
+    def __init__(s, tied, proj=0):
         super().__init__()
+        e, out = (proj, proj) if proj else (E, H)
         s.drop = nn.Dropout(0.0)
-        s.emb = nn.Embedding(V, E)
-        s.rnn = nn.LSTM(E, H, LAYERS, dropout=0.0)
-        s.out = nn.Linear(H, V)
+        s.emb = nn.Embedding(V, e)
+        s.rnn = nn.LSTM(e, H, LAYERS, dropout=0.0, proj_size=proj)
+        s.out = nn.Linear(out, V)
         if tied:
-            assert H == E
+            assert out == e
             s.out.weight = s.emb.weight
         nn.init.uniform_(s.emb.weight, -0.1, 0.1); nn.init.zeros_(s.out.bias)
 
@@ -58,17 +61,18 @@ class LM(nn.Module):
 def swift_name(name):
     if name == "emb.weight": return "embedding.weight"
     if name.startswith("out."): return "decoder." + name[len("out."):]
-    for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+    for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr"):
         prefix = "rnn." + kind + "_l"
         if name.startswith(prefix): return "lstm.%s.%s" % (name[len(prefix):], kind)
     raise ValueError(name)
 
 
-def layout_names(tied):
+def layout_names(tied, proj=0):
     """NextWord's ParameterLayout order."""
     names = ["embedding.weight"]
+    kinds = ("weight_ih", "weight_hh", "bias_ih", "bias_hh") + (("weight_hr",) if proj else ())
     for k in range(LAYERS):
-        names += ["lstm.%d.%s" % (k, kind) for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+        names += ["lstm.%d.%s" % (k, kind) for kind in kinds]
     return names + ([] if tied else ["decoder.weight"]) + ["decoder.bias"]
 
 
@@ -77,9 +81,9 @@ def f32_list(t):
     return [float(np.format_float_positional(x, unique=True)) for x in t.detach().numpy().reshape(-1)]
 
 
-def export(directory, tied, seed):
+def export(directory, tied, seed, proj=0):
     torch.manual_seed(seed)
-    m = LM(tied)
+    m = LM(tied, proj)
     with torch.no_grad():
         # LM's own init leaves the embedding and decoder at +-0.1 and the decoder bias at zero, which
         # would make every log-probability close to log(1/V); larger values and nonzero biases make
@@ -94,7 +98,7 @@ def export(directory, tied, seed):
         target = swift_name(name)
         if tied and target == "decoder.weight": continue  # the same storage as embedding.weight
         tensors[target] = p.detach().to(torch.float32).contiguous().clone()
-    assert sorted(tensors) == sorted(layout_names(tied)), sorted(tensors)
+    assert sorted(tensors) == sorted(layout_names(tied, proj)), sorted(tensors)
 
     os.makedirs(directory, exist_ok=True)
     save_file(tensors, os.path.join(directory, "model.safetensors"), metadata={"format": "pt"})
@@ -104,9 +108,10 @@ def export(directory, tied, seed):
     config = {
         "format": "nextword-lstm", "formatVersion": 1,
         "vocabularyFile": "vocab.txt", "vocabularySHA256": hashlib.sha256(vocab).hexdigest(),
-        "vocabSize": V, "embeddingSize": E, "hiddenSize": H, "layers": LAYERS, "tied": tied,
+        "vocabSize": V, "embeddingSize": proj or E, "hiddenSize": H, "layers": LAYERS, "tied": tied,
         "tokenization": "words", "lowercase": False,
     }
+    if proj: config["projectionSize"] = proj
     with open(os.path.join(directory, "config.json"), "w") as f:
         json.dump(config, f, indent=2, sort_keys=True); f.write("\n")
 
@@ -114,7 +119,7 @@ def export(directory, tied, seed):
     d = m.double()
     with torch.no_grad():
         x = torch.tensor(TOKENS, dtype=torch.long).view(-1, 1)  # (seq, batch=1)
-        h0 = (torch.zeros(LAYERS, 1, H, dtype=torch.float64), torch.zeros(LAYERS, 1, H, dtype=torch.float64))
+        h0 = (torch.zeros(LAYERS, 1, proj or H, dtype=torch.float64), torch.zeros(LAYERS, 1, H, dtype=torch.float64))
         out, _ = d(x, h0)
         log_probs = torch.log_softmax(out.view(len(TOKENS), V), dim=-1)
     expected = {
@@ -131,3 +136,4 @@ def export(directory, tied, seed):
 if __name__ == "__main__":
     export(os.path.join(ROOT, "torch-tiny"), tied=False, seed=1234)
     export(os.path.join(ROOT, "torch-tiny-tied"), tied=True, seed=4321)
+    export(os.path.join(ROOT, "torch-tiny-proj"), tied=True, seed=2468, proj=4)

@@ -3,7 +3,8 @@
 NextWord model directory that `nextword eval`, `suggest`, `simulate` and the engine load unchanged.
 
 The network is NextWord's: Embedding(V, E) -> L stacked LSTM layers (H units, gate order i, f, g, o
-as nn.LSTM) -> a decoder tied to the embedding (E == H) or its own Linear(H, V). Training is
+as nn.LSTM; with --projection P each layer's output is projected to P, nn.LSTM's proj_size) -> a
+decoder tied to the embedding (E == the output width) or its own Linear(P or H, V). Training is
 truncated BPTT with SGD, global-norm clipping and annealing on a validation plateau, like
 `nextword train`, with its dropout kinds (plain, or AWD-LSTM's locked dropout per layer and
 whole-word embedding dropout). Several processes train one model under DistributedDataParallel:
@@ -39,6 +40,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 
 UNK, EOS = "<unk>", "</s>"
+LSTM_KINDS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 
 
 def parse_args(argv=None):
@@ -56,6 +58,7 @@ def parse_args(argv=None):
     p.add_argument("--embedding", type=int, default=256)
     p.add_argument("--hidden", type=int, default=256)
     p.add_argument("--layers", type=int, default=2)
+    p.add_argument("--projection", type=int, default=0, help="project each layer's output to this width (< --hidden)")
     p.add_argument("--no-tied", dest="tied", action="store_false", help="a decoder of its own instead of the embedding")
     p.add_argument("--dropout", type=float, default=0.4, help="dropout on the embeddings, between layers and on the output")
     p.add_argument("--dropout-input", type=float, help="AWD: on the embedding output (default --dropout)")
@@ -78,8 +81,10 @@ def parse_args(argv=None):
     p.add_argument("--resume", action="store_true", help="continue from OUTPUT/.torch-checkpoint.pt")
     p.add_argument("--reference", type=int, default=0, help="write expected.json for the first N validation tokens")
     a = p.parse_args(argv)
-    if a.tied and a.embedding != a.hidden:
-        p.error("a tied decoder needs --embedding == --hidden (or pass --no-tied)")
+    if a.projection and not 0 < a.projection < a.hidden:
+        p.error("--projection must be smaller than --hidden")
+    if a.tied and a.embedding != (a.projection or a.hidden):
+        p.error("a tied decoder needs --embedding == --hidden, or == --projection (or pass --no-tied)")
     for name in ("dropout_input", "dropout_hidden", "dropout_output"):
         if getattr(a, name) is None: setattr(a, name, a.dropout)
     return a
@@ -166,8 +171,10 @@ class NextWordLM(nn.Module):
     def __init__(self, vocab, a):
         super().__init__()
         self.embedding = nn.Embedding(vocab, a.embedding)
-        self.lstm = nn.ModuleList(nn.LSTM(a.embedding if k == 0 else a.hidden, a.hidden) for k in range(a.layers))
-        self.decoder = nn.Linear(a.hidden, vocab)
+        out = a.projection or a.hidden
+        self.lstm = nn.ModuleList(nn.LSTM(a.embedding if k == 0 else out, a.hidden, proj_size=a.projection)
+                                  for k in range(a.layers))
+        self.decoder = nn.Linear(out, vocab)
         if a.tied: self.decoder.weight = self.embedding.weight
         self.tied, self.word_dropout = a.tied, a.dropout_embedding
         self.drops = nn.ModuleList([LockedDropout(a.dropout_input, a.locked_dropout)]
@@ -193,7 +200,7 @@ class NextWordLM(nn.Module):
         return self.decoder(h), new_state
 
     def zero_state(self, batch, device, dtype=torch.float32):
-        return [(torch.zeros(1, batch, l.hidden_size, device=device, dtype=dtype),
+        return [(torch.zeros(1, batch, l.proj_size or l.hidden_size, device=device, dtype=dtype),
                  torch.zeros(1, batch, l.hidden_size, device=device, dtype=dtype)) for l in self.lstm]
 
 
@@ -201,7 +208,7 @@ def nextword_tensors(model):
     """NextWord's names in its ParameterLayout order (decoder.weight absent when tied)."""
     out = {"embedding.weight": model.embedding.weight}
     for k, layer in enumerate(model.lstm):
-        for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+        for kind in LSTM_KINDS + (("weight_hr",) if layer.proj_size else ()):
             out["lstm.%d.%s" % (k, kind)] = getattr(layer, kind + "_l0")
     if not model.tied: out["decoder.weight"] = model.decoder.weight
     out["decoder.bias"] = model.decoder.bias
@@ -212,7 +219,7 @@ def load_nextword_tensors(model, tensors):
     with torch.no_grad():
         model.embedding.weight.copy_(tensors["embedding.weight"])
         for k, layer in enumerate(model.lstm):
-            for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+            for kind in LSTM_KINDS + (("weight_hr",) if layer.proj_size else ()):
                 getattr(layer, kind + "_l0").copy_(tensors["lstm.%d.%s" % (k, kind)])
         if not model.tied: model.decoder.weight.copy_(tensors["decoder.weight"])
         model.decoder.bias.copy_(tensors["decoder.bias"])
@@ -270,6 +277,7 @@ def write_model(model, words, a, record, world):
         "vocabSize": len(words), "embeddingSize": a.embedding, "hiddenSize": a.hidden, "layers": a.layers,
         "tied": a.tied, "tokenization": a.tokenization, "lowercase": a.lowercase, "training": record,
     }
+    if a.projection: config["projectionSize"] = a.projection
     def atomic(name, write):
         path = os.path.join(a.output, name)
         write(path + ".part"); os.replace(path + ".part", path)

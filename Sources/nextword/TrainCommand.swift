@@ -32,8 +32,10 @@ struct TrainCommand: ParsableCommand, RunsMatrixProducts {
     var lowercase = false
     @Option(help: "Embedding size.") var embedding = 256
     @Option(help: "Hidden size of each LSTM layer.") var hidden = 256
+    @Option(help: "Project each layer's output to this width (an LSTM with projection, as nn.LSTM's proj_size; smaller than --hidden). The decoder and a tied embedding are this wide.")
+    var projection: Int?
     @Option(help: "Stacked LSTM layers.") var layers = 2
-    @Flag(inversion: .prefixedNo, help: "Tie the decoder to the embedding (needs --embedding == --hidden).")
+    @Flag(inversion: .prefixedNo, help: "Tie the decoder to the embedding (needs --embedding == --hidden, or == --projection).")
     var tied = true
     @Option(help: "Epochs.") var epochs = 12
     @Option(help: "Streams per mini-batch.") var batch = 32
@@ -83,7 +85,13 @@ struct TrainCommand: ParsableCommand, RunsMatrixProducts {
     func validate() throws {
         if train.isEmpty { throw ValidationError("--train needs at least one file") }
         if valid.isEmpty { throw ValidationError("--valid needs at least one file") }
-        if tied && embedding != hidden { throw ValidationError("--tied needs --embedding == --hidden (or pass --no-tied)") }
+        if let projection, projection < 1 || projection >= hidden {
+            throw ValidationError("--projection must be at least 1 and smaller than --hidden (got \(projection))")
+        }
+        if tied && embedding != (projection ?? hidden) {
+            throw ValidationError(projection == nil ? "--tied needs --embedding == --hidden (or pass --no-tied)"
+                                                    : "--tied needs --embedding == --projection (or pass --no-tied)")
+        }
         if Checkpoint.Storage(rawValue: storage) == nil { throw ValidationError("--storage is float16 or float32") }
         if batch < 1 || bptt < 1 || epochs < 1 || threads < 1 { throw ValidationError("--batch, --bptt, --epochs and --threads must be positive") }
         if !(0 ..< 1).contains(dropout) { throw ValidationError("--dropout must be in [0, 1)") }
@@ -145,6 +153,7 @@ struct TrainCommand: ParsableCommand, RunsMatrixProducts {
                                  vocabularySHA256: Vocabulary.sha256Hex(of: vocabData), vocabSize: vocabulary.count,
                                  embeddingSize: embedding, hiddenSize: hidden, layers: layers, tied: tied,
                                  tokenization: pretokenized ? .pretokenized : .words, lowercase: lowercase)
+        config.projectionSize = projection
         var options = TrainingOptions()
         options.batchSize = batch; options.bptt = bptt; options.regularization = regularization; options.learningRate = lr
         options.weightDecay = weightDecay; options.averagingNonmonotone = asgd
@@ -165,6 +174,7 @@ struct TrainCommand: ParsableCommand, RunsMatrixProducts {
         if resume, FileManager.default.fileExists(atPath: stateURL.path) {
             let saved = try Checkpoint.read(from: checkpointURL)
             guard saved.config.vocabSize == config.vocabSize, saved.config.hiddenSize == hidden,
+                  saved.config.projectionSize == projection,
                   saved.config.layers == layers, saved.config.embeddingSize == embedding else {
                 throw ValidationError("the checkpoint in \(checkpointURL.path) has another shape than these options")
             }
@@ -175,6 +185,7 @@ struct TrainCommand: ParsableCommand, RunsMatrixProducts {
         } else if let initFrom, let initial {
             guard initial.config.vocabularySHA256 == config.vocabularySHA256, initial.config.vocabSize == config.vocabSize,
                   initial.config.embeddingSize == embedding, initial.config.hiddenSize == hidden,
+                  initial.config.projectionSize == projection,
                   initial.config.layers == layers, initial.config.tied == tied else {
                 throw ValidationError("--init-from \(initFrom): another vocabulary or shape than these options (pass its --vocab-file and sizes)")
             }

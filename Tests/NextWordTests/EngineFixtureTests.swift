@@ -45,16 +45,18 @@ enum EngineFixture {
         return Lexicon(counts: surface)
     }
 
-    static func model(vocabulary: Vocabulary, seed: UInt64 = 11) throws -> LanguageModel {
-        let config = ModelConfig(vocabularyFile: vocabularyFileName, vocabularySHA256: vocabulary.sha256Hex,
-                                 vocabSize: vocabulary.count, embeddingSize: 8, hiddenSize: 8, layers: 1,
-                                 tied: false, tokenization: .words, lowercase: true)
+    /// `projection`: an LSTM with 12 cells projected to this width (two layers) instead of 8 plain cells.
+    static func model(vocabulary: Vocabulary, seed: UInt64 = 11, projection: Int? = nil) throws -> LanguageModel {
+        var config = ModelConfig(vocabularyFile: vocabularyFileName, vocabularySHA256: vocabulary.sha256Hex,
+                                 vocabSize: vocabulary.count, embeddingSize: 8, hiddenSize: projection == nil ? 8 : 12,
+                                 layers: projection == nil ? 1 : 2, tied: false, tokenization: .words, lowercase: true)
+        config.projectionSize = projection
         return try LanguageModel.initialized(config: config, seed: seed)
     }
 
-    static func bundle(directory: URL = URL(fileURLWithPath: "/nonexistent/tiny")) throws -> ModelBundle {
+    static func bundle(directory: URL = URL(fileURLWithPath: "/nonexistent/tiny"), projection: Int? = nil) throws -> ModelBundle {
         let vocabulary = vocabulary()
-        return ModelBundle(model: try model(vocabulary: vocabulary), vocabulary: vocabulary, directory: directory)
+        return ModelBundle(model: try model(vocabulary: vocabulary, projection: projection), vocabulary: vocabulary, directory: directory)
     }
 
     /// The corpus n-gram on the bundle's ids.
@@ -67,8 +69,9 @@ enum EngineFixture {
 
     /// An engine on the tiny model; `history` nil means no store (learning stays in memory).
     static func engine(history: HistoryStore? = nil, withNgram: Bool = true, withLexicon: Bool = true,
-                       incognito: Bool = false, weights: MixingWeights = MixingWeights()) throws -> SuggestionEngine {
-        let bundle = try bundle()
+                       incognito: Bool = false, weights: MixingWeights = MixingWeights(),
+                       projection: Int? = nil) throws -> SuggestionEngine {
+        let bundle = try bundle(projection: projection)
         return try SuggestionEngine(bundle: bundle, ngram: withNgram ? try ngram(for: bundle) : nil,
                                     lexicon: withLexicon ? lexicon() : nil, history: history,
                                     weights: weights, incognito: incognito)

@@ -65,6 +65,27 @@ final class EngineUserCacheTests: XCTestCase {
         }
     }
 
+    /// With a projection LSTM the cache keeps the top layer's output h (P = 5 wide, not the 12
+    /// cells): against the direct computation, and across a restart.
+    func testAProjectionModelsCacheHoldsItsOutputWidth() throws {
+        let engine = try EngineFixture.engine(history: try HistoryStore(path: file), projection: 5)
+        let lines = ["we met them in the park", "we met them at home"]
+        for line in lines { try engine.learn(line) }
+        let remembered = try remembered(lines, engine: engine)
+        XCTAssertEqual(Set(remembered.map(\.state.count)), [5])
+        let query = context(after: "we met them in the ", engine: engine)
+        XCTAssertEqual(query.query.count, 5)
+        guard case .sparse(let distribution) = engine.lock.withLock({ engine.userCache!.distribution(after: query) }) else {
+            return XCTFail("sparse")
+        }
+        for (word, value) in directDistribution(remembered, query: query, theta: engine.weights.cacheTheta) {
+            XCTAssertEqual(Double(distribution[word] ?? -1), value, accuracy: 1e-5, word)
+        }
+        let reopened = try EngineFixture.engine(history: try HistoryStore(path: file), projection: 5)
+        XCTAssertEqual(positions(reopened), remembered.count)
+        XCTAssertFalse(reopened.suggest(prefix: "we met them in the ").isEmpty)
+    }
+
     func testItOffersItsMostProbableWordsOnly() throws {
         let engine = try EngineFixture.engine(weights: try MixingWeights(parsing: "newword=1"))
         let cache = try XCTUnwrap(engine.userCache)

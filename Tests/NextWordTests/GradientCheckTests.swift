@@ -4,9 +4,12 @@ import XCTest
 /// Every parameter tensor's analytic gradient against central finite differences, all in Double,
 /// through the same generic kernels the Float training uses.
 final class GradientCheckTests: XCTestCase {
-    private func check(tied: Bool, layers: Int, regularization: Regularization, file: StaticString = #filePath, line: UInt = #line) throws {
-        let config = ModelConfig(vocabularyFile: "v.txt", vocabularySHA256: "", vocabSize: 7,
-                                 embeddingSize: 5, hiddenSize: tied ? 5 : 4, layers: layers, tied: tied)
+    private func check(tied: Bool, layers: Int, regularization: Regularization, projection: Int? = nil,
+                       file: StaticString = #filePath, line: UInt = #line) throws {
+        var config = ModelConfig(vocabularyFile: "v.txt", vocabularySHA256: "", vocabSize: 7,
+                                 embeddingSize: 5, hiddenSize: tied && projection == nil ? 5 : (projection == nil ? 4 : 7),
+                                 layers: layers, tied: tied)
+        config.projectionSize = projection
         let model = try LanguageModel.initialized(config: config, seed: 3)
         var generator = SeededGenerator(seed: 11)
         // Scale weights up so gates leave their linear region and every term of the backward matters.
@@ -14,7 +17,7 @@ final class GradientCheckTests: XCTestCase {
         let (steps, batch) = (4, 2)
         let inputs: [Int32] = (0 ..< steps * batch).map { _ in Int32(generator.next() % 7) }
         let targets: [Int32] = (0 ..< steps * batch).map { _ in Int32(generator.next() % 7) }
-        var initial = RecurrentState<Double>(layers: layers, batch: batch, hidden: config.hiddenSize)
+        var initial = RecurrentState<Double>(config: config, batch: batch)
         for l in 0 ..< layers {
             initial.h[l] = initial.h[l].map { _ in Double(generator.nextFloat(in: -0.5, 0.5)) }
             initial.c[l] = initial.c[l].map { _ in Double(generator.nextFloat(in: -0.5, 0.5)) }
@@ -73,6 +76,18 @@ final class GradientCheckTests: XCTestCase {
     func testTiedTwoLayersWithEveryAWDDropout() throws {
         try check(tied: true, layers: 2, regularization: Regularization(input: 0.3, hidden: 0.2, output: 0.35,
                                                                         embedding: 0.2, weightHH: 0.4, locked: true))
+    }
+
+    /// An LSTM with a projection (nn.LSTM's proj_size): h = W_hr · (o ⊙ tanh c), 5 wide over 7 cells,
+    /// tied at the projection's width; with every dropout kind, DropConnect on the [4H, P] weight_hh.
+    func testTiedTwoLayersWithProjectionAndEveryDropout() throws {
+        try check(tied: true, layers: 2, regularization: Regularization(input: 0.2, hidden: 0.2, output: 0.3,
+                                                                        embedding: 0.1, weightHH: 0.3, locked: true),
+                  projection: 5)
+    }
+
+    func testUntiedThreeLayersWithProjection() throws {
+        try check(tied: false, layers: 3, regularization: .none, projection: 3)
     }
 
     func testUntiedThreeLayersWithWeightDropOnly() throws {

@@ -68,8 +68,18 @@ final class HalfKernelTests: XCTestCase {
     /// With weights that fp16 holds exactly (as in a model loaded from an fp16 file), the session's
     /// distribution is the full-precision model's.
     func testSessionMatchesFullPrecisionModel() throws {
-        let config = ModelConfig(vocabularyFile: "t", vocabularySHA256: "", vocabSize: 53, embeddingSize: 16,
-                                 hiddenSize: 16, layers: 2, tied: true, tokenization: .pretokenized)
+        try checkSessionMatchesFullPrecisionModel(hidden: 16, projection: nil)
+    }
+
+    /// The same with a projection (h = W_hr · (o ⊙ tanh c): 24 cells projected to 16).
+    func testSessionWithAProjectionMatchesFullPrecisionModel() throws {
+        try checkSessionMatchesFullPrecisionModel(hidden: 24, projection: 16)
+    }
+
+    private func checkSessionMatchesFullPrecisionModel(hidden: Int, projection: Int?) throws {
+        var config = ModelConfig(vocabularyFile: "t", vocabularySHA256: "", vocabSize: 53, embeddingSize: 16,
+                                 hiddenSize: hidden, layers: 2, tied: true, tokenization: .pretokenized)
+        config.projectionSize = projection
         var model = try LanguageModel.initialized(config: config, seed: 4)
         var halves = [UInt16](repeating: 0, count: model.parameters.count)
         nw_floats_to_halves(model.parameters, &halves, halves.count)

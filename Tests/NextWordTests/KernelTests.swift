@@ -78,7 +78,7 @@ final class SoftmaxKernelTests: XCTestCase {
         let pass = NetworkPass<Float>(config: config)
         func run(threads: Int) -> (Double, [Float]) {
             let ws = SegmentWorkspace<Float>(config: config, steps: steps, batch: batch)
-            var state = RecurrentState<Float>(layers: 2, batch: batch, hidden: 8)
+            var state = RecurrentState<Float>(config: config, batch: batch)
             var masks = SeededGenerator(seed: 6)
             var gradients = [Float](repeating: 0, count: model.parameters.count)
             let loss = model.parameters.withUnsafeBufferPointer { p in

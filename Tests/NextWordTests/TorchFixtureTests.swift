@@ -41,10 +41,11 @@ final class TorchFixtureTests: XCTestCase {
     }
 
     func testForwardMatchesPyTorch() throws {
-        for name in ["torch-tiny", "torch-tiny-tied"] {
+        for name in ["torch-tiny", "torch-tiny-tied", "torch-tiny-proj"] {
             let (directory, expected) = try fixture(name)
             let model = try Checkpoint.read(from: directory)
-            XCTAssertEqual(model.config.tied, name.hasSuffix("tied"))
+            XCTAssertEqual(model.config.tied, name != "torch-tiny")
+            XCTAssertEqual(model.config.projectionSize, name == "torch-tiny-proj" ? 4 : nil, "nn.LSTM(proj_size: 4)")
             XCTAssertEqual(expected.tokens.count, 9)
             let logProbabilities = try model.logProbabilities(of: expected.tokens)
             XCTAssertEqual(logProbabilities.count, expected.log_probs.count, name)

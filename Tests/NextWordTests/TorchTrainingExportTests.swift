@@ -3,11 +3,12 @@ import XCTest
 @testable import NextWord
 
 /// A model trained by scripts/train_torch.py under torchrun (two CPU processes, gloo,
-/// DistributedDataParallel; 3 epochs on the fixture's own train.txt) and committed as written:
+/// DistributedDataParallel; 3 epochs on the fixture's own train.txt; an LSTM of 12 cells projected
+/// to 8, tied at 8) and committed as written:
 /// NextWord's loader must take its directory unchanged and reproduce its float64 log-probabilities.
 ///
 ///   torchrun --nproc_per_node 2 scripts/train_torch.py --train F/train.txt --valid F/valid.txt \
-///     --output F/model --vocab-name vocab.txt --embedding 8 --hidden 8 --layers 2 --batch 4 --bptt 6 \
+///     --output F/model --vocab-name vocab.txt --embedding 8 --hidden 12 --projection 8 --layers 2 --batch 4 --bptt 6 \
 ///     --lr 5 --epochs 3 --dropout 0.1 --locked-dropout --dropout-embedding 0.05 --reference 16
 ///   (F = Tests/NextWordTests/Fixtures/torch-ddp-tiny; then remove F/model/.torch-*)
 final class TorchTrainingExportTests: XCTestCase {
@@ -26,6 +27,8 @@ final class TorchTrainingExportTests: XCTestCase {
         XCTAssertEqual(model.config.tokenization, .pretokenized)
         XCTAssertTrue(model.config.tied)
         XCTAssertEqual(model.config.layers, 2)
+        XCTAssertEqual(model.config.projectionSize, 8)
+        XCTAssertEqual(model.config.hiddenSize, 12)
         let record = try XCTUnwrap(model.config.training, "the script records its run")
         XCTAssertEqual(record.history.map(\.epoch), [1, 2, 3])
         XCTAssertTrue(record.command.hasPrefix("scripts/train_torch.py"))

@@ -98,7 +98,7 @@ extension SuggestionEngine {
             pendingWords.removeFirst(next)
             if pendingWords.count > 64 { pendingWords.removeFirst(pendingWords.count - 64) }
             scanner.compact()
-            read.memory = CacheMemory.appending(read.memory, states: states, words: words, hidden: bundle.config.hiddenSize,
+            read.memory = CacheMemory.appending(read.memory, states: states, words: words, hidden: bundle.config.outputSize,
                                                 window: weights.cacheWindow)
         } else {
             reader.advance(&read.state, with: ids)

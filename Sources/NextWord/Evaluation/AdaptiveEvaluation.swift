@@ -38,13 +38,14 @@ public struct AdaptiveEvaluation: Sendable {
     /// `progress` is told (predictions scored, predictions in all) after each segment.
     package func evaluate(model: LanguageModel, stream: [Int32], threads: Int = 1, progress: ((Int, Int) -> Void)? = nil) -> Result {
         let config = model.config
-        let (h, v) = (config.hiddenSize, config.vocabSize)
+        // h: the width of the top layer's output (the cache's states and the decoder's input).
+        let (h, v) = (config.outputSize, config.vocabSize)
         guard stream.count > 1 else { return Result(plainNLL: 0, adaptedNLL: 0, count: 0) }
         let pass = NetworkPass<Float>(config: model.config)
         var workspaces: [Int: SegmentWorkspace<Float>] = [:]
-        var state = RecurrentState<Float>(layers: config.layers, batch: 1, hidden: h)
+        var state = RecurrentState<Float>(config: config, batch: 1)
         var generator = SeededGenerator(seed: 0)
-        // The cache: a ring of [window, H] states and the word that followed each.
+        // The cache: a ring of [window, P] states and the word that followed each.
         var memory = [Float](repeating: 0, count: window * h)
         var memoryWords = [Int32](repeating: -1, count: window)
         var stored = 0  // positions ever stored; slot = position % window

@@ -67,7 +67,7 @@ extension Perplexity {
         let columns = plan.pieces.map(\.length).max() ?? 0
         let pass = NetworkPass<Float>(config: model.config)
         var workspaces: [Int: SegmentWorkspace<Float>] = [:]
-        var state = RecurrentState<Float>(layers: model.config.layers, batch: b, hidden: model.config.hiddenSize)
+        var state = RecurrentState<Float>(config: model.config, batch: b)
         var inputs = [Int32](repeating: 0, count: segment * b), targets = inputs
         var total = 0.0, position = 0
         while position < columns {

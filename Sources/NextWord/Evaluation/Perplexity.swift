@@ -52,7 +52,7 @@ public enum Perplexity {
         let pass = NetworkPass<Float>(config: model.config)
         let ws = SegmentWorkspace<Float>(config: model.config, steps: segment, batch: b)
         var tail: SegmentWorkspace<Float>?
-        var state = RecurrentState<Float>(layers: model.config.layers, batch: b, hidden: model.config.hiddenSize)
+        var state = RecurrentState<Float>(config: model.config, batch: b)
         var inputs = [Int32](repeating: 0, count: segment * b), targets = inputs
         var total = 0.0, count = 0, position = 0
         while position < columns - 1 {

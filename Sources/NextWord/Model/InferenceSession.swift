@@ -3,46 +3,49 @@ import CKernels
 /// The model's weights as the batch-1 step reads them, built once per model and shared read-only
 /// by every session on it (a service with many users' engines keeps one copy, not one per user).
 ///
-/// The decoder product reads the whole decoder [V, H] for 2·V·H flops, so it is bound by memory:
+/// The decoder product reads the whole decoder [V, P] for 2·V·P flops, so it is bound by memory:
 /// it is kept in fp16 (half the bytes; exactly the weights of an fp16 model file) and the products
 /// accumulate in fp32.
 package final class InferenceWeights: Sendable {
-    /// [V, H] the decoder weight as fp16 bit patterns.
+    /// [V, P] the decoder weight as fp16 bit patterns (P: the output width, H without a projection).
     let decoderHalves: [UInt16]
-    /// Per layer [4H, In + H]: row r is Wih[r, :] followed by Whh[r, :], fp16, so a step's gate
+    /// Per layer [4H, In + P]: row r is Wih[r, :] followed by Whh[r, :], fp16, so a step's gate
     /// pre-activations are one product over the concatenated [x; h_prev].
     let gateHalves: [[UInt16]]
+    /// Per layer [P, H] the projection weight_hr, fp16 (empty without a projection).
+    let projectionHalves: [[UInt16]]
     /// Per layer [4H]: bias_ih + bias_hh.
     let gateBiases: [[Float]]
 
     public init(model: LanguageModel) {
         let config = model.config
         let offsets = ParameterLayout(config).offsets(layers: config.layers)
-        let count = config.vocabSize * config.hiddenSize
-        decoderHalves = [UInt16](unsafeUninitializedCapacity: count) { halves, initialized in
-            model.parameters.withUnsafeBufferPointer { p in
-                nw_floats_to_halves(p.baseAddress! + offsets.decoderWeight, halves.baseAddress!, count)
+        func halves(_ source: UnsafePointer<Float>, count: Int) -> [UInt16] {
+            [UInt16](unsafeUninitializedCapacity: count) { out, initialized in
+                nw_floats_to_halves(source, out.baseAddress!, count)
+                initialized = count
             }
-            initialized = count
         }
-        let h = config.hiddenSize
-        var halves: [[UInt16]] = [], biases: [[Float]] = []
+        let (h, o) = (config.hiddenSize, config.outputSize)
+        var gates: [[UInt16]] = [], projections: [[UInt16]] = [], biases: [[Float]] = []
+        var decoder: [UInt16] = []
         model.parameters.withUnsafeBufferPointer { p in
+            decoder = halves(p.baseAddress! + offsets.decoderWeight, count: config.vocabSize * o)
             for layer in 0 ..< config.layers {
-                let inputs = config.inputSize(ofLayer: layer), width = inputs + h
+                let inputs = config.inputSize(ofLayer: layer), width = inputs + o
                 var joined = [Float](repeating: 0, count: 4 * h * width)
                 for r in 0 ..< 4 * h {
                     for j in 0 ..< inputs { joined[r * width + j] = p[offsets.weightIH[layer] + r * inputs + j] }
-                    for j in 0 ..< h { joined[r * width + inputs + j] = p[offsets.weightHH[layer] + r * h + j] }
+                    for j in 0 ..< o { joined[r * width + inputs + j] = p[offsets.weightHH[layer] + r * o + j] }
                 }
-                halves.append([UInt16](unsafeUninitializedCapacity: joined.count) { out, initialized in
-                    joined.withUnsafeBufferPointer { nw_floats_to_halves($0.baseAddress!, out.baseAddress!, joined.count) }
-                    initialized = joined.count
-                })
+                gates.append(joined.withUnsafeBufferPointer { halves($0.baseAddress!, count: joined.count) })
+                projections.append(offsets.weightHR.map { halves(p.baseAddress! + $0[layer], count: o * h) } ?? [])
                 biases.append((0 ..< 4 * h).map { p[offsets.biasIH[layer] + $0] + p[offsets.biasHH[layer] + $0] })
             }
         }
-        gateHalves = halves
+        decoderHalves = decoder
+        gateHalves = gates
+        projectionHalves = projections
         gateBiases = biases
     }
 }
@@ -60,10 +63,13 @@ package final class InferenceSession {
     private var decoderHalves: [UInt16] { weights.decoderHalves }
     private var gateHalves: [[UInt16]] { weights.gateHalves }
     private var gateBiases: [[Float]] { weights.gateBiases }
-    /// [In_max + H] the concatenated input of a layer; [4H] gates; [H] tanh(c) scratch.
+    private var projectionHalves: [[UInt16]] { weights.projectionHalves }
+    /// [In_max + P] the concatenated input of a layer; [4H] gates; [H] tanh(c) scratch; [H] the
+    /// cell output o ⊙ tanh(c) a projection reads.
     private var concatenated: [Float]
     private var gates: [Float]
     private var tanhScratch: [Float]
+    private var cellOutput: [Float]
     /// [V] added to the decoder's logits: this user's dynamic-evaluation offsets (`DecoderBiasAdaptation`);
     /// nil leaves the model as trained.
     var decoderBiasOffsets: [Float]?
@@ -75,50 +81,61 @@ package final class InferenceSession {
         pass = NetworkPass(config: model.config)
         workspace = SegmentWorkspace(config: model.config, steps: 1, batch: 1)
         let config = model.config
-        concatenated = [Float](repeating: 0, count: max(config.embeddingSize, config.hiddenSize) + config.hiddenSize)
+        concatenated = [Float](repeating: 0, count: max(config.embeddingSize, config.outputSize) + config.outputSize)
         gates = [Float](repeating: 0, count: 4 * config.hiddenSize)
         tanhScratch = [Float](repeating: 0, count: config.hiddenSize)
+        cellOutput = [Float](repeating: 0, count: config.hiddenSize)
     }
 
     /// A zero state, as at the start of a document.
     public func initialState() -> RecurrentState<Float> {
-        RecurrentState(layers: model.config.layers, batch: 1, hidden: model.config.hiddenSize)
+        RecurrentState(config: model.config, batch: 1)
     }
 
     /// Feeds `tokens` into `state` one at a time (ids must be valid: they come from the vocabulary).
     ///
-    /// Per layer and token: gates [4H] = [Wih | Whh] [4H, In + H] · [x; h_prev] + bias, one fp16
-    /// product with fp32 accumulation (the weights of an fp16 model file exactly), then the cell.
+    /// Per layer and token: gates [4H] = [Wih | Whh] [4H, In + P] · [x; h_prev] + bias, one fp16
+    /// product with fp32 accumulation (the weights of an fp16 model file exactly), then the cell,
+    /// then with a projection h [P] = Whr [P, H] · (o ⊙ tanh c).
     public func advance(_ state: inout RecurrentState<Float>, with tokens: [Int32]) {
         guard !tokens.isEmpty else { return }
         let config = model.config
-        let (e, h) = (config.embeddingSize, config.hiddenSize)
+        let (e, h, o) = (config.embeddingSize, config.hiddenSize, config.outputSize)
+        let projecting = config.projectionSize != nil
         let embedding = pass.offsets.embedding
         model.parameters.withUnsafeBufferPointer { p in
             concatenated.withUnsafeMutableBufferPointer { joined in
                 gates.withUnsafeMutableBufferPointer { g in
                     tanhScratch.withUnsafeMutableBufferPointer { tanhC in
+                      cellOutput.withUnsafeMutableBufferPointer { m in
                         for token in tokens {
                             joined.baseAddress!.update(from: p.baseAddress! + embedding + Int(token) * e, count: e)
                             for layer in 0 ..< config.layers {
                                 let inputs = config.inputSize(ofLayer: layer)
-                                state.h[layer].withUnsafeBufferPointer { (joined.baseAddress! + inputs).update(from: $0.baseAddress!, count: h) }
+                                state.h[layer].withUnsafeBufferPointer { (joined.baseAddress! + inputs).update(from: $0.baseAddress!, count: o) }
                                 gateHalves[layer].withUnsafeBufferPointer { w in
                                     gateBiases[layer].withUnsafeBufferPointer { b in
-                                        nw_half_gemv(w.baseAddress!, joined.baseAddress!, b.baseAddress!, g.baseAddress!, 4 * h, inputs + h)
+                                        nw_half_gemv(w.baseAddress!, joined.baseAddress!, b.baseAddress!, g.baseAddress!, 4 * h, inputs + o)
                                     }
                                 }
                                 // c is updated in place: the cell reads c[j] before it writes c[j].
                                 state.c[layer].withUnsafeMutableBufferPointer { c in
                                     state.h[layer].withUnsafeMutableBufferPointer { hOut in
                                         lstmCellForward(batch: 1, hidden: h, gates: g.baseAddress!, cPrev: UnsafePointer(c.baseAddress!),
-                                                        c: c.baseAddress!, tanhC: tanhC.baseAddress!, h: hOut.baseAddress!)
+                                                        c: c.baseAddress!, tanhC: tanhC.baseAddress!,
+                                                        h: projecting ? m.baseAddress! : hOut.baseAddress!)
+                                        if projecting {
+                                            projectionHalves[layer].withUnsafeBufferPointer { w in
+                                                nw_half_gemv(w.baseAddress!, m.baseAddress!, nil, hOut.baseAddress!, o, h)
+                                            }
+                                        }
                                     }
                                 }
                                 // The next layer's input is this layer's output (no dropout here).
-                                state.h[layer].withUnsafeBufferPointer { joined.baseAddress!.update(from: $0.baseAddress!, count: h) }
+                                state.h[layer].withUnsafeBufferPointer { joined.baseAddress!.update(from: $0.baseAddress!, count: o) }
                             }
                         }
+                      }
                     }
                 }
             }
@@ -127,13 +144,13 @@ package final class InferenceSession {
 
     /// Next-token probabilities [V] after `state` (the softmax of the decoder over the last layer's h).
     public func probabilities(after state: RecurrentState<Float>) -> [Float] {
-        let (h, v) = (model.config.hiddenSize, model.config.vocabSize)
+        let (o, v) = (model.config.outputSize, model.config.vocabSize)
         var result = [Float](repeating: 0, count: v)
-        // logits [V] = D [V, H] · h [H] + bias [V]
+        // logits [V] = D [V, P] · h [P] + bias [V]
         model.parameters.withUnsafeBufferPointer { p in
             state.h[model.config.layers - 1].withUnsafeBufferPointer { last in
                 nw_half_gemv(decoderHalves, last.baseAddress!, p.baseAddress! + pass.offsets.decoderBias,
-                             workspace.logits, v, h)
+                             workspace.logits, v, o)
             }
         }
         let logits = workspace.logits

@@ -6,7 +6,7 @@ extension LanguageModel {
         let ids = try checkedIDs(tokens)
         let pass = NetworkPass<Float>(config: config)
         let ws = SegmentWorkspace<Float>(config: config, steps: ids.count, batch: 1)
-        var state = RecurrentState<Float>(layers: config.layers, batch: 1, hidden: config.hiddenSize)
+        var state = RecurrentState<Float>(config: config, batch: 1)
         var generator = SeededGenerator(seed: 0)
         parameters.withUnsafeBufferPointer { p in
             ids.withUnsafeBufferPointer { input in

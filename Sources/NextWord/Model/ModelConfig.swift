@@ -19,11 +19,15 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     public var vocabSize: Int
     /// Width of a word embedding (E).
     public var embeddingSize: Int
-    /// Width of each LSTM layer's hidden and cell state (H).
+    /// Width of each LSTM layer's cell state (H), and of its output when there is no projection.
     public var hiddenSize: Int
+    /// Width of each layer's output h_t = W_hr · (o ⊙ tanh c_t) when the LSTM has a projection (P < H,
+    /// as `nn.LSTM(proj_size:)`): the recurrent input, the next layer's input and the decoder's
+    /// width. nil: no projection (P = H).
+    public var projectionSize: Int?
     /// Number of stacked LSTM layers.
     public var layers: Int
-    /// Decoder weight shared with the embedding (needs E == H).
+    /// Decoder weight shared with the embedding (needs E == the output width).
     public var tied: Bool
     /// How text was turned into tokens for training: `words` (the natural-text tokenizer) or
     /// `pretokenized` (split on spaces, as the brown-lm benchmark files are).
@@ -52,8 +56,12 @@ public struct ModelConfig: Codable, Sendable, Equatable {
         self.lowercase = lowercase
     }
 
-    /// Input width of layer `layer`: the embedding for the first, the layer below otherwise.
-    public func inputSize(ofLayer layer: Int) -> Int { layer == 0 ? embeddingSize : hiddenSize }
+    /// Width of each layer's output h (P with a projection, H without): what the next layer, the
+    /// recurrence and the decoder read.
+    public var outputSize: Int { projectionSize ?? hiddenSize }
+
+    /// Input width of layer `layer`: the embedding for the first, the layer below's output otherwise.
+    public func inputSize(ofLayer layer: Int) -> Int { layer == 0 ? embeddingSize : outputSize }
 
     /// Checks the numbers make a buildable network; throws `ModelError.invalidConfig` otherwise.
     public func validate() throws {
@@ -67,7 +75,13 @@ public struct ModelConfig: Codable, Sendable, Equatable {
         if embeddingSize < 1 || embeddingSize > 8192 { try fail("embeddingSize \(embeddingSize) out of range 1...8192") }
         if hiddenSize < 1 || hiddenSize > 8192 { try fail("hiddenSize \(hiddenSize) out of range 1...8192") }
         if layers < 1 || layers > 16 { try fail("layers \(layers) out of range 1...16") }
-        if tied && embeddingSize != hiddenSize { try fail("tied embeddings need embeddingSize == hiddenSize") }
+        if let p = projectionSize, p < 1 || p >= hiddenSize {
+            try fail("projectionSize \(p) out of range 1...\(hiddenSize - 1) (it must be smaller than hiddenSize)")
+        }
+        if tied && embeddingSize != outputSize {
+            try fail(projectionSize == nil ? "tied embeddings need embeddingSize == hiddenSize"
+                                           : "tied embeddings need embeddingSize == projectionSize")
+        }
         if ParameterLayout(self).totalCount > 1 << 31 { try fail("too many parameters") }
     }
 }

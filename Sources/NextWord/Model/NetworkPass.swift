@@ -6,8 +6,9 @@
 ///   X0      [TB, E]    embedding rows (× dropout mask)
 ///   layer l: G = X_l · Wih^T + bih + bhh       [TB, 4H]   (one gemm for the whole segment)
 ///            per step t: G_t += h_{t−1} · Whh^T  [B, 4H]   (Whh ⊙ mask under DropConnect)
-///            cell → h_t, c_t                    [B, H]
-///            X_{l+1} = H_l × mask_l             [TB, H]
+///            cell → m_t = o ⊙ tanh(c_t), c_t     [B, H]
+///            h_t = m_t, or m_t · Whr^T           [B, P]    (with a projection, P < H)
+///            X_{l+1} = H_l × mask_l             [TB, P]
 ///   logits = X_L · D^T + bias                   [TB, V]    D = decoder (or embedding when tied)
 struct NetworkPass<T: BLASScalar> {
     let config: ModelConfig
@@ -24,7 +25,7 @@ struct NetworkPass<T: BLASScalar> {
     func forwardHidden(parameters: UnsafePointer<T>, inputs: UnsafePointer<Int32>,
                        state: inout RecurrentState<T>, workspace ws: SegmentWorkspace<T>,
                        regularization: Regularization, generator: inout SeededGenerator) {
-        let (e, h, layers) = (config.embeddingSize, config.hiddenSize, config.layers)
+        let (e, h, o, layers) = (config.embeddingSize, config.hiddenSize, config.outputSize, config.layers)
         let (steps, batch, rows) = (ws.steps, ws.batch, ws.rows)
         let embedding = parameters + offsets.embedding
 
@@ -43,7 +44,7 @@ struct NetworkPass<T: BLASScalar> {
             let x = layer == 0 ? UnsafePointer(ws.embedded) : UnsafePointer(ws.dropped[layer - 1])
             let gates = ws.gates[layer]
             let hs = ws.hidden[layer], cs = ws.cell[layer]
-            state.h[layer].withUnsafeBufferPointer { hs.update(from: $0.baseAddress!, count: batch * h) }
+            state.h[layer].withUnsafeBufferPointer { hs.update(from: $0.baseAddress!, count: batch * o) }
             state.c[layer].withUnsafeBufferPointer { cs.update(from: $0.baseAddress!, count: batch * h) }
 
             // Input projections of the whole segment at once, added to both biases.
@@ -55,32 +56,42 @@ struct NetworkPass<T: BLASScalar> {
 
             for t in 0 ..< steps {
                 let g = gates + t * batch * 4 * h
-                T.gemm(transA: false, transB: true, m: batch, n: 4 * h, k: h, alpha: 1,
-                       a: hs + t * batch * h, b: recurrent[layer], beta: 1, c: g)
-                lstmCellForward(batch: batch, hidden: h, gates: g,
-                                cPrev: cs + t * batch * h, c: cs + (t + 1) * batch * h,
-                                tanhC: ws.tanhCell[layer] + t * batch * h, h: hs + (t + 1) * batch * h)
+                T.gemm(transA: false, transB: true, m: batch, n: 4 * h, k: o, alpha: 1,
+                       a: hs + t * batch * o, b: recurrent[layer], beta: 1, c: g)
+                if let projections = offsets.weightHR {
+                    // m_t [B, H], then h_t = m_t · Whr^T   [B, H] × [H, P]
+                    let m = ws.cellOutput[layer] + t * batch * h
+                    lstmCellForward(batch: batch, hidden: h, gates: g,
+                                    cPrev: cs + t * batch * h, c: cs + (t + 1) * batch * h,
+                                    tanhC: ws.tanhCell[layer] + t * batch * h, h: m)
+                    T.gemm(transA: false, transB: true, m: batch, n: o, k: h, alpha: 1,
+                           a: m, b: parameters + projections[layer], beta: 0, c: hs + (t + 1) * batch * o)
+                } else {
+                    lstmCellForward(batch: batch, hidden: h, gates: g,
+                                    cPrev: cs + t * batch * h, c: cs + (t + 1) * batch * h,
+                                    tanhC: ws.tanhCell[layer] + t * batch * h, h: hs + (t + 1) * batch * h)
+                }
             }
-            state.h[layer].withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: hs + steps * batch * h, count: batch * h) }
+            state.h[layer].withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: hs + steps * batch * o, count: batch * o) }
             state.c[layer].withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: cs + steps * batch * h, count: batch * h) }
 
             let mask = ws.outputMask[layer]
-            ws.fillMask(mask, width: h, dropout: layer == layers - 1 ? regularization.output : regularization.hidden,
+            ws.fillMask(mask, width: o, dropout: layer == layers - 1 ? regularization.output : regularization.hidden,
                         locked: regularization.locked, generator: &generator)
             let out = ws.dropped[layer]
-            let produced = hs + batch * h
-            for i in 0 ..< rows * h { out[i] = produced[i] * mask[i] }
+            let produced = hs + batch * o
+            for i in 0 ..< rows * o { out[i] = produced[i] * mask[i] }
         }
     }
 
     /// logits [TB, V] = X_L · D^T + bias (without the bias when `addBias` is false: a scoring
     /// kernel that adds it itself), into `workspace.logits`.
     func decode(parameters: UnsafePointer<T>, workspace ws: SegmentWorkspace<T>, addBias: Bool = true) {
-        let (h, v) = (config.hiddenSize, config.vocabSize)
+        let (o, v) = (config.outputSize, config.vocabSize)
         // Rows start as the bias and the product adds to them (beta 1): one pass over [TB, V]
         // fewer than zeroing, multiplying and adding the bias after.
         if addBias { fillRows(rows: ws.rows, columns: v, matrix: ws.logits, with: parameters + offsets.decoderBias) }
-        T.gemm(transA: false, transB: true, m: ws.rows, n: v, k: h, alpha: 1,
+        T.gemm(transA: false, transB: true, m: ws.rows, n: v, k: o, alpha: 1,
                a: ws.dropped[config.layers - 1], b: parameters + offsets.decoderWeight, beta: addBias ? 1 : 0, c: ws.logits)
     }
 
@@ -89,14 +100,14 @@ struct NetworkPass<T: BLASScalar> {
     /// the decoder bias's: the softmax adds that (its column sums) while the rows are in cache.
     func backward(parameters: UnsafePointer<T>, gradients: UnsafeMutablePointer<T>,
                   inputs: UnsafePointer<Int32>, workspace ws: SegmentWorkspace<T>) {
-        let (e, h, v, layers) = (config.embeddingSize, config.hiddenSize, config.vocabSize, config.layers)
+        let (e, h, o, v, layers) = (config.embeddingSize, config.hiddenSize, config.outputSize, config.vocabSize, config.layers)
         let (steps, batch, rows) = (ws.steps, ws.batch, ws.rows)
 
-        // Decoder: dD += dlogits^T · X_L [V, H]; dX_L = dlogits · D [TB, H].
-        T.gemm(transA: true, transB: false, m: v, n: h, k: rows, alpha: 1,
+        // Decoder: dD += dlogits^T · X_L [V, P]; dX_L = dlogits · D [TB, P].
+        T.gemm(transA: true, transB: false, m: v, n: o, k: rows, alpha: 1,
                a: ws.logits, b: ws.dropped[layers - 1], beta: 1, c: gradients + offsets.decoderWeight)
         var dOut = ws.gradientA, dIn = ws.gradientB
-        T.gemm(transA: false, transB: false, m: rows, n: h, k: v, alpha: 1,
+        T.gemm(transA: false, transB: false, m: rows, n: o, k: v, alpha: 1,
                a: ws.logits, b: parameters + offsets.decoderWeight, beta: 0, c: dOut)
 
         for layer in stride(from: layers - 1, through: 0, by: -1) {
@@ -105,34 +116,48 @@ struct NetworkPass<T: BLASScalar> {
             let hs = ws.hidden[layer], cs = ws.cell[layer], tanhC = ws.tanhCell[layer]
             // Through the output dropout: dH = dX_{l+1} × mask.
             let mask = ws.outputMask[layer]
-            for i in 0 ..< rows * h { dOut[i] *= mask[i] }
+            for i in 0 ..< rows * o { dOut[i] *= mask[i] }
 
-            ws.dh.update(repeating: 0, count: batch * h)
+            ws.dh.update(repeating: 0, count: batch * o)
             ws.dc.update(repeating: 0, count: batch * h)
             // The matrix the forward ran on: weight_hh ⊙ mask under DropConnect.
             let dropped = ws.weightDrop.flatMap { $0.applied ? $0 : nil }
             let whh = dropped.map { UnsafePointer($0.weights[layer]) } ?? parameters + offsets.weightHH[layer]
             for t in stride(from: steps - 1, through: 0, by: -1) {
                 // dh_t = gradient from above + gradient from step t+1 (already in ws.dh).
-                let above = dOut + t * batch * h
-                for i in 0 ..< batch * h { ws.dh[i] += above[i] }
+                let above = dOut + t * batch * o
+                for i in 0 ..< batch * o { ws.dh[i] += above[i] }
                 let g = gates + t * batch * 4 * h
-                lstmCellBackward(batch: batch, hidden: h, gates: g, cPrev: cs + t * batch * h,
-                                 tanhC: tanhC + t * batch * h, dh: ws.dh, dc: ws.dc)
-                // dh_{t−1} = dG_t · Whh   [B, 4H] × [4H, H]
-                T.gemm(transA: false, transB: false, m: batch, n: h, k: 4 * h, alpha: 1,
+                if let projections = offsets.weightHR {
+                    // Kept for W_hr's gradient; dm_t = dh_t · Whr   [B, P] × [P, H]
+                    (ws.projectedGradient + t * batch * o).update(from: ws.dh, count: batch * o)
+                    T.gemm(transA: false, transB: false, m: batch, n: h, k: o, alpha: 1,
+                           a: ws.dh, b: parameters + projections[layer], beta: 0, c: ws.dm)
+                    lstmCellBackward(batch: batch, hidden: h, gates: g, cPrev: cs + t * batch * h,
+                                     tanhC: tanhC + t * batch * h, dh: ws.dm, dc: ws.dc)
+                } else {
+                    lstmCellBackward(batch: batch, hidden: h, gates: g, cPrev: cs + t * batch * h,
+                                     tanhC: tanhC + t * batch * h, dh: ws.dh, dc: ws.dc)
+                }
+                // dh_{t−1} = dG_t · Whh   [B, 4H] × [4H, P]
+                T.gemm(transA: false, transB: false, m: batch, n: o, k: 4 * h, alpha: 1,
                        a: g, b: whh, beta: 0, c: ws.dh)
+            }
+            if let projections = offsets.weightHR {
+                // dWhr += dH^T · M over the segment   [P, TB] × [TB, H]
+                T.gemm(transA: true, transB: false, m: o, n: h, k: rows, alpha: 1,
+                       a: ws.projectedGradient, b: ws.cellOutput[layer], beta: 1, c: gradients + projections[layer])
             }
             // Weight gradients over the whole segment at once.
             let x = layer == 0 ? UnsafePointer(ws.embedded) : UnsafePointer(ws.dropped[layer - 1])
             if let dropped {
-                // d raw = d dropped ⊙ mask   [4H, H]
-                T.gemm(transA: true, transB: false, m: 4 * h, n: h, k: rows, alpha: 1,
+                // d raw = d dropped ⊙ mask   [4H, P]
+                T.gemm(transA: true, transB: false, m: 4 * h, n: o, k: rows, alpha: 1,
                        a: gates, b: hs, beta: 0, c: dropped.gradient)
                 let target = gradients + offsets.weightHH[layer], mask = dropped.masks[layer]
-                for i in 0 ..< 4 * h * h { target[i] += dropped.gradient[i] * mask[i] }
+                for i in 0 ..< 4 * h * o { target[i] += dropped.gradient[i] * mask[i] }
             } else {
-                T.gemm(transA: true, transB: false, m: 4 * h, n: h, k: rows, alpha: 1,
+                T.gemm(transA: true, transB: false, m: 4 * h, n: o, k: rows, alpha: 1,
                        a: gates, b: hs, beta: 1, c: gradients + offsets.weightHH[layer])
             }
             T.gemm(transA: true, transB: false, m: 4 * h, n: inputSize, k: rows, alpha: 1,

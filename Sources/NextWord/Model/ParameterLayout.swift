@@ -5,10 +5,11 @@
 ///
 ///     embedding.weight      [V, E]
 ///     lstm.L.weight_ih      [4H, In]   In = E for L = 0, H above
-///     lstm.L.weight_hh      [4H, H]
+///     lstm.L.weight_hh      [4H, P]    P = the output width: H, or the projection's
 ///     lstm.L.bias_ih        [4H]
 ///     lstm.L.bias_hh        [4H]
-///     decoder.weight        [V, H]     absent when tied (the embedding serves)
+///     lstm.L.weight_hr      [P, H]     only with a projection (PyTorch's weight_hr_l{k})
+///     decoder.weight        [V, P]     absent when tied (the embedding serves)
 ///     decoder.bias          [V]
 package struct ParameterLayout: Sendable, Equatable {
     public struct Tensor: Sendable, Equatable {
@@ -31,15 +32,16 @@ package struct ParameterLayout: Sendable, Equatable {
             list.append(t)
             offset += t.count
         }
-        let (v, e, h) = (config.vocabSize, config.embeddingSize, config.hiddenSize)
+        let (v, e, h, o) = (config.vocabSize, config.embeddingSize, config.hiddenSize, config.outputSize)
         add("embedding.weight", [v, e])
         for layer in 0 ..< config.layers {
             add("lstm.\(layer).weight_ih", [4 * h, config.inputSize(ofLayer: layer)])
-            add("lstm.\(layer).weight_hh", [4 * h, h])
+            add("lstm.\(layer).weight_hh", [4 * h, o])
             add("lstm.\(layer).bias_ih", [4 * h])
             add("lstm.\(layer).bias_hh", [4 * h])
+            if config.projectionSize != nil { add("lstm.\(layer).weight_hr", [o, h]) }
         }
-        if !config.tied { add("decoder.weight", [v, h]) }
+        if !config.tied { add("decoder.weight", [v, o]) }
         add("decoder.bias", [v])
         tensors = list
         totalCount = offset
@@ -54,6 +56,8 @@ package struct ParameterLayout: Sendable, Equatable {
         public let weightHH: [Int]
         public let biasIH: [Int]
         public let biasHH: [Int]
+        /// Per layer, the projection weight_hr [P, H] (nil without a projection).
+        public let weightHR: [Int]?
         /// The decoder weight: the embedding's offset when tied.
         public let decoderWeight: Int
         public let decoderBias: Int
@@ -67,6 +71,7 @@ package struct ParameterLayout: Sendable, Equatable {
             weightHH: (0 ..< layers).map { at("lstm.\($0).weight_hh") },
             biasIH: (0 ..< layers).map { at("lstm.\($0).bias_ih") },
             biasHH: (0 ..< layers).map { at("lstm.\($0).bias_hh") },
+            weightHR: tensor(named: "lstm.0.weight_hr") == nil ? nil : (0 ..< layers).map { at("lstm.\($0).weight_hr") },
             decoderWeight: tensor(named: "decoder.weight")?.offset ?? at("embedding.weight"),
             decoderBias: at("decoder.bias"))
     }

@@ -1,12 +1,18 @@
 /// The hidden and cell state of every layer for B streams, carried from one segment to the next.
-///   h[layer], c[layer]  [B, H]
+///   h[layer]  [B, P]   each layer's output (P = H without a projection)
+///   c[layer]  [B, H]
 package struct RecurrentState<T: BLASScalar>: Sendable {
     public var h: [[T]]
     public var c: [[T]]
 
-    public init(layers: Int, batch: Int, hidden: Int) {
-        h = Array(repeating: Array(repeating: 0, count: batch * hidden), count: layers)
-        c = h
+    public init(layers: Int, batch: Int, hidden: Int, output: Int? = nil) {
+        h = Array(repeating: Array(repeating: 0, count: batch * (output ?? hidden)), count: layers)
+        c = Array(repeating: Array(repeating: 0, count: batch * hidden), count: layers)
+    }
+
+    /// A zero state for B streams of a model of this shape.
+    public init(config: ModelConfig, batch: Int) {
+        self.init(layers: config.layers, batch: batch, hidden: config.hiddenSize, output: config.outputSize)
     }
 }
 
@@ -26,21 +32,28 @@ final class SegmentWorkspace<T: BLASScalar> {
     let embeddingMask: UnsafeMutablePointer<T>
     /// Per layer [TB, 4H]: gate activations, then (in the backward) pre-activation gradients.
     let gates: [UnsafeMutablePointer<T>]
-    /// Per layer [(T+1)·B, H]: block 0 is the initial state, block t+1 the state after step t.
+    /// Per layer: block 0 is the initial state, block t+1 the state after step t; the outputs h
+    /// [(T+1)·B, P], the cells [(T+1)·B, H].
     let hidden: [UnsafeMutablePointer<T>]
     let cell: [UnsafeMutablePointer<T>]
     /// Per layer [TB, H]: tanh of the cell state after each step.
     let tanhCell: [UnsafeMutablePointer<T>]
-    /// Per layer [TB, H]: the layer's output after dropout (the next layer's input; the last
+    /// With a projection, per layer [TB, H]: o ⊙ tanh(c) before W_hr projects it to h (empty without).
+    let cellOutput: [UnsafeMutablePointer<T>]
+    /// [TB, P] with a projection: dLoss/dh_t of every step, for W_hr's gradient in one product.
+    let projectedGradient: UnsafeMutablePointer<T>
+    /// [B, H] with a projection: dLoss/d(o ⊙ tanh c) of the step being run backwards.
+    let dm: UnsafeMutablePointer<T>
+    /// Per layer [TB, P]: the layer's output after dropout (the next layer's input; the last
     /// layer's feeds the decoder), and its mask.
     let dropped: [UnsafeMutablePointer<T>]
     let outputMask: [UnsafeMutablePointer<T>]
     /// [TB, V] logits, then probabilities or gradients.
     let logits: UnsafeMutablePointer<T>
-    /// [TB, max(E, H)] gradient scratch for layer outputs and inputs.
+    /// [TB, max(E, P)] gradient scratch for layer outputs and inputs.
     let gradientA: UnsafeMutablePointer<T>
     let gradientB: UnsafeMutablePointer<T>
-    /// [B, H] gradient carried backwards through time.
+    /// [B, P] dh and [B, H] dc carried backwards through time.
     let dh: UnsafeMutablePointer<T>
     let dc: UnsafeMutablePointer<T>
     /// [4H] bias_ih + bias_hh of the layer being run.
@@ -59,6 +72,7 @@ final class SegmentWorkspace<T: BLASScalar> {
         self.steps = steps
         self.batch = batch
         let (e, h, v, layers) = (config.embeddingSize, config.hiddenSize, config.vocabSize, config.layers)
+        let o = config.outputSize, projecting = config.projectionSize != nil
         let rows = steps * batch
         var owned: [UnsafeMutablePointer<T>] = []
         func make(_ count: Int) -> UnsafeMutablePointer<T> {
@@ -70,21 +84,24 @@ final class SegmentWorkspace<T: BLASScalar> {
         embedded = make(rows * e)
         embeddingMask = make(rows * e)
         gates = (0 ..< layers).map { _ in make(rows * 4 * h) }
-        hidden = (0 ..< layers).map { _ in make((steps + 1) * batch * h) }
+        hidden = (0 ..< layers).map { _ in make((steps + 1) * batch * o) }
         cell = (0 ..< layers).map { _ in make((steps + 1) * batch * h) }
         tanhCell = (0 ..< layers).map { _ in make(rows * h) }
-        dropped = (0 ..< layers).map { _ in make(rows * h) }
-        outputMask = (0 ..< layers).map { _ in make(rows * h) }
+        cellOutput = (0 ..< layers).map { _ in make(projecting ? rows * h : 0) }
+        projectedGradient = make(projecting ? rows * o : 0)
+        dm = make(projecting ? batch * h : 0)
+        dropped = (0 ..< layers).map { _ in make(rows * o) }
+        outputMask = (0 ..< layers).map { _ in make(rows * o) }
         logits = make(rows * v)
-        gradientA = make(rows * max(e, h))
-        gradientB = make(rows * max(e, h))
-        dh = make(batch * h)
+        gradientA = make(rows * max(e, o))
+        gradientB = make(rows * max(e, o))
+        dh = make(batch * o)
         dc = make(batch * h)
         gateBias = make(4 * h)
         ones = make(rows)
         ones.update(repeating: 1, count: rows)
         wordMask = make(v)
-        self.weightDrop = weightDrop ? WeightDropBuffers(layers: layers, hidden: h) : nil
+        self.weightDrop = weightDrop ? WeightDropBuffers(layers: layers, count: 4 * h * o) : nil
         allocations = owned
     }
 

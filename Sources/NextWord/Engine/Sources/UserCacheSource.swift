@@ -56,7 +56,7 @@ final class UserCacheSource: PredictionSource {
     }
 
     var count: Int { words.count }
-    private var hidden: Int { resources.bundle.config.hiddenSize }
+    private var hidden: Int { resources.bundle.config.outputSize }  // the top layer's output width
 
     func distribution(after context: ReadContext) -> SourceDistribution {
         let n = words.count

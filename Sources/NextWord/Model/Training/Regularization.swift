@@ -73,12 +73,12 @@ extension SegmentWorkspace {
     /// Draws this segment's DropConnect mask on each layer's weight_hh and writes the dropped
     /// matrices W ⊙ mask; returns where each layer's recurrent matrix for this pass lives (the
     /// parameters themselves when nothing is dropped).
-    ///   parameters + offsets[l]  [4H, H]   the raw weight_hh of layer l
+    ///   parameters + offsets[l]  [4H, P]   the raw weight_hh of layer l
     func recurrentWeights(parameters: UnsafePointer<T>, offsets: [Int], rate: Float,
                           generator: inout SeededGenerator) -> [UnsafePointer<T>] {
         weightDrop?.applied = rate > 0
         guard rate > 0, let drop = weightDrop else { return offsets.map { parameters + $0 } }
-        let count = 4 * config.hiddenSize * config.hiddenSize
+        let count = 4 * config.hiddenSize * config.outputSize
         return offsets.indices.map { layer in
             let mask = drop.masks[layer], dropped = drop.weights[layer]
             fillMask(mask, count: count, dropout: rate, generator: &generator)
@@ -89,7 +89,7 @@ extension SegmentWorkspace {
     }
 }
 
-/// The buffers DropConnect on weight_hh needs, per layer [4H, H]: the mask of this segment, the
+/// The buffers DropConnect on weight_hh needs, per layer [4H, P]: the mask of this segment, the
 /// dropped matrix the pass runs on, and the gradient with respect to the dropped matrix before the
 /// mask takes it back to the raw one. Only training workspaces that drop weights have them.
 final class WeightDropBuffers<T: BLASScalar> {
@@ -99,8 +99,7 @@ final class WeightDropBuffers<T: BLASScalar> {
     /// Whether the last forward pass ran on the dropped matrices (its backward must too).
     var applied = false
 
-    init(layers: Int, hidden: Int) {
-        let count = 4 * hidden * hidden
+    init(layers: Int, count: Int) {
         func make() -> UnsafeMutablePointer<T> {
             let p = UnsafeMutablePointer<T>.allocate(capacity: max(count, 1))
             p.initialize(repeating: 0, count: max(count, 1))

@@ -111,7 +111,7 @@ package final class Trainer {
         let columns = stream.count / b
         guard columns > 1 else { return .nan }
         let epoch = state.epochsDone + 1
-        var recurrent = RecurrentState<Float>(layers: model.config.layers, batch: b, hidden: model.config.hiddenSize)
+        var recurrent = RecurrentState<Float>(config: model.config, batch: b)
         var inputs = [Int32](repeating: 0, count: options.bptt * b)
         var targets = inputs
         let batches = (columns - 1 + options.bptt - 1) / options.bptt
