@@ -143,18 +143,32 @@ struct HistoryCommand: ParsableCommand {
     struct Import: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Learn from your own text files (sent mail, notes), or merge an earlier `history export`.",
-            discussion: "Text is learned line by line by the same rules as typing: numbers, addresses and secrets are not learned. An export's words are checked by those rules again.")
+            discussion: "Text is learned line by line by the same rules as typing: numbers, addresses and secrets are not learned; with the model at hand (the default one, or --model), the last \(SuggestionEngine.importAdaptationLines) lines of a text also teach the user cache and the decoder-bias adaptation, as typing them would. An export's words are checked by those rules again.")
         @OptionGroup var location: Location
+        @OptionGroup var modelOptions: ModelOptions
         @Argument(help: "Text files or history exports ('-' reads standard input).") var files: [String]
-        @Flag(help: "One JSON object per file: {file, kind, lines, words, ngrams, refused}.") var json = false
+        @Flag(help: "One JSON object per file: {file, kind, lines, words, ngrams, refused, adapted_lines}.") var json = false
 
         struct Report: Encodable {
             let file: String, kind: String
             let lines: Int?, words: Int, ngrams: Int?, refused: Int?
+            var adapted_lines: Int? = nil
         }
 
         func run() throws {
-            let store = try location.open()
+            // The engine when a model is found (named with --model, or the default one), so text
+            // goes through every source's lesson; without one only the history learns.
+            let engine: SuggestionEngine?
+            if modelOptions.model != nil || (try? ModelLocator.locateDefault()) != nil {
+                let opened = try SuggestionEngine.open(SuggestionEngine.OpenOptions(modelDirectory: try modelOptions.resolve(),
+                                                                                    historyPath: location.url))
+                for note in opened.notes { FileHandle.standardError.write(Data("nextword: \(note)\n".utf8)) }
+                engine = opened.engine
+            } else {
+                engine = nil
+                FileHandle.standardError.write(Data("nextword: no model found: only words and n-grams are learned (pass --model DIR for the user cache and the decoder bias)\n".utf8))
+            }
+            let store = try engine?.history ?? location.open()
             let progress = ProgressLine()
             for file in files {
                 let url = TextFile.input(file)
@@ -175,14 +189,19 @@ struct HistoryCommand: ParsableCommand {
                 if let offset = TextFile.firstInvalidUTF8Offset(data) {
                     throw ValidationError("\(name): not UTF-8 text (invalid byte at offset \(offset))")
                 }
-                let count = try store.importText(String(decoding: data, as: UTF8.self)) { lines in
-                    progress.update("\(name): \(lines) lines")
-                }
+                let text = String(decoding: data, as: UTF8.self)
+                let update: (Int) -> Void = { lines in progress.update("\(name): \(lines) lines") }
+                let (count, adapted) = try engine.map { engine in
+                    let result = try engine.importText(text, progress: update)
+                    return (result.count, Optional(result.adaptedLines))
+                } ?? (try store.importText(text, progress: update), nil)
                 progress.finish()
                 if json {
-                    print(try jsonLine(Report(file: name, kind: "text", lines: count.lines, words: count.words, ngrams: nil, refused: nil)))
+                    print(try jsonLine(Report(file: name, kind: "text", lines: count.lines, words: count.words, ngrams: nil, refused: nil,
+                                              adapted_lines: adapted)))
                 } else {
-                    print("\(name): \(count.lines) lines, \(count.words) words learned")
+                    print("\(name): \(count.lines) lines, \(count.words) words learned"
+                          + (adapted.map { "; the last \($0) also taught the user cache and the decoder bias" } ?? ""))
                 }
             }
         }

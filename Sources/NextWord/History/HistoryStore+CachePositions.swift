@@ -66,6 +66,14 @@ extension HistoryStore {
             """, arguments: [max(0, write.capacity - 1)])
     }
 
+    /// Adds several lines' positions in one transaction, each its own line (an import's last lines).
+    func addCachePositions(_ writes: [CachePositionWrite]) throws {
+        if let readOnlyReason { throw readOnlyReason.error(path: displayPath) }
+        try write { db in
+            for positions in writes { try Self.addCachePositions(db, positions) }
+        }
+    }
+
     /// Removes every position of the lines that held `lower` (the states after it were computed
     /// from it); returns how many rows went.
     static func forgetCachePositions(_ db: Database, lower: String) throws -> Int {

@@ -56,6 +56,8 @@ final class UserCacheSource: PredictionSource {
     }
 
     var count: Int { words.count }
+    /// The word after each remembered position, oldest first.
+    var rememberedWords: [String] { words }
     private var hidden: Int { resources.bundle.config.outputSize }  // the top layer's output width
 
     func distribution(after context: ReadContext) -> SourceDistribution {
