@@ -19,6 +19,21 @@ final class HistoryFileTests: XCTestCase {
         try? FileManager.default.removeItem(at: directory)
     }
 
+    /// The adaptation records are committed without an fsync (derived data); the writer must be
+    /// back at synchronous = FULL for the next line, or lines would lose their durability.
+    func testDerivedRecordsLeaveLinesDurable() throws {
+        let store = try HistoryStore(path: file)
+        func level() throws -> Int? {
+            try store.connections.writerConnection(path: store.displayPath).writeWithoutTransaction {
+                try Int.fetchOne($0, sql: "PRAGMA synchronous")
+            }
+        }
+        XCTAssertEqual(try level(), 2, "FULL")
+        try store.saveAdaptationRecords([.mixture: Data("{}".utf8)], model: "m")
+        XCTAssertEqual(try level(), 2, "FULL again after the records")
+        XCTAssertEqual(store.adaptationRecords(.mixture)["m"], Data("{}".utf8))
+    }
+
     func testDefaultPathFollowsEnvironment() {
         XCTAssertEqual(HistoryStore.defaultPath(environment: ["NEXTWORD_HISTORY": "/x/h.db", "XDG_DATA_HOME": "/d"]).path,
                        "/x/h.db")

@@ -176,10 +176,14 @@ extension HistoryStore {
 
     /// Keeps the engine's adaptation records for `model` (its SHA-256) in one transaction,
     /// replacing those of another model (a new model starts its own).
+    ///
+    /// Committed without waiting for the disk (`synchronous = NORMAL`): the records are derived
+    /// from lines already durable, so a power cut may cost their last update but never a line, and
+    /// a learned line costs one fsync, not two. The next durable commit carries them to disk too.
     public func saveAdaptationRecords(_ records: [AdaptationKind: Data], model: String) throws {
         if let readOnlyReason { throw readOnlyReason.error(path: displayPath) }
         guard !records.isEmpty else { return }
-        try write { db in
+        try write(durable: false) { db in
             for (kind, record) in records {
                 let key = Self.adaptationKey(kind, model: model)
                 try db.execute(sql: "DELETE FROM meta WHERE key LIKE ? AND key != ?",
@@ -193,11 +197,14 @@ extension HistoryStore {
 
     /// Runs `body` in an IMMEDIATE transaction on the writer. IMMEDIATE takes the write lock up front,
     /// so a concurrent writer in another process makes us wait (busy timeout) instead of failing
-    /// with a stale snapshot.
-    func write(_ body: (Database) throws -> Void) throws {
+    /// with a stale snapshot. `durable` false commits at `synchronous = NORMAL` (no fsync of the
+    /// WAL; for data derived from what is already durable), then goes back to FULL.
+    func write(durable: Bool = true, _ body: (Database) throws -> Void) throws {
         do {
             let writer = try connections.writerConnection(path: displayPath)
             try writer.writeWithoutTransaction { db in
+                if !durable { try db.execute(sql: "PRAGMA synchronous = NORMAL") }
+                defer { if !durable { try? db.execute(sql: "PRAGMA synchronous = FULL") } }
                 try db.inTransaction(.immediate) {
                     try body(db)
                     return .commit
