@@ -70,6 +70,39 @@ final class CommandLineWriterTests: XCTestCase {
         XCTAssertEqual(try Data(contentsOf: model), before)
     }
 
+    /// AWD-LSTM's options and the projection are recorded in the model's training record; NT-ASGD's
+    /// average is checkpointed beside the weights and a resumed run takes it up; bad values are
+    /// refused by name before anything is written.
+    func testAWDOptionsAreRecordedAndTheAverageIsCheckpointed() throws {
+        let awd = ["--train", "train.txt", "--valid", "train.txt", "--embedding", "8", "--hidden", "12", "--projection", "8",
+                   "--batch", "2", "--bptt", "4", "--threads", "1", "--lr", "60", "--asgd", "1", "--locked-dropout",
+                   "--dropout-input", "0.3", "--weight-drop", "0.2", "--dropout-embedding", "0.1", "--weight-decay", "1e-5"]
+        let first = try nextword(["train"] + awd + ["--epochs", "5", "--output", "model"])
+        XCTAssertEqual(first.status, 0, first.errors)
+        let config = try Checkpoint.readConfig(from: directory.appendingPathComponent("model"))
+        XCTAssertEqual(config.projectionSize, 8)
+        let record = try XCTUnwrap(config.training)
+        XCTAssertEqual(record.regularization, Regularization(input: 0.3, hidden: 0.4, output: 0.4, embedding: 0.1, weightHH: 0.2, locked: true))
+        XCTAssertEqual(record.weightDecay, 1e-5)
+        XCTAssertEqual(record.averagingNonmonotone, 1)
+        let checkpoint = directory.appendingPathComponent("model/.checkpoint")
+        let state = try JSONDecoder().decode(TrainingState.self, from: Data(contentsOf: checkpoint.appendingPathComponent("train-state.json")))
+        // At this rate validation gets worse within five epochs, and averaging starts.
+        let averaging = try XCTUnwrap(state.averaging, "\(state.history.map(\.validPerplexity))")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: checkpoint.appendingPathComponent("average/model.safetensors").path))
+        let resumed = try nextword(["train"] + awd + ["--epochs", "6", "--output", "model", "--resume"])
+        XCTAssertEqual(resumed.status, 0, resumed.errors)
+        let after = try JSONDecoder().decode(TrainingState.self, from: Data(contentsOf: checkpoint.appendingPathComponent("train-state.json")))
+        XCTAssertEqual(after.averaging?.sinceEpoch, averaging.sinceEpoch)
+        XCTAssertGreaterThan(after.averaging?.steps ?? 0, averaging.steps, "the resumed run went on averaging")
+
+        for bad in [["--weight-drop", "1"], ["--projection", "12"], ["--asgd", "0"], ["--dropout-hidden", "-0.1"]] {
+            let refused = try nextword(["train"] + tinyTraining + bad + ["--output", "refused"])
+            XCTAssertNotEqual(refused.status, 0, bad.joined(separator: " "))
+            XCTAssertFalse(FileManager.default.fileExists(atPath: directory.appendingPathComponent("refused").path))
+        }
+    }
+
     /// `train --json` and `lexicon --json`: one object on standard output, progress elsewhere.
     func testTrainAndLexiconSpeakJSON() throws {
         let trained = try nextword(["train"] + tinyTraining + ["--output", "model", "--json"])
