@@ -66,6 +66,8 @@ def parse_args(argv=None):
     p.add_argument("--dropout-output", type=float, help="AWD: on the last layer's output (default --dropout)")
     p.add_argument("--dropout-embedding", type=float, default=0.0, help="AWD: whole words from the embedding lookup")
     p.add_argument("--locked-dropout", action="store_true", help="AWD: one mask per stream for a whole segment")
+    p.add_argument("--ar", type=float, default=0.0, help="AWD: alpha * mean(x^2) of the last layer's dropped output")
+    p.add_argument("--tar", type=float, default=0.0, help="AWD: beta * mean((h_t - h_t-1)^2) of the last layer's output")
     p.add_argument("--batch", type=int, default=32, help="streams per mini-batch on each process")
     p.add_argument("--bptt", type=int, default=35)
     p.add_argument("--lr", type=float, default=20.0)
@@ -196,7 +198,9 @@ class NextWordLM(nn.Module):
         for k, layer in enumerate(self.lstm):
             h, s = layer(h, state[k])
             new_state.append(s)
+            self.last_raw = h  # the last layer's output before dropout (TAR), then after (AR)
             h = self.drops[k + 1](h)
+        self.last_dropped = h
         return self.decoder(h), new_state
 
     def zero_state(self, batch, device, dtype=torch.float32):
@@ -255,8 +259,11 @@ def train_epoch(model, ddp, data, device, a, lr, deadline):
         state = [(h.detach(), c.detach()) for h, c in state]
         logits, state = ddp(x, state)
         loss = F.cross_entropy(logits.view(-1, logits.size(-1)), y.reshape(-1))
+        objective = loss
+        if a.ar: objective = objective + a.ar * model.last_dropped.pow(2).mean()
+        if a.tar and steps > 1: objective = objective + a.tar * (model.last_raw[1:] - model.last_raw[:-1]).pow(2).mean()
         ddp.zero_grad(set_to_none=True)
-        loss.backward()  # DistributedDataParallel averages the gradients over every process here
+        objective.backward()  # DistributedDataParallel averages the gradients over every process here
         torch.nn.utils.clip_grad_norm_(model.parameters(), a.clip)
         with torch.no_grad():
             for p in model.parameters(): p.add_(p.grad, alpha=-lr)

@@ -53,6 +53,10 @@ struct TrainCommand: ParsableCommand, RunsMatrixProducts {
     var weightDrop: Float = 0
     @Flag(help: "AWD-LSTM: locked (variational) dropout, one mask per stream for a whole segment.")
     var lockedDropout = false
+    @Option(help: "AWD-LSTM: activation regularisation, α · mean(x²) of the last layer's dropped output added to the loss.")
+    var ar: Float = 0
+    @Option(help: "AWD-LSTM: temporal activation regularisation, β · mean((h_t − h_{t−1})²) of the last layer's output.")
+    var tar: Float = 0
     @Option(help: "L2 weight decay per step.") var weightDecay: Float = 0
     @Option(help: "NT-ASGD: average the weights from the epoch that is worse than the best before the last N epochs (replaces annealing).")
     var asgd: Int?
@@ -98,6 +102,9 @@ struct TrainCommand: ParsableCommand, RunsMatrixProducts {
         for (name, rate) in regularization.rates where !(0 ..< 1).contains(rate) {
             throw ValidationError("the \(name) dropout must be in [0, 1) (got \(rate))")
         }
+        for (name, value) in [("--ar", ar), ("--tar", tar)] where !value.isFinite || value < 0 {
+            throw ValidationError("\(name) must be a number ≥ 0 (got \(value))")
+        }
         if !weightDecay.isFinite || weightDecay < 0 { throw ValidationError("--weight-decay must be a number ≥ 0 (got \(weightDecay))") }
         if let asgd, asgd < 1 { throw ValidationError("--asgd must be a positive number of epochs") }
         if !lr.isFinite || lr <= 0 { throw ValidationError("--lr must be a positive number (got \(lr))") }
@@ -109,7 +116,7 @@ struct TrainCommand: ParsableCommand, RunsMatrixProducts {
     /// Every dropout rate: --dropout where a specific one is not given.
     var regularization: Regularization {
         Regularization(input: dropoutInput ?? dropout, hidden: dropoutHidden ?? dropout, output: dropoutOutput ?? dropout,
-                       embedding: dropoutEmbedding, weightHH: weightDrop, locked: lockedDropout)
+                       embedding: dropoutEmbedding, weightHH: weightDrop, locked: lockedDropout, activation: ar, temporal: tar)
     }
 
     func run() throws {

@@ -76,13 +76,15 @@ final class CommandLineWriterTests: XCTestCase {
     func testAWDOptionsAreRecordedAndTheAverageIsCheckpointed() throws {
         let awd = ["--train", "train.txt", "--valid", "train.txt", "--embedding", "8", "--hidden", "12", "--projection", "8",
                    "--batch", "2", "--bptt", "4", "--threads", "1", "--lr", "60", "--asgd", "1", "--locked-dropout",
-                   "--dropout-input", "0.3", "--weight-drop", "0.2", "--dropout-embedding", "0.1", "--weight-decay", "1e-5"]
+                   "--dropout-input", "0.3", "--weight-drop", "0.2", "--dropout-embedding", "0.1", "--weight-decay", "1e-5",
+                   "--ar", "2", "--tar", "1"]
         let first = try nextword(["train"] + awd + ["--epochs", "5", "--output", "model"])
         XCTAssertEqual(first.status, 0, first.errors)
         let config = try Checkpoint.readConfig(from: directory.appendingPathComponent("model"))
         XCTAssertEqual(config.projectionSize, 8)
         let record = try XCTUnwrap(config.training)
-        XCTAssertEqual(record.regularization, Regularization(input: 0.3, hidden: 0.4, output: 0.4, embedding: 0.1, weightHH: 0.2, locked: true))
+        XCTAssertEqual(record.regularization, Regularization(input: 0.3, hidden: 0.4, output: 0.4, embedding: 0.1, weightHH: 0.2, locked: true,
+                                                             activation: 2, temporal: 1))
         XCTAssertEqual(record.weightDecay, 1e-5)
         XCTAssertEqual(record.averagingNonmonotone, 1)
         let checkpoint = directory.appendingPathComponent("model/.checkpoint")
@@ -96,7 +98,7 @@ final class CommandLineWriterTests: XCTestCase {
         XCTAssertEqual(after.averaging?.sinceEpoch, averaging.sinceEpoch)
         XCTAssertGreaterThan(after.averaging?.steps ?? 0, averaging.steps, "the resumed run went on averaging")
 
-        for bad in [["--weight-drop", "1"], ["--projection", "12"], ["--asgd", "0"], ["--dropout-hidden", "-0.1"]] {
+        for bad in [["--weight-drop", "1"], ["--projection", "12"], ["--asgd", "0"], ["--dropout-hidden", "-0.1"], ["--ar", "nan"]] {
             let refused = try nextword(["train"] + tinyTraining + bad + ["--output", "refused"])
             XCTAssertNotEqual(refused.status, 0, bad.joined(separator: " "))
             XCTAssertFalse(FileManager.default.fileExists(atPath: directory.appendingPathComponent("refused").path))

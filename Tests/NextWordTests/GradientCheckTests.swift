@@ -35,6 +35,8 @@ final class GradientCheckTests: XCTestCase {
                         pass.lossAndGradients(parameters: pp.baseAddress!, gradients: gradients,
                                               inputs: i.baseAddress!, targets: t.baseAddress!, state: &state,
                                               workspace: ws, regularization: regularization, generator: &masks)
+                        // AR and TAR are part of the objective the gradient is of.
+                        + pass.activationPenalty(regularization, workspace: ws)
                     }
                 }
             } / Double(steps * batch)
@@ -88,6 +90,14 @@ final class GradientCheckTests: XCTestCase {
 
     func testUntiedThreeLayersWithProjection() throws {
         try check(tied: false, layers: 3, regularization: .none, projection: 3)
+    }
+
+    /// AR and TAR (AWD's activation and temporal activation regularisation) join the loss's
+    /// gradient: with locked dropout, and with a projection.
+    func testActivationRegularisation() throws {
+        try check(tied: true, layers: 2, regularization: Regularization(input: 0.2, hidden: 0.2, output: 0.3, locked: true,
+                                                                        activation: 2, temporal: 1))
+        try check(tied: false, layers: 2, regularization: Regularization(output: 0.25, activation: 1.5, temporal: 3), projection: 3)
     }
 
     func testUntiedThreeLayersWithWeightDropOnly() throws {

@@ -30,7 +30,7 @@ extension NetworkPass {
                                                gradientScale: 1 / T(ws.rows), threads: threads,
                                                biasGradient: gradients + offsets.decoderBias,
                                                addBias: fused ? parameters + offsets.decoderBias : nil)
-        backward(parameters: parameters, gradients: gradients, inputs: inputs, workspace: ws)
+        backward(parameters: parameters, gradients: gradients, inputs: inputs, workspace: ws, regularization: regularization)
         return loss
     }
 

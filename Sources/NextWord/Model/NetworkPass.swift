@@ -98,8 +98,11 @@ struct NetworkPass<T: BLASScalar> {
     /// Backward of the whole pass, given `workspace.logits` already holding dLoss/dlogits.
     /// Adds every parameter's gradient into `gradients` (same layout as the parameters), except
     /// the decoder bias's: the softmax adds that (its column sums) while the rows are in cache.
+    /// With AR or TAR in `regularization`, their gradients join the last layer's
+    /// (`activationPenalty` is their value).
     func backward(parameters: UnsafePointer<T>, gradients: UnsafeMutablePointer<T>,
-                  inputs: UnsafePointer<Int32>, workspace ws: SegmentWorkspace<T>) {
+                  inputs: UnsafePointer<Int32>, workspace ws: SegmentWorkspace<T>,
+                  regularization: Regularization = .none) {
         let (e, h, o, v, layers) = (config.embeddingSize, config.hiddenSize, config.outputSize, config.vocabSize, config.layers)
         let (steps, batch, rows) = (ws.steps, ws.batch, ws.rows)
 
@@ -116,7 +119,9 @@ struct NetworkPass<T: BLASScalar> {
             let hs = ws.hidden[layer], cs = ws.cell[layer], tanhC = ws.tanhCell[layer]
             // Through the output dropout: dH = dX_{l+1} × mask.
             let mask = ws.outputMask[layer]
+            if layer == layers - 1 { addActivationPenalty(regularization, to: dOut, workspace: ws, beforeMask: true) }
             for i in 0 ..< rows * o { dOut[i] *= mask[i] }
+            if layer == layers - 1 { addActivationPenalty(regularization, to: dOut, workspace: ws, beforeMask: false) }
 
             ws.dh.update(repeating: 0, count: batch * o)
             ws.dc.update(repeating: 0, count: batch * h)
@@ -179,6 +184,55 @@ struct NetworkPass<T: BLASScalar> {
             let source = dOut + r * e
             let mask = ws.embeddingMask + r * e
             for j in 0 ..< e { target[j] += source[j] * mask[j] }
+        }
+    }
+}
+
+extension NetworkPass {
+    /// AR + TAR of the pass just run forward, × TB so it adds to the summed loss (the penalties
+    /// are means over their elements while the loss is a sum over rows):
+    ///   AR  = α · mean(X_L²)                  X_L [TB, P] the last layer's dropped output
+    ///   TAR = β · mean((h_t − h_{t−1})²)      H_L [TB, P] its output before dropout, t ≥ 1
+    func activationPenalty(_ r: Regularization, workspace ws: SegmentWorkspace<T>) -> Double {
+        let (o, rows, batch) = (config.outputSize, ws.rows, ws.batch)
+        var total = 0.0
+        if r.activation > 0 {
+            let x = ws.dropped[config.layers - 1]
+            var sum = 0.0
+            for i in 0 ..< rows * o { sum += Double(x[i] * x[i]) }
+            total += Double(r.activation) * sum / Double(o)
+        }
+        if r.temporal > 0, ws.steps > 1 {
+            // h_t is block t+1 of the layer's states; block 0 (the carried state) is not compared.
+            let h = ws.hidden[config.layers - 1] + batch * o
+            var sum = 0.0
+            for i in batch * o ..< rows * o { sum += Double((h[i] - h[i - batch * o]) * (h[i] - h[i - batch * o])) }
+            total += Double(r.temporal) * sum / Double((ws.steps - 1) * batch * o) * Double(rows)
+        }
+        return total
+    }
+
+    /// AR's gradient on the last layer's dropped output (`beforeMask`: dOut is still dLoss/dX_L),
+    /// or TAR's on its output (after the mask: dOut is dLoss/dH_L):
+    ///   dX_L += 2α · X_L / (TB·P)
+    ///   dh_t += 2β · (h_t − h_{t−1}) / ((T−1)·B·P), dh_{t−1} −= the same
+    func addActivationPenalty(_ r: Regularization, to dOut: UnsafeMutablePointer<T>, workspace ws: SegmentWorkspace<T>,
+                              beforeMask: Bool) {
+        let (o, rows, batch, steps) = (config.outputSize, ws.rows, ws.batch, ws.steps)
+        if beforeMask {
+            guard r.activation > 0 else { return }
+            let x = ws.dropped[config.layers - 1]
+            let scale = 2 * T(r.activation) / T(rows * o)
+            for i in 0 ..< rows * o { dOut[i] += scale * x[i] }
+            return
+        }
+        guard r.temporal > 0, steps > 1 else { return }
+        let h = ws.hidden[config.layers - 1] + batch * o
+        let scale = 2 * T(r.temporal) / T((steps - 1) * batch * o)
+        for i in batch * o ..< rows * o {
+            let difference = scale * (h[i] - h[i - batch * o])
+            dOut[i] += difference
+            dOut[i - batch * o] -= difference
         }
     }
 }

@@ -18,11 +18,32 @@ public struct Regularization: Codable, Sendable, Equatable {
     /// One mask per stream for the whole segment instead of one per step (locked, or variational,
     /// dropout): the same units are off at every step of a stream.
     public var locked = false
+    /// Activation regularisation (AR, AWD's `alpha`): α · mean(x²) of the last layer's dropped
+    /// output, added to the loss.
+    public var activation: Float = 0
+    /// Temporal activation regularisation (TAR, AWD's `beta`): β · mean((h_t − h_{t−1})²) of the
+    /// last layer's output (before dropout) over the steps of a segment.
+    public var temporal: Float = 0
 
     public init(input: Float = 0, hidden: Float = 0, output: Float = 0, embedding: Float = 0,
-                weightHH: Float = 0, locked: Bool = false) {
+                weightHH: Float = 0, locked: Bool = false, activation: Float = 0, temporal: Float = 0) {
         self.input = input; self.hidden = hidden; self.output = output
         self.embedding = embedding; self.weightHH = weightHH; self.locked = locked
+        self.activation = activation; self.temporal = temporal
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case input, hidden, output, embedding, weightHH, locked, activation, temporal
+    }
+
+    /// Every field may be missing (a record from before it existed): it is then off.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func rate(_ key: CodingKeys) throws -> Float { try c.decodeIfPresent(Float.self, forKey: key) ?? 0 }
+        self.init(input: try rate(.input), hidden: try rate(.hidden), output: try rate(.output),
+                  embedding: try rate(.embedding), weightHH: try rate(.weightHH),
+                  locked: try c.decodeIfPresent(Bool.self, forKey: .locked) ?? false,
+                  activation: try rate(.activation), temporal: try rate(.temporal))
     }
 
     /// No dropout at all: evaluation and the engine.
