@@ -125,12 +125,21 @@ struct HistoryCommand: ParsableCommand {
                 print("Erase all learned words? [y/N] ", terminator: "")
                 guard let answer = readLine(), answer.lowercased().hasPrefix("y") else { print("nothing erased"); return }
             }
-            let store = try location.open()
-            try store.clear()
-            print("history cleared")
-            let copies = store.damagedCopies()
+            switch try HistoryStore.clearFiles(at: location.url) {
+            case .inPlace: print("history cleared")
+            case .deletedFiles(let freed):
+                print("the disk is too full to rewrite the history, so its files were deleted instead "
+                      + "(\(ByteCountFormatter.string(fromByteCount: freed, countStyle: .file)) freed); a new history starts at the next use")
+            }
+            let copies = HistoryStore.damagedCopies(of: location.url)
             if damagedCopies {
-                let removed = try store.deleteDamagedCopies()
+                var removed = 0
+                for copy in copies {
+                    guard unlink(copy.path) == 0 else {
+                        throw ValidationError("\(copy.path): could not delete a damaged copy: \(String(cString: strerror(errno)))")
+                    }
+                    removed += 1
+                }
                 if removed > 0 { print("deleted \(removed) damaged cop\(removed == 1 ? "y" : "ies") of the history") }
             } else if !copies.isEmpty {
                 print("\(copies.count) damaged cop\(copies.count == 1 ? "y" : "ies") of the history still hold learned text "

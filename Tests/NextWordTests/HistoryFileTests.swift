@@ -19,6 +19,44 @@ final class HistoryFileTests: XCTestCase {
         try? FileManager.default.removeItem(at: directory)
     }
 
+    /// `history clear` on a full disk (found from outside: it erased nothing): when the clear in
+    /// place fails and the disk has less free space than the file, the history's own files are
+    /// deleted; a foreign file or a link is never deleted, and with room on the disk the error
+    /// stands. (A real full disk, a 2 MB tmpfs, was checked by hand: 696 KB freed.)
+    func testAFullDiskClearDeletesTheHistorysOwnFilesOnly() throws {
+        let store = try HistoryStore(path: file)
+        try store.learn(tokens: ["the", "zorblatt", "report", "is", "late"])
+        try store.close()
+        struct DiskFull: Error {}
+        let failing: (URL) throws -> Void = { _ in throw DiskFull() }
+        // Room on the disk: the clear's error stands and nothing is deleted.
+        XCTAssertThrowsError(try HistoryStore.clearFiles(at: file, freeSpace: { _ in 1 << 30 }, clearInPlace: failing))
+        XCTAssertTrue(EngineFixture.filesContain(file, "zorblatt"))
+
+        let outcome = try HistoryStore.clearFiles(at: file, freeSpace: { _ in 0 }, clearInPlace: failing)
+        guard case .deletedFiles(let freed) = outcome else { return XCTFail("\(outcome)") }
+        XCTAssertGreaterThan(freed, 0)
+        for suffix in ["", "-wal", "-shm", ".clearing"] {
+            XCTAssertFalse(FileManager.default.fileExists(atPath: file.path + suffix), suffix)
+        }
+        XCTAssertEqual(try HistoryStore(path: file).stats().words, 0, "a new history starts")
+
+        // Not ours: a foreign file at the path, or our file with its -wal a link, stays byte for byte.
+        let foreign = directory.appendingPathComponent("notes.sqlite")
+        try Data("my own notes".utf8).write(to: foreign)
+        XCTAssertThrowsError(try HistoryStore.clearFiles(at: foreign, freeSpace: { _ in 0 }, clearInPlace: failing))
+        XCTAssertEqual(try Data(contentsOf: foreign), Data("my own notes".utf8))
+        let linked = directory.appendingPathComponent("linked.sqlite")
+        let again = try HistoryStore(path: linked)
+        try again.learn(tokens: ["zorblatt"])
+        try again.close()
+        try? FileManager.default.removeItem(atPath: linked.path + "-wal")
+        try FileManager.default.createSymbolicLink(atPath: linked.path + "-wal", withDestinationPath: foreign.path)
+        XCTAssertThrowsError(try HistoryStore.clearFiles(at: linked, freeSpace: { _ in 0 }, clearInPlace: failing))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: linked.path), "nothing deleted when one file is a link")
+        XCTAssertEqual(try Data(contentsOf: foreign), Data("my own notes".utf8))
+    }
+
     /// The adaptation records are committed without an fsync (derived data); the writer must be
     /// back at synchronous = FULL for the next line, or lines would lose their durability.
     func testDerivedRecordsLeaveLinesDurable() throws {
