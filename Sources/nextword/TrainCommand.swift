@@ -83,7 +83,7 @@ struct TrainCommand: ParsableCommand, RunsMatrixProducts {
     private func report(_ line: String) {
         if json { FileHandle.standardError.write(Data((line + "\n").utf8)) } else { say(line) }
     }
-    @Option(help: "Start from this model directory's weights (same vocabulary and shape) instead of a fresh initialisation; its training record is kept as an earlier run.")
+    @Option(help: "Start from this model directory's weights (same vocabulary and shape, or a plain LSTM widened to more --hidden cells with --projection equal to its hidden size) instead of a fresh initialisation; its training record is kept as an earlier run.")
     var initFrom: String?
 
     func validate() throws {
@@ -189,6 +189,10 @@ struct TrainCommand: ParsableCommand, RunsMatrixProducts {
             let average = try state.averaging.map { _ in try Checkpoint.read(from: averageURL).parameters }
             trainer = Trainer(model: saved, options: options, state: state, average: average)
             report("resuming after epoch \(state.epochsDone), learning rate \(state.learningRate)")
+        } else if let initFrom, let initial, initial.canWiden(to: config) {
+            trainer = Trainer(model: try initial.widened(to: config, seed: seed), options: options)
+            report("starting from the weights of \(initFrom), widened from \(initial.config.hiddenSize) to \(hidden) cells "
+                   + "projected to \(initial.config.hiddenSize) (the same function until training changes it)")
         } else if let initFrom, let initial {
             guard initial.config.vocabularySHA256 == config.vocabularySHA256, initial.config.vocabSize == config.vocabSize,
                   initial.config.embeddingSize == embedding, initial.config.hiddenSize == hidden,
