@@ -272,7 +272,7 @@ def train_epoch(model, ddp, data, device, a, lr, deadline):
     return total / max(count, 1), count, time.time() - started
 
 
-def write_model(model, words, a, record, world):
+def write_model(model, words, a, record):
     """config.json, model.safetensors and the vocabulary, each written whole then renamed."""
     vocab_name = a.vocab_name or os.path.basename(os.path.normpath(a.output)) + ".txt"
     vocab_bytes = "".join(w + "\n" for w in words).encode("utf-8")
@@ -364,7 +364,7 @@ def main(argv=None):
                           "learningRate": a.lr, "seed": a.seed, "threads": a.threads, "wallSeconds": seconds,
                           "tokensPerSecond": tokens_seen / max(seconds, 1e-9), "bestValidPerplexity": ppl,
                           "history": history}
-                write_model(model, words, a, record, world)
+                write_model(model, words, a, record)
             torch.save({"model": model.state_dict(), "lr": lr, "best": best, "history": history, "epoch": epoch,
                         "seconds": seconds, "tokens": tokens_seen}, checkpoint_path + ".part")
             os.replace(checkpoint_path + ".part", checkpoint_path)
