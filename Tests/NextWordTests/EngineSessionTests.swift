@@ -94,6 +94,23 @@ final class EngineSessionTests: XCTestCase {
         XCTAssertFalse(engine.suggest(prefix: "zorb", limit: 3).map { $0.text.lowercased() }.contains("zorblatt"))
     }
 
+    /// Incognito switched on in a running engine: the lines learned before leave the journal
+    /// (-wal emptied into the database), so nothing recent lingers beside the file while the
+    /// user types in private.
+    func testIncognitoBeginsWithAnEmptyJournal() throws {
+        let file = directory.appendingPathComponent("history.sqlite")
+        let engine = try EngineFixture.engine(history: try HistoryStore(path: file))
+        try engine.learn("we saw the zorblatt today")
+        func walSize() -> Int { ((try? FileManager.default.attributesOfItem(atPath: file.path + "-wal"))?[.size] as? Int) ?? 0 }
+        XCTAssertGreaterThan(walSize(), 0, "the line is in the journal")
+        engine.incognito = true
+        XCTAssertEqual(walSize(), 0)
+        XCTAssertFalse(EngineFixture.fileBytes(file).wal.contains(Data("zorblatt".utf8)))
+        engine.incognito = false
+        try engine.learn("and the zorblatt again")
+        XCTAssertGreaterThan(walSize(), 0, "learning goes on after incognito")
+    }
+
     /// The cache's distribution is the softmax of θ·h·h_i summed per word, as a direct sum gives.
     func testNeuralCacheMatchesADirectComputation() {
         let hidden = 3

@@ -86,14 +86,19 @@ public final class SuggestionEngine: SuggestionProviding, @unchecked Sendable {
     public var modelName: String { bundle.name }
 
     /// Incognito: nothing is learned or written. Changing it also drops what every typing session
-    /// remembered of its document, so text typed on one side of the switch is not offered on the other.
+    /// remembered of its document, so text typed on one side of the switch is not offered on the
+    /// other; switching it on empties the history's journal (-wal) of the lines learned before.
     public var incognito: Bool {
         get { lock.withLock { mutable.incognito } }
         set {
-            lock.withLock {
+            let began = lock.withLock {
+                let began = newValue && !mutable.incognito
                 if mutable.incognito != newValue { mutable.memoryGeneration += 1 }
                 mutable.incognito = newValue
+                return began
             }
+            // Outside the lock: a checkpoint may wait for another process's write.
+            if began { history?.emptyJournal() }
         }
     }
 

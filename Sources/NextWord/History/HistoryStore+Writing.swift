@@ -114,14 +114,20 @@ extension HistoryStore {
             positions = try Self.forgetCachePositions(db, lower: lower)
             if removed + positions > 0 { try Self.bumpGeneration(db) }
         }
-        if removed + positions > 0 {
-            // Best effort: another process reading right now may keep old WAL frames alive until
-            // its read ends; the next checkpoint then overwrites them.
-            _ = try? connections.writerConnection(path: displayPath).writeWithoutTransaction { db in
-                try db.checkpoint(.truncate)
-            }
-        }
+        if removed + positions > 0 { emptyJournal() }
         return removed
+    }
+
+    /// Moves what the -wal holds into the database and truncates it to nothing (after a forget,
+    /// and when incognito begins, so no recent text lingers in the journal). Only with the writer
+    /// already open: a store that never wrote has no journal of its own to empty. Best effort:
+    /// another process reading right now may keep old frames alive until its read ends; the next
+    /// checkpoint then overwrites them.
+    func emptyJournal() {
+        guard connections.hasWriter else { return }
+        _ = try? connections.writerConnection(path: displayPath).writeWithoutTransaction { db in
+            try db.checkpoint(.truncate)
+        }
     }
 
     /// Deletes all learned words and n-grams, then checkpoints and truncates the WAL, vacuums, and
