@@ -133,13 +133,7 @@ struct HistoryCommand: ParsableCommand {
             }
             let copies = HistoryStore.damagedCopies(of: location.url)
             if damagedCopies {
-                var removed = 0
-                for copy in copies {
-                    guard unlink(copy.path) == 0 else {
-                        throw ValidationError("\(copy.path): could not delete a damaged copy: \(String(cString: strerror(errno)))")
-                    }
-                    removed += 1
-                }
+                let removed = try HistoryStore.deleteDamagedCopies(of: location.url)
                 if removed > 0 { print("deleted \(removed) damaged cop\(removed == 1 ? "y" : "ies") of the history") }
             } else if !copies.isEmpty {
                 print("\(copies.count) damaged cop\(copies.count == 1 ? "y" : "ies") of the history still hold learned text "

@@ -22,12 +22,12 @@ extension SuggestionEngine {
     public func importText(_ text: String, progress: ((Int) -> Void)? = nil) throws -> ImportResult {
         var result = ImportResult()
         guard !isIncognito(defaultSession) else { return result }
+        // The text through the learning policy once, for the history and every source.
+        let (textLines, lines) = HistoryStore.committedLines(ofText: text, tokenizer: tokenizer)
         // A read-only history refuses the import here, before anything is learned.
-        if let history { result.count = try history.importText(text, progress: progress) }
-        var committed: [CommittedLine] = []
-        for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
-            committed += LearningPolicy.committedLines(String(line), tokenizer: tokenizer)
-        }
+        if let history { result.count = try history.importLines(lines, textLines: textLines, progress: progress) }
+        let committed = lines.map(\.line)
+        if history == nil { result.count.lines = textLines }
         let tailStart = max(0, committed.count - Self.importAdaptationLines)
         var reader: InferenceSession?
         var writes: [HistoryStore.CachePositionWrite] = []
@@ -39,12 +39,7 @@ extension SuggestionEngine {
             let lessons = lock.withLock {
                 sources.filter { $0.kind == .userHistory ? history == nil : inTail }.compactMap { $0.lesson(from: line) }
             }
-            if lessons.contains(where: { $0.work != nil }) {
-                let session = reader ?? InferenceSession(model: bundle.model, weights: resources.inferenceWeights)
-                reader = session
-                let reading = LineReading(line, vocabulary: bundle.vocabulary, session: session)
-                for lesson in lessons { lesson.work?(reading) }
-            }
+            work(lessons, on: line, reader: &reader)
             let positions = lessons.flatMap { $0.positions() }
             if !positions.isEmpty {
                 writes.append(HistoryStore.CachePositionWrite(positions: positions, model: resources.modelDigest,
@@ -52,7 +47,6 @@ extension SuggestionEngine {
             }
             applies.append(lessons)
             if history == nil {
-                result.count.lines += 1
                 result.count.words += line.words.count
                 result.count.ngrams += line.ngrams.count
             }

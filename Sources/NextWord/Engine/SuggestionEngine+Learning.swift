@@ -30,12 +30,7 @@ extension SuggestionEngine {
         for line in LearningPolicy.committedLines(text, tokenizer: tokenizer) {
             // Each source's lesson, its slow part done before the engine's lock is taken again.
             let lessons = lock.withLock { sources.compactMap { $0.lesson(from: line) } }
-            if lessons.contains(where: { $0.work != nil }) {
-                let session = reader ?? InferenceSession(model: bundle.model, weights: resources.inferenceWeights)
-                reader = session
-                let reading = LineReading(line, vocabulary: bundle.vocabulary, session: session)
-                for lesson in lessons { lesson.work?(reading) }
-            }
+            work(lessons, on: line, reader: &reader)
             // Write first, and without holding the engine's lock: the store may wait for another
             // process's write, and keystrokes must not wait with it. If the store refuses, the
             // sources do not claim otherwise.
@@ -45,8 +40,7 @@ extension SuggestionEngine {
                 let positions = lessons.flatMap { $0.positions() }
                 var write = positions.isEmpty ? nil
                     : HistoryStore.CachePositionWrite(positions: positions, model: resources.modelDigest, capacity: weights.userCacheSize)
-                for chunk in stride(from: 0, to: line.tokens.count, by: HistoryStore.maxTokensPerLine) {
-                    let part = CommittedLine(tokens: Array(line.tokens[chunk ..< min(line.tokens.count, chunk + HistoryStore.maxTokensPerLine)]))
+                for part in HistoryStore.storableParts(of: line) {
                     if let change = try history.learnLine(part, at: Date(), positions: write) { changes.append(change) }
                     write = nil
                 }
@@ -69,6 +63,16 @@ extension SuggestionEngine {
             }
             learnedAny = learnedAny || learned
         }
+    }
+
+    /// Runs the slow part of `lessons` (outside the engine's lock) on `line` as the LSTM reads it,
+    /// read once for all of them and only if one has work; `reader` is made at the first such line.
+    func work(_ lessons: [SourceLesson], on line: CommittedLine, reader: inout InferenceSession?) {
+        guard lessons.contains(where: { $0.work != nil }) else { return }
+        let session = reader ?? InferenceSession(model: bundle.model, weights: resources.inferenceWeights)
+        reader = session
+        let reading = LineReading(line, vocabulary: bundle.vocabulary, session: session)
+        for lesson in lessons { lesson.work?(reading) }
     }
 
     /// Writes what the sources and the mixture learned of the user besides words (the history's

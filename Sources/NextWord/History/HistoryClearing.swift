@@ -62,8 +62,14 @@ extension HistoryStore {
     /// Deletes the damaged copies; returns how many files went.
     @discardableResult
     public func deleteDamagedCopies() throws -> Int {
+        try path.map(Self.deleteDamagedCopies(of:)) ?? 0
+    }
+
+    /// The same for the history at `path`, without opening it (after its files were deleted).
+    @discardableResult
+    public static func deleteDamagedCopies(of path: URL) throws -> Int {
         var removed = 0
-        for copy in damagedCopies() {
+        for copy in damagedCopies(of: path) {
             guard unlink(copy.path) == 0 else {
                 throw HistoryError.io(path: copy.path, message: "could not delete a damaged copy: \(String(cString: strerror(errno)))")
             }

@@ -18,29 +18,54 @@ extension HistoryStore {
     /// Learns every line of `text` as if it were committed (`LearningPolicy`), `batch` lines to
     /// a transaction. `progress` gets the lines done so far.
     public func importText(_ text: String, batch: Int = 500, progress: ((Int) -> Void)? = nil) throws -> ImportCount {
+        let (textLines, lines) = Self.committedLines(ofText: text, tokenizer: Tokenizer(mode: .natural))
+        return try importLines(lines, textLines: textLines, batch: batch, progress: progress)
+    }
+
+    /// The non-empty lines of `text` (how many) and what the learning policy commits of each,
+    /// with the index of the text line it came from: an import's text goes through the policy once.
+    static func committedLines(ofText text: String, tokenizer: Tokenizer) -> (textLines: Int, lines: [(textLine: Int, line: CommittedLine)]) {
+        var lines: [(textLine: Int, line: CommittedLine)] = []
+        var textLines = 0
+        for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
+            for committed in LearningPolicy.committedLines(String(line), tokenizer: tokenizer) { lines.append((textLines, committed)) }
+            textLines += 1
+        }
+        return (textLines, lines)
+    }
+
+    /// Learns lines already through the policy (`committedLines(ofText:tokenizer:)`), `batch`
+    /// lines to a transaction. `progress` gets the text lines done so far.
+    func importLines(_ lines: [(textLine: Int, line: CommittedLine)], textLines: Int, batch: Int = 500,
+                     progress: ((Int) -> Void)? = nil) throws -> ImportCount {
         var count = ImportCount()
+        count.lines = textLines
         var pending: [CommittedLine] = []
+        var done = 0
         func flush() throws {
             guard !pending.isEmpty else { return }
             _ = try learnLines(pending, at: Date())
             pending.removeAll(keepingCapacity: true)
-            progress?(count.lines)
+            progress?(done)
         }
-        let tokenizer = Tokenizer(mode: .natural)
-        for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
-            count.lines += 1
-            for committed in LearningPolicy.committedLines(String(line), tokenizer: tokenizer) {
-                for start in stride(from: 0, to: committed.tokens.count, by: Self.maxTokensPerLine) {
-                    let part = CommittedLine(tokens: Array(committed.tokens[start ..< min(committed.tokens.count, start + Self.maxTokensPerLine)]))
-                    count.words += part.words.count
-                    count.ngrams += part.ngrams.count
-                    pending.append(part)
-                }
+        for (textLine, line) in lines {
+            for part in Self.storableParts(of: line) {
+                count.words += part.words.count
+                count.ngrams += part.ngrams.count
+                pending.append(part)
             }
+            done = textLine + 1
             if pending.count >= batch { try flush() }
         }
         try flush()
         return count
+    }
+
+    /// `line` cut into pieces of at most ``maxTokensPerLine`` tokens, as the history learns them.
+    static func storableParts(of line: CommittedLine) -> [CommittedLine] {
+        stride(from: 0, to: line.tokens.count, by: maxTokensPerLine).map {
+            CommittedLine(tokens: Array(line.tokens[$0 ..< min(line.tokens.count, $0 + maxTokensPerLine)]))
+        }
     }
 
     /// Merges an export into this history: counts add up, the later use wins. Every word is

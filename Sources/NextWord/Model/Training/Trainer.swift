@@ -142,11 +142,9 @@ package final class Trainer {
                 }
             }
             applyClippedStep()
-            if var running = average {
-                average = nil  // unique: the mean is updated in place
-                running.add(model.parameters)
-                average = running
-                state.averaging?.steps = running.steps
+            if average != nil {
+                average?.add(model.parameters)  // in place: the optional is mutated where it is stored
+                state.averaging?.steps = average?.steps ?? 0
             }
             lossSum += loss
             tokens += steps * b
