@@ -54,18 +54,25 @@ struct NetworkPass<T: BLASScalar> {
             T.gemm(transA: false, transB: true, m: rows, n: 4 * h, k: inputSize, alpha: 1,
                    a: x, b: parameters + offsets.weightIH[layer], beta: 1, c: gates)
 
+            let products = ws.stepProducts
+            products.prepare(.forwardRecurrent, layer: layer, source: recurrent[layer], k: o, n: 4 * h, transposed: true)
+            if let projections = offsets.weightHR {
+                products.prepare(.forwardProjection, layer: layer, source: parameters + projections[layer],
+                                 k: h, n: o, transposed: true)
+            }
             for t in 0 ..< steps {
                 let g = gates + t * batch * 4 * h
-                T.gemm(transA: false, transB: true, m: batch, n: 4 * h, k: o, alpha: 1,
-                       a: hs + t * batch * o, b: recurrent[layer], beta: 1, c: g)
+                products.multiply(.forwardRecurrent, layer: layer, m: batch, n: 4 * h, k: o, a: hs + t * batch * o,
+                                  source: recurrent[layer], transposed: true, c: g, accumulate: true)
                 if let projections = offsets.weightHR {
                     // m_t [B, H], then h_t = m_t · Whr^T   [B, H] × [H, P]
                     let m = ws.cellOutput[layer] + t * batch * h
                     lstmCellForward(batch: batch, hidden: h, gates: g,
                                     cPrev: cs + t * batch * h, c: cs + (t + 1) * batch * h,
                                     tanhC: ws.tanhCell[layer] + t * batch * h, h: m)
-                    T.gemm(transA: false, transB: true, m: batch, n: o, k: h, alpha: 1,
-                           a: m, b: parameters + projections[layer], beta: 0, c: hs + (t + 1) * batch * o)
+                    products.multiply(.forwardProjection, layer: layer, m: batch, n: o, k: h, a: m,
+                                      source: parameters + projections[layer], transposed: true,
+                                      c: hs + (t + 1) * batch * o, accumulate: false)
                 } else {
                     lstmCellForward(batch: batch, hidden: h, gates: g,
                                     cPrev: cs + t * batch * h, c: cs + (t + 1) * batch * h,
@@ -128,6 +135,12 @@ struct NetworkPass<T: BLASScalar> {
             // The matrix the forward ran on: weight_hh ⊙ mask under DropConnect.
             let dropped = ws.weightDrop.flatMap { $0.applied ? $0 : nil }
             let whh = dropped.map { UnsafePointer($0.weights[layer]) } ?? parameters + offsets.weightHH[layer]
+            let products = ws.stepProducts
+            products.prepare(.backwardRecurrent, layer: layer, source: whh, k: 4 * h, n: o, transposed: false)
+            if let projections = offsets.weightHR {
+                products.prepare(.backwardProjection, layer: layer, source: parameters + projections[layer],
+                                 k: o, n: h, transposed: false)
+            }
             for t in stride(from: steps - 1, through: 0, by: -1) {
                 // dh_t = gradient from above + gradient from step t+1 (already in ws.dh).
                 let above = dOut + t * batch * o
@@ -136,8 +149,9 @@ struct NetworkPass<T: BLASScalar> {
                 if let projections = offsets.weightHR {
                     // Kept for W_hr's gradient; dm_t = dh_t · Whr   [B, P] × [P, H]
                     (ws.projectedGradient + t * batch * o).update(from: ws.dh, count: batch * o)
-                    T.gemm(transA: false, transB: false, m: batch, n: h, k: o, alpha: 1,
-                           a: ws.dh, b: parameters + projections[layer], beta: 0, c: ws.dm)
+                    products.multiply(.backwardProjection, layer: layer, m: batch, n: h, k: o, a: ws.dh,
+                                      source: parameters + projections[layer], transposed: false, c: ws.dm,
+                                      accumulate: false)
                     lstmCellBackward(batch: batch, hidden: h, gates: g, cPrev: cs + t * batch * h,
                                      tanhC: tanhC + t * batch * h, dh: ws.dm, dc: ws.dc)
                 } else {
@@ -145,8 +159,8 @@ struct NetworkPass<T: BLASScalar> {
                                      tanhC: tanhC + t * batch * h, dh: ws.dh, dc: ws.dc)
                 }
                 // dh_{t−1} = dG_t · Whh   [B, 4H] × [4H, P]
-                T.gemm(transA: false, transB: false, m: batch, n: o, k: 4 * h, alpha: 1,
-                       a: g, b: whh, beta: 0, c: ws.dh)
+                products.multiply(.backwardRecurrent, layer: layer, m: batch, n: o, k: 4 * h, a: g,
+                                  source: whh, transposed: false, c: ws.dh, accumulate: false)
             }
             if let projections = offsets.weightHR {
                 // dWhr += dH^T · M over the segment   [P, TB] × [TB, H]

@@ -64,10 +64,13 @@ final class SegmentWorkspace<T: BLASScalar> {
     let wordMask: UnsafeMutablePointer<T>
     /// DropConnect buffers on weight_hh, in workspaces made for training with weight drop.
     let weightDrop: WeightDropBuffers<T>?
+    /// The recurrent matrices of the segment, packed for the step products.
+    let stepProducts: StepProducts<T>
 
     private var allocations: [UnsafeMutablePointer<T>] = []
 
-    init(config: ModelConfig, steps: Int, batch: Int, weightDrop: Bool = false) {
+    /// `panels: false` runs the step products on the BLAS even where the panel kernel exists.
+    init(config: ModelConfig, steps: Int, batch: Int, weightDrop: Bool = false, panels: Bool = true) {
         self.config = config
         self.steps = steps
         self.batch = batch
@@ -102,6 +105,7 @@ final class SegmentWorkspace<T: BLASScalar> {
         ones.update(repeating: 1, count: rows)
         wordMask = make(v)
         self.weightDrop = weightDrop ? WeightDropBuffers(layers: layers, count: 4 * h * o) : nil
+        stepProducts = StepProducts(panels: panels)
         allocations = owned
     }
 

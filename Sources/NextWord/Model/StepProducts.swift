@@ -1,0 +1,85 @@
+import CKernels
+
+/// The recurrent products of one segment's steps, on packed panels where the CPU has the kernel.
+///
+/// Each step multiplies a few rows (the batch) by the same recurrent matrix:
+///
+///   forward   G_t [B, 4H] += h_{t−1} [B, P] · Whhᵀ     right side Whhᵀ [P, 4H]
+///             h_t [B, P]   = m_t [B, H] · Whrᵀ          right side Whrᵀ [H, P]   (projection)
+///   backward  dh  [B, P]   = dG_t [B, 4H] · Whh         right side Whh  [4H, P]
+///             dm  [B, H]   = dh [B, P] · Whr            right side Whr  [P, H]   (projection)
+///
+/// OpenBLAS packs the right side again at every call and wakes its threads for a product of tens
+/// of microseconds (10 × 256 × 1024 at 30–40 GFLOPS on the Xeon of issue #11). Here each right
+/// side is packed once per segment (`nw_panel_pack`) and every step is one pass of the panel
+/// kernel over it (160 GFLOPS on one core there).
+/// Float on a CPU with AVX-512 only; otherwise, and for Double (the gradient checks), the BLAS.
+final class StepProducts<T: BLASScalar> {
+    /// Whether products go through the panel kernel.
+    let usesPanels: Bool
+    /// The packed right sides, by slot (`Slot`), grown on first use.
+    private var panels: [Int: (buffer: UnsafeMutablePointer<Float>, capacity: Int)] = [:]
+    /// The shape each slot was last packed with: k (rows of the right side), n (columns).
+    private var shapes: [Int: (k: Int, n: Int)] = [:]
+
+    /// The right sides a pass packs, per layer.
+    enum Slot: Int {
+        case forwardRecurrent, forwardProjection, backwardRecurrent, backwardProjection
+
+        func index(layer: Int) -> Int { layer * 4 + rawValue }
+    }
+
+    /// `panels: false` keeps every product on the BLAS (a test compares both).
+    init(panels: Bool = true) {
+        usesPanels = panels && T.self == Float.self && nw_panel_product_available() != 0
+    }
+
+    deinit {
+        for (_, packed) in panels { packed.buffer.deallocate() }
+    }
+
+    /// Makes `right` the right side of `slot` for this segment: the [k, n] matrix `source` itself
+    /// (leading dimension n) or, `transposed`, the transpose of `source` [n, k].
+    func prepare(_ slot: Slot, layer: Int, source: UnsafePointer<T>, k: Int, n: Int, transposed: Bool) {
+        guard usesPanels else { return }
+        let index = slot.index(layer: layer)
+        let size = nw_panel_size(k, n)
+        var packed = panels[index]
+        if packed == nil || packed!.capacity < size {
+            packed?.buffer.deallocate()
+            // 64-byte aligned: each panel row the kernel loads is then one cache line pair.
+            let raw = UnsafeMutableRawPointer.allocate(byteCount: size * MemoryLayout<Float>.stride, alignment: 64)
+            packed = (raw.bindMemory(to: Float.self, capacity: size), size)
+            panels[index] = packed
+        }
+        nw_panel_pack(Self.floats(source), k, n, transposed ? 1 : 0, packed!.buffer)
+        shapes[index] = (k, n)
+    }
+
+    /// c [m, n] = a [m, k] · right side (+ c when `accumulate`), the right side that `prepare`
+    /// packed for `slot`, or on the BLAS from `source` as it describes (`transposed`: source is
+    /// [n, k], so the product is a · sourceᵀ). Leading dimensions are k for a, n for c.
+    func multiply(_ slot: Slot, layer: Int, m: Int, n: Int, k: Int, a: UnsafePointer<T>,
+                  source: UnsafePointer<T>, transposed: Bool, c: UnsafeMutablePointer<T>,
+                  accumulate: Bool) {
+        let index = slot.index(layer: layer)
+        guard usesPanels, let packed = panels[index], let shape = shapes[index], shape == (k, n) else {
+            T.gemm(transA: false, transB: transposed, m: m, n: n, k: k, alpha: 1,
+                   a: a, b: source, beta: accumulate ? 1 : 0, c: c)
+            return
+        }
+        // One thread: splitting the panels between two (DispatchQueue.concurrentPerform) measured
+        // the same (wall ratio 0.99, brown-lm test, 16 streams), the second core being held by
+        // OpenBLAS's worker spinning after the decoder product.
+        let panelCount = (n + Int(NW_PANEL_WIDTH) - 1) / Int(NW_PANEL_WIDTH)
+        nw_panel_product(m, n, k, Self.floats(a), k, packed.buffer, 0, panelCount, Self.mutableFloats(c), n, accumulate ? 1 : 0)
+    }
+
+    private static func floats(_ pointer: UnsafePointer<T>) -> UnsafePointer<Float> {
+        UnsafeRawPointer(pointer).assumingMemoryBound(to: Float.self)
+    }
+
+    private static func mutableFloats(_ pointer: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<Float> {
+        UnsafeMutableRawPointer(pointer).assumingMemoryBound(to: Float.self)
+    }
+}

@@ -1,0 +1,89 @@
+import CKernels
+import XCTest
+@testable import NextWord
+
+/// The packed small-matrix products of the recurrent steps (PanelKernels.c, `StepProducts`): the
+/// kernel against a product computed directly in Double, and a whole Float training pass with
+/// panels against the same pass on the BLAS.
+final class PanelKernelTests: XCTestCase {
+    /// Every row-block size (1–10 and the cuts of longer batches), ragged last panels, both
+    /// packings, written over and added to, and a panel range that leaves other columns alone.
+    func testPanelProductEqualsTheDirectProduct() {
+        var generator = SeededGenerator(seed: 21)
+        for (m, n, k) in [(1, 1, 1), (3, 31, 7), (8, 32, 64), (10, 33, 5), (11, 100, 17), (17, 64, 40), (32, 70, 33)] {
+            for transposed in [false, true] {
+                for accumulate in [false, true] {
+                    let a = (0 ..< m * k).map { _ in generator.nextFloat(in: -1, 1) }
+                    // B [k, n]; the source is B itself or, transposed, Bᵀ [n, k].
+                    let b = (0 ..< k * n).map { _ in generator.nextFloat(in: -1, 1) }
+                    let source = transposed ? (0 ..< n * k).map { i in b[(i % k) * n + i / k] } : b
+                    let start = (0 ..< m * n).map { _ in generator.nextFloat(in: -1, 1) }
+                    var packed = [Float](repeating: .nan, count: nw_panel_size(k, n))
+                    nw_panel_pack(source, k, n, transposed ? 1 : 0, &packed)
+                    let panels = (n + 31) / 32
+                    // Only the first panel when there are two or more: the rest must stay as they were.
+                    let end = panels > 1 ? 1 : panels
+                    var c = start
+                    nw_panel_product(m, n, k, a, k, packed, 0, end, &c, n, accumulate ? 1 : 0)
+                    for r in 0 ..< m {
+                        for j in 0 ..< n {
+                            let index = r * n + j
+                            guard j < end * 32 else {
+                                XCTAssertEqual(c[index], start[index], "m \(m) n \(n) k \(k): column \(j) is past the panels asked for")
+                                continue
+                            }
+                            var expected = accumulate ? Double(start[index]) : 0
+                            for i in 0 ..< k { expected += Double(a[r * k + i]) * Double(b[i * n + j]) }
+                            XCTAssertEqual(Double(c[index]), expected, accuracy: 1e-5 * Double(k),
+                                           "m \(m) n \(n) k \(k) transposed \(transposed) accumulate \(accumulate) at [\(r), \(j)]")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// A training pass with every step product on panels gives the loss, the final state and every
+    /// gradient of the same pass on the BLAS: plain and with a projection, with DropConnect (the
+    /// dropped matrix is packed) and a batch of 13 (row blocks 7 + 6).
+    func testTrainingOnPanelsMatchesTheBLAS() throws {
+        try XCTSkipUnless(nw_panel_product_available() != 0, "no AVX-512 here: every product runs on the BLAS")
+        for projection in [nil, 6] as [Int?] {
+            var config = ModelConfig(vocabularyFile: "v.txt", vocabularySHA256: "", vocabSize: 41,
+                                     embeddingSize: projection ?? 12, hiddenSize: 12, layers: 2, tied: true)
+            config.projectionSize = projection
+            let model = try LanguageModel.initialized(config: config, seed: 5)
+            let (steps, batch) = (6, 13)
+            var generator = SeededGenerator(seed: 8)
+            let inputs: [Int32] = (0 ..< steps * batch).map { _ in Int32(generator.next() % 41) }
+            let targets: [Int32] = (0 ..< steps * batch).map { _ in Int32(generator.next() % 41) }
+            let regularization = Regularization(input: 0.1, hidden: 0.1, output: 0.1, weightHH: 0.3)
+            func run(panels: Bool) -> (loss: Double, gradients: [Float], state: RecurrentState<Float>) {
+                let ws = SegmentWorkspace<Float>(config: config, steps: steps, batch: batch, weightDrop: true, panels: panels)
+                XCTAssertEqual(ws.stepProducts.usesPanels, panels)
+                var state = RecurrentState<Float>(config: config, batch: batch)
+                var masks = SeededGenerator(seed: 3)
+                var gradients = [Float](repeating: 0, count: model.parameters.count)
+                let pass = NetworkPass<Float>(config: config)
+                let loss = model.parameters.withUnsafeBufferPointer { p in
+                    gradients.withUnsafeMutableBufferPointer { g in
+                        pass.lossAndGradients(parameters: p.baseAddress!, gradients: g.baseAddress!, inputs: inputs,
+                                              targets: targets, state: &state, workspace: ws, regularization: regularization,
+                                              generator: &masks, threads: 1)
+                    }
+                }
+                return (loss, gradients, state)
+            }
+            let blas = run(panels: false), panels = run(panels: true)
+            XCTAssertEqual(panels.loss, blas.loss, accuracy: 1e-4 * abs(blas.loss))
+            XCTAssertGreaterThan(blas.gradients.map(abs).max()!, 1e-3)
+            for (index, (a, b)) in zip(panels.gradients, blas.gradients).enumerated() {
+                XCTAssertEqual(a, b, accuracy: 1e-5 + 1e-4 * abs(b), "projection \(String(describing: projection)): gradient \(index)")
+            }
+            for layer in 0 ..< config.layers {
+                for (a, b) in zip(panels.state.h[layer], blas.state.h[layer]) { XCTAssertEqual(a, b, accuracy: 1e-5) }
+                for (a, b) in zip(panels.state.c[layer], blas.state.c[layer]) { XCTAssertEqual(a, b, accuracy: 1e-5) }
+            }
+        }
+    }
+}
