@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # NextWord against PyTorch's reference LSTM (../shared/tools/peers/torch_lm.py) on the brown-lm
-# configuration (2x256 tied LSTM, batch 32, BPTT 35, full softmax), same data and threads, same run.
+# configuration (2x256 tied LSTM, batch 32, BPTT 35, full softmax), same data and threads, same run;
+# both sides evaluate brown-lm's test.txt as 10 streams of 35-step segments (PyTorch's batchify).
 #
 # usage: benchmarks/compare-pytorch.sh [THREADS] [TRAIN_MINUTES]
 # Prints both sides, the ratios, and as its last line one JSON object with train_speedup
@@ -39,7 +40,7 @@ echo "$torch1_json"
 echo "== NextWord, $threads threads"
 batches=$(python3 -c "print(max(20, int($minutes * 60 * 5000 / 1120)))")
 .build/release/nextword bench --json --model models/brown-lm --threads "$threads" --train-batches "$batches" \
-  --characters 20000 --text "$shared/data/dev/ksr-dev.txt" | tee "$work/ours.json"
+  --characters 20000 --text "$shared/data/dev/ksr-dev.txt" --eval-text "$data/test.txt" | tee "$work/ours.json"
 
 python3 - "$torch_json" "$(cat "$work/ours.json")" "$torch1_json" <<'PY'
 import json, sys

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Proves that another package can depend on NextWord by version tag and run the README's library
-# snippet: clones this repository into a temporary folder, tags the clone (the repository itself
-# is not touched), makes a package there that depends on it with `from:`, builds and runs it.
+# snippet: clones this repository into a temporary folder (with its release tags; a clone of a
+# commit that carries no tag VERSION gets one in the clone only, the repository itself is not
+# touched), makes a package there that depends on it with `from:`, builds and runs it.
 #
 # usage: scripts/check-tagged-dependency.sh [VERSION]     (default: nextword --version's, 0.1.0)
 # Needs the Swift package mirror (or network) for NextWord's own dependencies; minutes of build.
@@ -12,7 +13,12 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 git clone -q "$root" "$work/NextWord"
-git -C "$work/NextWord" tag "$version"
+if git -C "$work/NextWord" rev-parse -q --verify "refs/tags/$version" >/dev/null; then
+  echo "check-tagged-dependency: the repository's tag $version ($(git -C "$work/NextWord" rev-parse --short "$version^{commit}"))"
+else
+  git -C "$work/NextWord" tag "$version"
+  echo "check-tagged-dependency: no tag $version in the repository; the clone's HEAD tagged for this check"
+fi
 
 mkdir -p "$work/App/Sources/App"
 cat > "$work/App/Package.swift" <<SWIFT

@@ -27,6 +27,9 @@ struct BenchCommand: ParsableCommand, RunsMatrixProducts {
     @Option(help: "Replay at most this many characters of it.")
     var characters = 20_000
 
+    @Option(help: "Text to evaluate, one sentence per line (default: the replay text). compare-pytorch.sh gives brown-lm's test.txt, the text PyTorch's peer evaluates.")
+    var evalText: String?
+
     @Option(help: "Mixing weights instead of the tuned defaults, as for simulate (e.g. usercache=0).")
     var mix: String?
 
@@ -92,7 +95,8 @@ struct BenchCommand: ParsableCommand, RunsMatrixProducts {
         report.coldStartMs = try coldStart(model: directory, history: history)
 
         setBLASThreads(threads)
-        let lines = replay.split(separator: "\n").map(String.init)
+        let evaluated = try evalText.map { try String(decoding: TextFile.read(URL(fileURLWithPath: $0)), as: UTF8.self) } ?? replay
+        let lines = evaluated.split(separator: "\n").map(String.init)
         let stream = engine.bundle.stream(lines: lines).ids
         // Warm up first: the first product starts OpenBLAS's threads and buffers, a one-time cost
         // that a few thousand tokens would otherwise carry.
