@@ -1,5 +1,7 @@
 #include "PanelKernels.h"
+#include <math.h>
 #include <string.h>
+#include "VectorExp.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -106,6 +108,92 @@ static void panel_product_avx512(size_t m, size_t n, size_t k, const float *a, s
     }
 }
 
+// The decoder's scoring, fused: one block of rows × one panel of vocabulary columns is computed
+// in registers as panel_block does, the bias added, and each row's running maximum and sum of
+// exponentials updated from the registers (the sum rescaled when the maximum grows). The [TB, V]
+// logits are never written: for evaluation they were 18 MB a segment (350 rows × 13,189 words)
+// written by the product, zeroed before it and read twice by the scoring.
+__attribute__((target("avx512f"), always_inline))
+static inline void statistics_block(const int ROWS, size_t k, const float *a, size_t lda, const float *panel,
+                                    __m512 bias0, __m512 bias1, __mmask16 mask0, __mmask16 mask1, size_t first,
+                                    const int32_t *targets, float *rowMax, float *rowSum, float *targetLogit) {
+    __m512 low[PANEL_BLOCK_ROWS], high[PANEL_BLOCK_ROWS];
+    for (int r = 0; r < ROWS; r++) { low[r] = _mm512_setzero_ps(); high[r] = _mm512_setzero_ps(); }
+    for (size_t i = 0; i < k; i++) {
+        __m512 b0 = _mm512_loadu_ps(panel + i * NW_PANEL_WIDTH);
+        __m512 b1 = _mm512_loadu_ps(panel + i * NW_PANEL_WIDTH + 16);
+        for (int r = 0; r < ROWS; r++) {
+            __m512 x = _mm512_set1_ps(a[r * lda + i]);
+            low[r] = _mm512_fmadd_ps(x, b0, low[r]);
+            high[r] = _mm512_fmadd_ps(x, b1, high[r]);
+        }
+    }
+    const __m512 none = _mm512_set1_ps(-INFINITY);
+    for (int r = 0; r < ROWS; r++) {
+        if (targets[r] < 0) continue;
+        // Columns past n are -inf: they add nothing to the maximum or the sum.
+        __m512 x0 = _mm512_mask_add_ps(none, mask0, low[r], bias0);
+        __m512 x1 = _mm512_mask_add_ps(none, mask1, high[r], bias1);
+        float top = _mm512_reduce_max_ps(_mm512_max_ps(x0, x1));
+        if (top > rowMax[r]) {
+            rowSum[r] *= expf(rowMax[r] - top);
+            rowMax[r] = top;
+        }
+        __m512 shift = _mm512_set1_ps(rowMax[r]);
+        __m512 e = _mm512_add_ps(_mm512_maskz_mov_ps(mask0, exp512(_mm512_sub_ps(x0, shift))),
+                                 _mm512_maskz_mov_ps(mask1, exp512(_mm512_sub_ps(x1, shift))));
+        rowSum[r] += _mm512_reduce_add_ps(e);
+        size_t column = (size_t)targets[r] - first;
+        if (column < NW_PANEL_WIDTH) {
+            float values[NW_PANEL_WIDTH];
+            _mm512_storeu_ps(values, x0);
+            _mm512_storeu_ps(values + 16, x1);
+            targetLogit[r] = values[column];
+        }
+    }
+}
+
+#define STATISTICS_BLOCK(R) \
+    __attribute__((target("avx512f"))) \
+    static void statistics_block_##R(size_t k, const float *a, size_t lda, const float *panel, __m512 bias0, \
+                                     __m512 bias1, __mmask16 mask0, __mmask16 mask1, size_t first, \
+                                     const int32_t *targets, float *rowMax, float *rowSum, float *targetLogit) { \
+        statistics_block(R, k, a, lda, panel, bias0, bias1, mask0, mask1, first, targets, rowMax, rowSum, targetLogit); \
+    }
+STATISTICS_BLOCK(1) STATISTICS_BLOCK(2) STATISTICS_BLOCK(3) STATISTICS_BLOCK(4) STATISTICS_BLOCK(5)
+STATISTICS_BLOCK(6) STATISTICS_BLOCK(7) STATISTICS_BLOCK(8) STATISTICS_BLOCK(9) STATISTICS_BLOCK(10)
+
+typedef void (*statistics_block_fn)(size_t, const float *, size_t, const float *, __m512, __m512, __mmask16, __mmask16,
+                                    size_t, const int32_t *, float *, float *, float *);
+static const statistics_block_fn statistics_blocks[PANEL_BLOCK_ROWS + 1] = {
+    0, statistics_block_1, statistics_block_2, statistics_block_3, statistics_block_4, statistics_block_5,
+    statistics_block_6, statistics_block_7, statistics_block_8, statistics_block_9, statistics_block_10,
+};
+
+// Panels outside, row blocks inside: a panel (32 KB for k = 256) stays in L1 while every row
+// block passes over it; A ([TB, k], 350 KB for brown-lm's evaluation) is read from L2.
+__attribute__((target("avx512f")))
+static void panel_softmax_statistics_avx512(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *packed,
+                                            const float *bias, const int32_t *targets, size_t firstPanel, size_t endPanel,
+                                            float *rowMax, float *rowSum, float *targetLogit) {
+    size_t blocks = (m + PANEL_BLOCK_ROWS - 1) / PANEL_BLOCK_ROWS;
+    for (size_t p = firstPanel; p < endPanel; p++) {
+        size_t first = p * NW_PANEL_WIDTH;
+        if (first >= n) break;
+        size_t width = n - first;
+        __mmask16 mask0 = columns_mask(width), mask1 = width > 16 ? columns_mask(width - 16) : 0;
+        __m512 bias0 = _mm512_maskz_loadu_ps(mask0, bias + first), bias1 = _mm512_maskz_loadu_ps(mask1, bias + first + 16);
+        const float *panel = packed + p * k * NW_PANEL_WIDTH;
+        size_t row = 0;
+        for (size_t b = 0; b < blocks; b++) {
+            size_t rows = (m - row) / (blocks - b);
+            statistics_blocks[rows](k, a + row * lda, lda, panel, bias0, bias1, mask0, mask1, first, targets + row,
+                                    rowMax + row, rowSum + row, targetLogit + row);
+            row += rows;
+        }
+    }
+}
+
 static int has_avx512(void) { return __builtin_cpu_supports("avx512f"); }
 #endif
 
@@ -146,4 +234,13 @@ void nw_panel_product(size_t m, size_t n, size_t k, const float *a, size_t lda, 
     }
 #endif
     panel_product_portable(m, n, k, a, lda, packed, firstPanel, endPanel, c, ldc, accumulate);
+}
+
+void nw_panel_softmax_statistics(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *packed,
+                                 const float *bias, const int32_t *targets, size_t firstPanel, size_t endPanel,
+                                 float *rowMax, float *rowSum, float *targetLogit) {
+#if defined(__x86_64__)
+    if (m > 0 && has_avx512())
+        panel_softmax_statistics_avx512(m, n, k, a, lda, packed, bias, targets, firstPanel, endPanel, rowMax, rowSum, targetLogit);
+#endif
 }

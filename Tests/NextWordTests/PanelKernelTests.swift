@@ -87,3 +87,41 @@ final class PanelKernelTests: XCTestCase {
         }
     }
 }
+
+/// Scoring through the packed decoder (the logits never written) against the BLAS product and the
+/// C scoring: the same total for a segment, over ragged vocabularies, unscored rows and threads.
+final class PackedDecoderTests: XCTestCase {
+    func testPackedScoringEqualsTheBLASScoring() throws {
+        try XCTSkipUnless(nw_panel_product_available() != 0, "no AVX-512 here: evaluation scores on the BLAS")
+        for (vocab, projection) in [(37, nil), (64, nil), (101, 6)] as [(Int, Int?)] {
+            var config = ModelConfig(vocabularyFile: "v.txt", vocabularySHA256: "", vocabSize: vocab,
+                                     embeddingSize: projection ?? 10, hiddenSize: 10, layers: 2, tied: true)
+            config.projectionSize = projection
+            var model = try LanguageModel.initialized(config: config, seed: 9)
+            var generator = SeededGenerator(seed: 2)
+            // Larger weights than the initialisation: logits spread over tens, as a trained model's do.
+            model.parameters = model.parameters.map { $0 * 8 + generator.nextFloat(in: -0.2, 0.2) }
+            let (steps, batch) = (7, 11)
+            let inputs: [Int32] = (0 ..< steps * batch).map { _ in Int32(generator.next() % UInt64(vocab)) }
+            var targets: [Int32] = (0 ..< steps * batch).map { _ in Int32(generator.next() % UInt64(vocab)) }
+            targets[3] = -1; targets[40] = -1
+            targets[5] = Int32(vocab - 1)  // the last, ragged panel's last column
+            let decoder = try XCTUnwrap(PackedDecoder(model: model))
+            let pass = NetworkPass<Float>(config: config)
+            func total(decoder: PackedDecoder?, threads: Int) -> (Double, RecurrentState<Float>) {
+                let ws = SegmentWorkspace<Float>(config: config, steps: steps, batch: batch)
+                var state = RecurrentState<Float>(config: config, batch: batch)
+                let nll = pass.score(parameters: model.parameters, inputs: inputs, targets: targets, state: &state,
+                                     workspace: ws, threads: threads, decoder: decoder)
+                return (nll, state)
+            }
+            let (blas, blasState) = total(decoder: nil, threads: 1)
+            XCTAssertGreaterThan(blas, 1, "vocab \(vocab): a loss to compare")
+            for threads in [1, 2, 3] {
+                let (packed, packedState) = total(decoder: decoder, threads: threads)
+                XCTAssertEqual(packed, blas, accuracy: 1e-5 * blas, "vocab \(vocab), \(threads) threads")
+                XCTAssertEqual(packedState.h, blasState.h, "the state is the LSTM's either way")
+            }
+        }
+    }
+}

@@ -6,6 +6,7 @@
 #define NEXTWORD_PANEL_KERNELS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /// Columns in one panel of a packed matrix.
 #define NW_PANEL_WIDTH 32
@@ -28,5 +29,17 @@ void nw_panel_pack(const float *source, size_t k, size_t n, int transposed, floa
 /// written over it otherwise. Callers split the panels between threads.
 void nw_panel_product(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *packed,
                       size_t firstPanel, size_t endPanel, float *c, size_t ldc, int accumulate);
+
+/// The softmax statistics of logits = A [m, k] · B + bias over the columns of panels
+/// [firstPanel, endPanel), B [k, n] packed by nw_panel_pack (the decoder, n = V), without writing
+/// the logits anywhere: for every row r, rowMax[r] becomes the largest logit there and rowSum[r]
+/// the sum of exp(logit − rowMax[r]) over those columns (both taken as the running values of
+/// earlier columns: start them at -INFINITY and 0), and targetLogit[r] the logit of column
+/// targets[r] when it lies there. Rows with a target < 0 are skipped. AVX-512 only
+/// (nw_panel_product_available()); callers split the panels between threads and combine each
+/// thread's statistics.
+void nw_panel_softmax_statistics(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *packed,
+                                 const float *bias, const int32_t *targets, size_t firstPanel, size_t endPanel,
+                                 float *rowMax, float *rowSum, float *targetLogit);
 
 #endif

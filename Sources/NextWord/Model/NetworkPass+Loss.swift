@@ -36,14 +36,27 @@ extension NetworkPass {
 
     /// Σ −log p of `targets` over one segment: evaluation (no dropout, no gradients), from `state`,
     /// which it leaves at the segment's end. `inputs`, `targets` [T·B] time-major as the workspace.
+    /// With `decoder` (these parameters' decoder, packed) the logits are scored without being
+    /// written (`PackedDecoder`).
     func score(parameters: [T], inputs: [Int32], targets: [Int32], state: inout RecurrentState<T>,
-               workspace: SegmentWorkspace<T>, threads: Int) -> Double {
+               workspace: SegmentWorkspace<T>, threads: Int, decoder: PackedDecoder? = nil) -> Double {
         var generator = SeededGenerator(seed: 0)  // no dropout: never drawn from
         return parameters.withUnsafeBufferPointer { p in
             inputs.withUnsafeBufferPointer { i in
                 targets.withUnsafeBufferPointer { t in
-                    lossAndGradients(parameters: p.baseAddress!, gradients: nil, inputs: i.baseAddress!, targets: t.baseAddress!,
-                                     state: &state, workspace: workspace, regularization: .none, generator: &generator, threads: threads)
+                    guard let decoder, T.self == Float.self else {
+                        return lossAndGradients(parameters: p.baseAddress!, gradients: nil, inputs: i.baseAddress!,
+                                                targets: t.baseAddress!, state: &state, workspace: workspace,
+                                                regularization: .none, generator: &generator, threads: threads)
+                    }
+                    forwardHidden(parameters: p.baseAddress!, inputs: i.baseAddress!, state: &state, workspace: workspace,
+                                  regularization: .none, generator: &generator)
+                    func floats(_ pointer: UnsafePointer<T>) -> UnsafePointer<Float> {
+                        UnsafeRawPointer(pointer).assumingMemoryBound(to: Float.self)
+                    }
+                    return decoder.score(rows: workspace.rows, inputs: floats(workspace.dropped[config.layers - 1]),
+                                         bias: floats(p.baseAddress! + offsets.decoderBias), targets: t.baseAddress!,
+                                         threads: threads)
                 }
             }
         }
