@@ -66,7 +66,7 @@ extension Perplexity {
         let b = plan.pieces.count
         let columns = plan.pieces.map(\.length).max() ?? 0
         let pass = NetworkPass<Float>(config: model.config)
-        let decoder = PackedDecoder(model: model)  // the weights stay as they are until the end
+        let packed = PackedModel(model: model)  // the weights stay as they are until the end
         var workspaces: [Int: SegmentWorkspace<Float>] = [:]
         var state = RecurrentState<Float>(config: model.config, batch: b)
         var inputs = [Int32](repeating: 0, count: segment * b), targets = inputs
@@ -89,7 +89,7 @@ extension Perplexity {
             let workspace = workspaces[steps] ?? SegmentWorkspace<Float>(config: model.config, steps: steps, batch: b)
             workspaces[steps] = workspace
             total += pass.score(parameters: model.parameters, inputs: inputs, targets: targets, state: &state,
-                                workspace: workspace, threads: threads, decoder: decoder)
+                                workspace: workspace, threads: threads, packed: packed)
             position += steps
             progress?(position, columns)
         }

@@ -50,7 +50,7 @@ public enum Perplexity {
         let columns = stream.count / b
         guard columns > 1 else { return (0, 0) }
         let pass = NetworkPass<Float>(config: model.config)
-        let decoder = PackedDecoder(model: model)  // the weights stay as they are until the end
+        let packed = PackedModel(model: model)  // the weights stay as they are until the end
         let ws = SegmentWorkspace<Float>(config: model.config, steps: segment, batch: b)
         var tail: SegmentWorkspace<Float>?
         var state = RecurrentState<Float>(config: model.config, batch: b)
@@ -72,7 +72,7 @@ public enum Perplexity {
                 tail = workspace
             }
             total += pass.score(parameters: model.parameters, inputs: inputs, targets: targets, state: &state,
-                                workspace: workspace, threads: threads, decoder: decoder)
+                                workspace: workspace, threads: threads, packed: packed)
             count += steps * b
             position += steps
             progress?(count, (columns - 1) * b)

@@ -36,25 +36,25 @@ extension NetworkPass {
 
     /// Σ −log p of `targets` over one segment: evaluation (no dropout, no gradients), from `state`,
     /// which it leaves at the segment's end. `inputs`, `targets` [T·B] time-major as the workspace.
-    /// With `decoder` (these parameters' decoder, packed) the logits are scored without being
-    /// written (`PackedDecoder`).
+    /// With `packed` (these parameters, packed) the pass runs on panels and the logits are scored
+    /// without being written (`PackedModel`).
     func score(parameters: [T], inputs: [Int32], targets: [Int32], state: inout RecurrentState<T>,
-               workspace: SegmentWorkspace<T>, threads: Int, decoder: PackedDecoder? = nil) -> Double {
+               workspace: SegmentWorkspace<T>, threads: Int, packed: PackedModel? = nil) -> Double {
         var generator = SeededGenerator(seed: 0)  // no dropout: never drawn from
         return parameters.withUnsafeBufferPointer { p in
             inputs.withUnsafeBufferPointer { i in
                 targets.withUnsafeBufferPointer { t in
-                    guard let decoder, T.self == Float.self else {
+                    guard let packed, T.self == Float.self else {
                         return lossAndGradients(parameters: p.baseAddress!, gradients: nil, inputs: i.baseAddress!,
                                                 targets: t.baseAddress!, state: &state, workspace: workspace,
                                                 regularization: .none, generator: &generator, threads: threads)
                     }
                     forwardHidden(parameters: p.baseAddress!, inputs: i.baseAddress!, state: &state, workspace: workspace,
-                                  regularization: .none, generator: &generator)
+                                  regularization: .none, generator: &generator, packed: packed, threads: threads)
                     func floats(_ pointer: UnsafePointer<T>) -> UnsafePointer<Float> {
                         UnsafeRawPointer(pointer).assumingMemoryBound(to: Float.self)
                     }
-                    return decoder.score(rows: workspace.rows, inputs: floats(workspace.dropped[config.layers - 1]),
+                    return packed.score(rows: workspace.rows, inputs: floats(workspace.dropped[config.layers - 1]),
                                          bias: floats(p.baseAddress! + offsets.decoderBias), targets: t.baseAddress!,
                                          threads: threads)
                 }

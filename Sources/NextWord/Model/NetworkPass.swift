@@ -21,10 +21,12 @@ struct NetworkPass<T: BLASScalar> {
 
     /// Runs embedding and LSTM layers over the segment, starting from `state` and leaving the final
     /// state in it. Dropout masks (`regularization`) are drawn from `generator`. The decoder input
-    /// is left in `workspace.dropped[L−1]`.
+    /// is left in `workspace.dropped[L−1]`. With `packed` (these parameters, packed for an
+    /// evaluation) the input projections run on its panels, split between `threads` threads.
     func forwardHidden(parameters: UnsafePointer<T>, inputs: UnsafePointer<Int32>,
                        state: inout RecurrentState<T>, workspace ws: SegmentWorkspace<T>,
-                       regularization: Regularization, generator: inout SeededGenerator) {
+                       regularization: Regularization, generator: inout SeededGenerator,
+                       packed: PackedModel? = nil, threads: Int = 1) {
         let (e, h, o, layers) = (config.embeddingSize, config.hiddenSize, config.outputSize, config.layers)
         let (steps, batch, rows) = (ws.steps, ws.batch, ws.rows)
         let embedding = parameters + offsets.embedding
@@ -51,8 +53,14 @@ struct NetworkPass<T: BLASScalar> {
             let biasIH = parameters + offsets.biasIH[layer], biasHH = parameters + offsets.biasHH[layer]
             for j in 0 ..< 4 * h { ws.gateBias[j] = biasIH[j] + biasHH[j] }
             fillRows(rows: rows, columns: 4 * h, matrix: gates, with: ws.gateBias)
-            T.gemm(transA: false, transB: true, m: rows, n: 4 * h, k: inputSize, alpha: 1,
-                   a: x, b: parameters + offsets.weightIH[layer], beta: 1, c: gates)
+            if let packed, T.self == Float.self {
+                packed.addInputProjection(layer: layer, rows: rows, x: UnsafeRawPointer(x).assumingMemoryBound(to: Float.self),
+                                          gates: UnsafeMutableRawPointer(gates).assumingMemoryBound(to: Float.self),
+                                          threads: threads)
+            } else {
+                T.gemm(transA: false, transB: true, m: rows, n: 4 * h, k: inputSize, alpha: 1,
+                       a: x, b: parameters + offsets.weightIH[layer], beta: 1, c: gates)
+            }
 
             let products = ws.stepProducts
             products.prepare(.forwardRecurrent, layer: layer, source: recurrent[layer], k: o, n: 4 * h, transposed: true)
