@@ -45,15 +45,16 @@ final class PanelKernelTests: XCTestCase {
 
     /// A training pass with every step product on panels gives the loss, the final state and every
     /// gradient of the same pass on the BLAS: plain and with a projection, with DropConnect (the
-    /// dropped matrix is packed) and a batch of 13 (row blocks 7 + 6).
+    /// dropped matrix is packed), a batch of 13 (row blocks 7 + 6), and products large enough to be
+    /// shared between threads (128 cells, a batch of 20, 2 threads).
     func testTrainingOnPanelsMatchesTheBLAS() throws {
         try XCTSkipUnless(nw_panel_product_available() != 0, "no AVX-512 here: every product runs on the BLAS")
-        for projection in [nil, 6] as [Int?] {
+        for (hidden, projection, batch, threads) in [(12, nil, 13, 1), (12, 6, 13, 1), (128, nil, 20, 2)] as [(Int, Int?, Int, Int)] {
             var config = ModelConfig(vocabularyFile: "v.txt", vocabularySHA256: "", vocabSize: 41,
-                                     embeddingSize: projection ?? 12, hiddenSize: 12, layers: 2, tied: true)
+                                     embeddingSize: projection ?? hidden, hiddenSize: hidden, layers: 2, tied: true)
             config.projectionSize = projection
             let model = try LanguageModel.initialized(config: config, seed: 5)
-            let (steps, batch) = (6, 13)
+            let steps = 6
             var generator = SeededGenerator(seed: 8)
             let inputs: [Int32] = (0 ..< steps * batch).map { _ in Int32(generator.next() % 41) }
             let targets: [Int32] = (0 ..< steps * batch).map { _ in Int32(generator.next() % 41) }
@@ -69,10 +70,14 @@ final class PanelKernelTests: XCTestCase {
                     gradients.withUnsafeMutableBufferPointer { g in
                         pass.lossAndGradients(parameters: p.baseAddress!, gradients: g.baseAddress!, inputs: inputs,
                                               targets: targets, state: &state, workspace: ws, regularization: regularization,
-                                              generator: &masks, threads: 1)
+                                              generator: &masks, threads: threads)
                     }
                 }
                 return (loss, gradients, state)
+            }
+            if batch * 4 * hidden * hidden >= 1 << 20 {
+                XCTAssertGreaterThan(StepProducts<Float>.parts(threads: threads, m: batch, n: 4 * hidden, k: hidden), 1,
+                                     "this shape's step products are shared between threads")
             }
             let blas = run(panels: false), panels = run(panels: true)
             XCTAssertEqual(panels.loss, blas.loss, accuracy: 1e-4 * abs(blas.loss))

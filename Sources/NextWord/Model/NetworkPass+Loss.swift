@@ -11,7 +11,7 @@ extension NetworkPass {
                           state: inout RecurrentState<T>, workspace ws: SegmentWorkspace<T>,
                           regularization: Regularization, generator: inout SeededGenerator, threads: Int = 1) -> Double {
         forwardHidden(parameters: parameters, inputs: inputs, state: &state, workspace: ws,
-                      regularization: regularization, generator: &generator)
+                      regularization: regularization, generator: &generator, threads: threads)
         guard let gradients else {
             if T.self == Float.self {
                 // Scoring only: the bias is added inside the score kernel's passes, which read the
@@ -30,7 +30,8 @@ extension NetworkPass {
                                                gradientScale: 1 / T(ws.rows), threads: threads,
                                                biasGradient: gradients + offsets.decoderBias,
                                                addBias: fused ? parameters + offsets.decoderBias : nil)
-        backward(parameters: parameters, gradients: gradients, inputs: inputs, workspace: ws, regularization: regularization)
+        backward(parameters: parameters, gradients: gradients, inputs: inputs, workspace: ws,
+                 regularization: regularization, threads: threads)
         return loss
     }
 

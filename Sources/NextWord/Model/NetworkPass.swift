@@ -21,8 +21,9 @@ struct NetworkPass<T: BLASScalar> {
 
     /// Runs embedding and LSTM layers over the segment, starting from `state` and leaving the final
     /// state in it. Dropout masks (`regularization`) are drawn from `generator`. The decoder input
-    /// is left in `workspace.dropped[L−1]`. With `packed` (these parameters, packed for an
-    /// evaluation) the input projections run on its panels, split between `threads` threads.
+    /// is left in `workspace.dropped[L−1]`. The step products run on `threads` threads; with
+    /// `packed` (these parameters, packed for an evaluation) the input projections run on its
+    /// panels too.
     func forwardHidden(parameters: UnsafePointer<T>, inputs: UnsafePointer<Int32>,
                        state: inout RecurrentState<T>, workspace ws: SegmentWorkspace<T>,
                        regularization: Regularization, generator: inout SeededGenerator,
@@ -71,7 +72,7 @@ struct NetworkPass<T: BLASScalar> {
             for t in 0 ..< steps {
                 let g = gates + t * batch * 4 * h
                 products.multiply(.forwardRecurrent, layer: layer, m: batch, n: 4 * h, k: o, a: hs + t * batch * o,
-                                  source: recurrent[layer], transposed: true, c: g, accumulate: true)
+                                  source: recurrent[layer], transposed: true, c: g, accumulate: true, threads: threads)
                 if let projections = offsets.weightHR {
                     // m_t [B, H], then h_t = m_t · Whr^T   [B, H] × [H, P]
                     let m = ws.cellOutput[layer] + t * batch * h
@@ -80,7 +81,7 @@ struct NetworkPass<T: BLASScalar> {
                                     tanhC: ws.tanhCell[layer] + t * batch * h, h: m)
                     products.multiply(.forwardProjection, layer: layer, m: batch, n: o, k: h, a: m,
                                       source: parameters + projections[layer], transposed: true,
-                                      c: hs + (t + 1) * batch * o, accumulate: false)
+                                      c: hs + (t + 1) * batch * o, accumulate: false, threads: threads)
                 } else {
                     lstmCellForward(batch: batch, hidden: h, gates: g,
                                     cPrev: cs + t * batch * h, c: cs + (t + 1) * batch * h,
@@ -114,10 +115,10 @@ struct NetworkPass<T: BLASScalar> {
     /// Adds every parameter's gradient into `gradients` (same layout as the parameters), except
     /// the decoder bias's: the softmax adds that (its column sums) while the rows are in cache.
     /// With AR or TAR in `regularization`, their gradients join the last layer's
-    /// (`activationPenalty` is their value).
+    /// (`activationPenalty` is their value). The step products run on `threads` threads.
     func backward(parameters: UnsafePointer<T>, gradients: UnsafeMutablePointer<T>,
                   inputs: UnsafePointer<Int32>, workspace ws: SegmentWorkspace<T>,
-                  regularization: Regularization = .none) {
+                  regularization: Regularization = .none, threads: Int = 1) {
         let (e, h, o, v, layers) = (config.embeddingSize, config.hiddenSize, config.outputSize, config.vocabSize, config.layers)
         let (steps, batch, rows) = (ws.steps, ws.batch, ws.rows)
 
@@ -159,7 +160,7 @@ struct NetworkPass<T: BLASScalar> {
                     (ws.projectedGradient + t * batch * o).update(from: ws.dh, count: batch * o)
                     products.multiply(.backwardProjection, layer: layer, m: batch, n: h, k: o, a: ws.dh,
                                       source: parameters + projections[layer], transposed: false, c: ws.dm,
-                                      accumulate: false)
+                                      accumulate: false, threads: threads)
                     lstmCellBackward(batch: batch, hidden: h, gates: g, cPrev: cs + t * batch * h,
                                      tanhC: tanhC + t * batch * h, dh: ws.dm, dc: ws.dc)
                 } else {
@@ -168,7 +169,7 @@ struct NetworkPass<T: BLASScalar> {
                 }
                 // dh_{t−1} = dG_t · Whh   [B, 4H] × [4H, P]
                 products.multiply(.backwardRecurrent, layer: layer, m: batch, n: o, k: 4 * h, a: g,
-                                  source: whh, transposed: false, c: ws.dh, accumulate: false)
+                                  source: whh, transposed: false, c: ws.dh, accumulate: false, threads: threads)
             }
             if let projections = offsets.weightHR {
                 // dWhr += dH^T · M over the segment   [P, TB] × [TB, H]

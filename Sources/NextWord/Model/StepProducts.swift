@@ -1,4 +1,5 @@
 import CKernels
+import Dispatch
 
 /// The recurrent products of one segment's steps, on packed panels where the CPU has the kernel.
 ///
@@ -12,7 +13,7 @@ import CKernels
 /// OpenBLAS packs the right side again at every call and wakes its threads for a product of tens
 /// of microseconds (10 × 256 × 1024 at 30–40 GFLOPS on the Xeon of issue #11). Here each right
 /// side is packed once per segment (`nw_panel_pack`) and every step is one pass of the panel
-/// kernel over it (160 GFLOPS on one core there).
+/// kernel over it (160 GFLOPS on one core there), its panels shared by `threads` threads.
 /// Float on a CPU with AVX-512 only; otherwise, and for Double (the gradient checks), the BLAS.
 final class StepProducts<T: BLASScalar> {
     /// Whether products go through the panel kernel.
@@ -61,18 +62,32 @@ final class StepProducts<T: BLASScalar> {
     /// [n, k], so the product is a · sourceᵀ). Leading dimensions are k for a, n for c.
     func multiply(_ slot: Slot, layer: Int, m: Int, n: Int, k: Int, a: UnsafePointer<T>,
                   source: UnsafePointer<T>, transposed: Bool, c: UnsafeMutablePointer<T>,
-                  accumulate: Bool) {
+                  accumulate: Bool, threads: Int = 1) {
         let index = slot.index(layer: layer)
         guard usesPanels, let packed = panels[index], let shape = shapes[index], shape == (k, n) else {
             T.gemm(transA: false, transB: transposed, m: m, n: n, k: k, alpha: 1,
                    a: a, b: source, beta: accumulate ? 1 : 0, c: c)
             return
         }
-        // One thread: splitting the panels between two (DispatchQueue.concurrentPerform) measured
-        // the same (wall ratio 0.99, brown-lm test, 16 streams), the second core being held by
-        // OpenBLAS's worker spinning after the decoder product.
+        // Four pieces a thread, as PackedModel: with one a thread the split measured nothing (wall
+        // ratio 0.99, brown-lm eval), the caller running both halves; with four, training ran 8 %
+        // faster (`nextword bench --model models/brown-lm --train-batches 100`, wall ratio 1.08)
+        // and brown-lm's evaluation 4 % (0.96, spread 0.86–1.06).
         let panelCount = (n + Int(NW_PANEL_WIDTH) - 1) / Int(NW_PANEL_WIDTH)
-        nw_panel_product(m, n, k, Self.floats(a), k, packed.buffer, 0, panelCount, Self.mutableFloats(c), n, accumulate ? 1 : 0)
+        let parts = Self.parts(threads: threads, m: m, n: n, k: k)
+        nonisolated(unsafe) let shared = (a: Self.floats(a), c: Self.mutableFloats(c), packed: UnsafePointer(packed.buffer))
+        let run: @Sendable (Int) -> Void = { part in
+            nw_panel_product(m, n, k, shared.a, k, shared.packed, panelCount * part / parts, panelCount * (part + 1) / parts,
+                             shared.c, n, accumulate ? 1 : 0)
+        }
+        if parts == 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: parts, execute: run) }
+    }
+
+    /// Pieces a product's panels are cut into: large enough products are shared between threads
+    /// (a batch of 10 or 32), four pieces a thread as `PackedModel.parts`; a batch of 1, a few
+    /// microseconds of work, is not worth waking a thread for.
+    static func parts(threads: Int, m: Int, n: Int, k: Int) -> Int {
+        m * n * k >= 1 << 20 ? PackedModel.parts(threads: threads, panels: (n + Int(NW_PANEL_WIDTH) - 1) / Int(NW_PANEL_WIDTH)) : 1
     }
 
     private static func floats(_ pointer: UnsafePointer<T>) -> UnsafePointer<Float> {
