@@ -43,10 +43,10 @@ void nw_panel_pack(const float *source, size_t k, size_t n, int transposed, floa
 // (11 or 12 rows spilled accumulators to the stack: 60 against 160 GFLOPS, m = 12, one core.)
 #define PANEL_BLOCK_ROWS 10
 
+// low[r], high[r] = row r of A [ROWS, k] · the panel [k, 32], columns 0–15 and 16–31.
 __attribute__((target("avx512f"), always_inline))
-static inline void panel_block(const int ROWS, size_t k, const float *a, size_t lda, const float *panel,
-                               float *c, size_t ldc, __mmask16 mask0, __mmask16 mask1, int accumulate) {
-    __m512 low[PANEL_BLOCK_ROWS], high[PANEL_BLOCK_ROWS];
+static inline void panel_accumulate(const int ROWS, size_t k, const float *a, size_t lda, const float *panel,
+                                    __m512 *low, __m512 *high) {
     for (int r = 0; r < ROWS; r++) { low[r] = _mm512_setzero_ps(); high[r] = _mm512_setzero_ps(); }
     for (size_t i = 0; i < k; i++) {
         __m512 b0 = _mm512_loadu_ps(panel + i * NW_PANEL_WIDTH);
@@ -57,6 +57,13 @@ static inline void panel_block(const int ROWS, size_t k, const float *a, size_t 
             high[r] = _mm512_fmadd_ps(x, b1, high[r]);
         }
     }
+}
+
+__attribute__((target("avx512f"), always_inline))
+static inline void panel_block(const int ROWS, size_t k, const float *a, size_t lda, const float *panel,
+                               float *c, size_t ldc, __mmask16 mask0, __mmask16 mask1, int accumulate) {
+    __m512 low[PANEL_BLOCK_ROWS], high[PANEL_BLOCK_ROWS];
+    panel_accumulate(ROWS, k, a, lda, panel, low, high);
     for (int r = 0; r < ROWS; r++) {
         float *row = c + r * ldc;
         if (accumulate) {
@@ -131,16 +138,7 @@ static inline void statistics_block(const int ROWS, size_t k, const float *a, si
                                     __m512 bias0, __m512 bias1, __mmask16 mask0, __mmask16 mask1, size_t first,
                                     const int32_t *targets, float *rowMax, float *rowSum, float *targetLogit) {
     __m512 low[PANEL_BLOCK_ROWS], high[PANEL_BLOCK_ROWS];
-    for (int r = 0; r < ROWS; r++) { low[r] = _mm512_setzero_ps(); high[r] = _mm512_setzero_ps(); }
-    for (size_t i = 0; i < k; i++) {
-        __m512 b0 = _mm512_loadu_ps(panel + i * NW_PANEL_WIDTH);
-        __m512 b1 = _mm512_loadu_ps(panel + i * NW_PANEL_WIDTH + 16);
-        for (int r = 0; r < ROWS; r++) {
-            __m512 x = _mm512_set1_ps(a[r * lda + i]);
-            low[r] = _mm512_fmadd_ps(x, b0, low[r]);
-            high[r] = _mm512_fmadd_ps(x, b1, high[r]);
-        }
-    }
+    panel_accumulate(ROWS, k, a, lda, panel, low, high);
     const __m512 none = _mm512_set1_ps(-INFINITY);
     for (int r = 0; r < ROWS; r++) {
         if (targets[r] < 0) continue;

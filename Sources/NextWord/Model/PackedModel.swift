@@ -25,7 +25,7 @@ final class PackedModel: @unchecked Sendable {
     private let panels: UnsafeMutablePointer<Float>
     /// Per layer, Wihᵀ [In, 4H] packed, and its shape.
     private let inputPanels: [(buffer: UnsafeMutablePointer<Float>, k: Int, n: Int)]
-    private var panelCount: Int { (vocabSize + Int(NW_PANEL_WIDTH) - 1) / Int(NW_PANEL_WIDTH) }
+    private var panelCount: Int { Self.panels(vocabSize) }
 
     /// `model`'s decoder (the embedding when tied) and input projections, packed; nil where the
     /// kernels are missing.
@@ -66,14 +66,24 @@ final class PackedModel: @unchecked Sendable {
     func addInputProjection(layer: Int, rows: Int, x: UnsafePointer<Float>, gates: UnsafeMutablePointer<Float>,
                             threads: Int) {
         let (buffer, k, n) = inputPanels[layer]
-        let count = (n + Int(NW_PANEL_WIDTH) - 1) / Int(NW_PANEL_WIDTH)
-        let parts = Self.parts(threads: threads, panels: count)
-        nonisolated(unsafe) let shared = (x: x, gates: gates, panels: UnsafePointer(buffer))
+        let parts = Self.parts(threads: threads, panels: Self.panels(n))
+        Self.product(m: rows, n: n, k: k, a: x, packed: buffer, c: gates, accumulate: true, parts: parts)
+    }
+
+    /// Panels of a right side with n columns.
+    static func panels(_ n: Int) -> Int { (n + Int(NW_PANEL_WIDTH) - 1) / Int(NW_PANEL_WIDTH) }
+
+    /// c [m, n] = a [m, k] · B (+ c when `accumulate`), B packed by nw_panel_pack, its panels cut
+    /// into `parts` pieces run by DispatchQueue.concurrentPerform (the caller's thread alone for 1).
+    static func product(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, packed: UnsafePointer<Float>,
+                        c: UnsafeMutablePointer<Float>, accumulate: Bool, parts: Int) {
+        let count = panels(n)
+        nonisolated(unsafe) let shared = (a: a, c: c, packed: packed)
         let run: @Sendable (Int) -> Void = { part in
-            nw_panel_product(rows, n, k, shared.x, k, shared.panels, count * part / parts, count * (part + 1) / parts,
-                             shared.gates, n, 1)
+            nw_panel_product(m, n, k, shared.a, k, shared.packed, count * part / parts, count * (part + 1) / parts,
+                             shared.c, n, accumulate ? 1 : 0)
         }
-        if parts == 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: parts, execute: run) }
+        if parts <= 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: parts, execute: run) }
     }
 
     /// Σ over rows r with targets[r] ≥ 0 of −log softmax(x_r · Dᵀ + bias)[targets[r]], in Double.

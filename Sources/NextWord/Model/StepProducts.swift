@@ -1,5 +1,4 @@
 import CKernels
-import Dispatch
 
 /// The recurrent products of one segment's steps, on packed panels where the CPU has the kernel.
 ///
@@ -39,8 +38,8 @@ final class StepProducts<T: BLASScalar> {
         for (_, packed) in panels { packed.buffer.deallocate() }
     }
 
-    /// Makes `right` the right side of `slot` for this segment: the [k, n] matrix `source` itself
-    /// (leading dimension n) or, `transposed`, the transpose of `source` [n, k].
+    /// Packs the right side of `slot` for this segment: the [k, n] matrix `source` itself (leading
+    /// dimension n) or, `transposed`, the transpose of `source` [n, k].
     func prepare(_ slot: Slot, layer: Int, source: UnsafePointer<T>, k: Int, n: Int, transposed: Bool) {
         guard usesPanels else { return }
         let index = slot.index(layer: layer)
@@ -73,21 +72,15 @@ final class StepProducts<T: BLASScalar> {
         // ratio 0.99, brown-lm eval), the caller running both halves; with four, training ran 8 %
         // faster (`nextword bench --model models/brown-lm --train-batches 100`, wall ratio 1.08)
         // and brown-lm's evaluation 4 % (0.96, spread 0.86–1.06).
-        let panelCount = (n + Int(NW_PANEL_WIDTH) - 1) / Int(NW_PANEL_WIDTH)
-        let parts = Self.parts(threads: threads, m: m, n: n, k: k)
-        nonisolated(unsafe) let shared = (a: Self.floats(a), c: Self.mutableFloats(c), packed: UnsafePointer(packed.buffer))
-        let run: @Sendable (Int) -> Void = { part in
-            nw_panel_product(m, n, k, shared.a, k, shared.packed, panelCount * part / parts, panelCount * (part + 1) / parts,
-                             shared.c, n, accumulate ? 1 : 0)
-        }
-        if parts == 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: parts, execute: run) }
+        PackedModel.product(m: m, n: n, k: k, a: Self.floats(a), packed: packed.buffer, c: Self.mutableFloats(c),
+                            accumulate: accumulate, parts: Self.parts(threads: threads, m: m, n: n, k: k))
     }
 
     /// Pieces a product's panels are cut into: large enough products are shared between threads
     /// (a batch of 10 or 32), four pieces a thread as `PackedModel.parts`; a batch of 1, a few
     /// microseconds of work, is not worth waking a thread for.
     static func parts(threads: Int, m: Int, n: Int, k: Int) -> Int {
-        m * n * k >= 1 << 20 ? PackedModel.parts(threads: threads, panels: (n + Int(NW_PANEL_WIDTH) - 1) / Int(NW_PANEL_WIDTH)) : 1
+        m * n * k >= 1 << 20 ? PackedModel.parts(threads: threads, panels: PackedModel.panels(n)) : 1
     }
 
     private static func floats(_ pointer: UnsafePointer<T>) -> UnsafePointer<Float> {
