@@ -103,11 +103,17 @@ static size_t chunk_rows(size_t k) {
     return rows < PANEL_BLOCK_ROWS ? PANEL_BLOCK_ROWS : rows;
 }
 
-// Rows are cut into blocks of nearly equal size (10 rows: one block of 10, 32: four of 8), so
-// no block is a short remainder that pays a full pass over the panel for a row or two.
-__attribute__((target("avx512f")))
-static void panel_product_avx512(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *packed,
-                                 size_t firstPanel, size_t endPanel, float *c, size_t ldc, int accumulate) {
+// Calls `visit` for every block of rows × panel of a product of m rows over panels
+// [firstPanel, endPanel) of a [k, n] right side: row chunks outside (chunk_rows: the chunk's rows of
+// A stay in L2), then panels (a panel, 32 KB for k = 256, stays in L1 while every row block of the
+// chunk passes over it), then row blocks. Rows are cut into blocks of nearly equal size (10 rows:
+// one block of 10, 32: four of 8), so no block is a short remainder that pays a full pass over the
+// panel for a row or two. mask0, mask1: the panel's columns below n, lanes 0–15 and 16–31.
+typedef void (*panel_visit)(const void *job, size_t row, size_t rows, const float *panel, size_t first,
+                            __mmask16 mask0, __mmask16 mask1);
+
+static void panel_traverse(size_t m, size_t n, size_t k, const float *packed, size_t firstPanel, size_t endPanel,
+                           panel_visit visit, const void *job) {
     size_t chunk = chunk_rows(k);
     for (size_t start = 0; start < m; start += chunk) {
         size_t count = m - start < chunk ? m - start : chunk;
@@ -121,11 +127,33 @@ static void panel_product_avx512(size_t m, size_t n, size_t k, const float *a, s
             size_t row = start;
             for (size_t b = 0; b < blocks; b++) {
                 size_t rows = (start + count - row) / (blocks - b);
-                panel_blocks[rows](k, a + row * lda, lda, panel, c + row * ldc + first, ldc, mask0, mask1, accumulate);
+                visit(job, row, rows, panel, first, mask0, mask1);
                 row += rows;
             }
         }
     }
+}
+
+typedef struct {
+    size_t k, lda, ldc;
+    const float *a;
+    float *c;
+    int accumulate;
+} product_job;
+
+__attribute__((target("avx512f")))
+static void product_visit(const void *context, size_t row, size_t rows, const float *panel, size_t first,
+                          __mmask16 mask0, __mmask16 mask1) {
+    const product_job *job = context;
+    panel_blocks[rows](job->k, job->a + row * job->lda, job->lda, panel, job->c + row * job->ldc + first, job->ldc,
+                       mask0, mask1, job->accumulate);
+}
+
+__attribute__((target("avx512f")))
+static void panel_product_avx512(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *packed,
+                                 size_t firstPanel, size_t endPanel, float *c, size_t ldc, int accumulate) {
+    product_job job = { k, lda, ldc, a, c, accumulate };
+    panel_traverse(m, n, k, packed, firstPanel, endPanel, product_visit, &job);
 }
 
 // The decoder's scoring, fused: one block of rows × one panel of vocabulary columns is computed
@@ -181,33 +209,29 @@ static const statistics_block_fn statistics_blocks[PANEL_BLOCK_ROWS + 1] = {
     statistics_block_6, statistics_block_7, statistics_block_8, statistics_block_9, statistics_block_10,
 };
 
-// Row chunks outside, then panels, then row blocks: a panel (32 KB for k = 256) stays in L1 while
-// every row block of the chunk passes over it, and the chunk's rows of A stay in L2.
+typedef struct {
+    size_t k, lda;
+    const float *a, *bias;
+    const int32_t *targets;
+    float *rowMax, *rowSum, *targetLogit;
+} statistics_job;
+
+__attribute__((target("avx512f")))
+static void statistics_visit(const void *context, size_t row, size_t rows, const float *panel, size_t first,
+                             __mmask16 mask0, __mmask16 mask1) {
+    const statistics_job *job = context;
+    __m512 bias0 = _mm512_maskz_loadu_ps(mask0, job->bias + first);
+    __m512 bias1 = _mm512_maskz_loadu_ps(mask1, job->bias + first + 16);
+    statistics_blocks[rows](job->k, job->a + row * job->lda, job->lda, panel, bias0, bias1, mask0, mask1, first,
+                            job->targets + row, job->rowMax + row, job->rowSum + row, job->targetLogit + row);
+}
+
 __attribute__((target("avx512f")))
 static void panel_softmax_statistics_avx512(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *packed,
                                             const float *bias, const int32_t *targets, size_t firstPanel, size_t endPanel,
                                             float *rowMax, float *rowSum, float *targetLogit) {
-    size_t chunk = chunk_rows(k);
-    for (size_t start = 0; start < m; start += chunk) {
-        size_t count = m - start < chunk ? m - start : chunk;
-        size_t blocks = (count + PANEL_BLOCK_ROWS - 1) / PANEL_BLOCK_ROWS;
-        for (size_t p = firstPanel; p < endPanel; p++) {
-            size_t first = p * NW_PANEL_WIDTH;
-            if (first >= n) break;
-            size_t width = n - first;
-            __mmask16 mask0 = columns_mask(width), mask1 = width > 16 ? columns_mask(width - 16) : 0;
-            __m512 bias0 = _mm512_maskz_loadu_ps(mask0, bias + first);
-            __m512 bias1 = _mm512_maskz_loadu_ps(mask1, bias + first + 16);
-            const float *panel = packed + p * k * NW_PANEL_WIDTH;
-            size_t row = start;
-            for (size_t b = 0; b < blocks; b++) {
-                size_t rows = (start + count - row) / (blocks - b);
-                statistics_blocks[rows](k, a + row * lda, lda, panel, bias0, bias1, mask0, mask1, first, targets + row,
-                                        rowMax + row, rowSum + row, targetLogit + row);
-                row += rows;
-            }
-        }
-    }
+    statistics_job job = { k, lda, a, bias, targets, rowMax, rowSum, targetLogit };
+    panel_traverse(m, n, k, packed, firstPanel, endPanel, statistics_visit, &job);
 }
 
 static int has_avx512(void) { return __builtin_cpu_supports("avx512f"); }

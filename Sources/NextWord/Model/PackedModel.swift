@@ -1,5 +1,4 @@
 import CKernels
-import Dispatch
 import Foundation
 
 /// A model's large matrices packed once for an evaluation, so that scoring runs on the panel
@@ -55,11 +54,12 @@ final class PackedModel: @unchecked Sendable {
         for layer in inputPanels { layer.buffer.deallocate() }
     }
 
-    /// How many pieces a product's panels are cut into: four a thread, taken as threads come free.
-    /// With one a thread, DispatchQueue.concurrentPerform's caller often ran both before the worker
-    /// woke (brown-lm test: the main thread 13.8 s of CPU, the worker 7.3 s, wall 13.8 s).
+    /// How many pieces a product's panels are cut into: the softmax passes' rule
+    /// (`NetworkPass.rowBlocks`), four a thread taken as threads come free. With one a thread,
+    /// DispatchQueue.concurrentPerform's caller often ran both before the worker woke (brown-lm
+    /// test: the main thread 13.8 s of CPU, the worker 7.3 s, wall 13.8 s).
     static func parts(threads: Int, panels: Int) -> Int {
-        threads <= 1 ? 1 : max(1, min(4 * threads, panels))
+        NetworkPass<Float>.rowBlocks(rows: panels, threads: threads)
     }
 
     /// gates [rows, 4H] += x [rows, In] · Wihᵀ of `layer`, the panels shared by `threads` threads.
@@ -74,16 +74,14 @@ final class PackedModel: @unchecked Sendable {
     static func panels(_ n: Int) -> Int { (n + Int(NW_PANEL_WIDTH) - 1) / Int(NW_PANEL_WIDTH) }
 
     /// c [m, n] = a [m, k] · B (+ c when `accumulate`), B packed by nw_panel_pack, its panels cut
-    /// into `parts` pieces run by DispatchQueue.concurrentPerform (the caller's thread alone for 1).
+    /// into `parts` pieces run as the softmax's row blocks are (`NetworkPass.sumOverRowBlocks`).
     static func product(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, packed: UnsafePointer<Float>,
                         c: UnsafeMutablePointer<Float>, accumulate: Bool, parts: Int) {
-        let count = panels(n)
         nonisolated(unsafe) let shared = (a: a, c: c, packed: packed)
-        let run: @Sendable (Int) -> Void = { part in
-            nw_panel_product(m, n, k, shared.a, k, shared.packed, count * part / parts, count * (part + 1) / parts,
-                             shared.c, n, accumulate ? 1 : 0)
+        _ = NetworkPass<Float>.sumOverRowBlocks(rows: panels(n), parts: parts) { first, end, _ in
+            nw_panel_product(m, n, k, shared.a, k, shared.packed, first, end, shared.c, n, accumulate ? 1 : 0)
+            return 0
         }
-        if parts <= 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: parts, execute: run) }
     }
 
     /// Σ over rows r with targets[r] ≥ 0 of −log softmax(x_r · Dᵀ + bias)[targets[r]], in Double.
@@ -105,12 +103,11 @@ final class PackedModel: @unchecked Sendable {
         let (v, p, count) = (vocabSize, width, panelCount)
         nonisolated(unsafe) let shared = (x: x, bias: bias, targets: targets, panels: UnsafePointer(panels),
                                           maxima: maxima, sums: sums, targetLogits: targetLogits)
-        let run: @Sendable (Int) -> Void = { part in
-            nw_panel_softmax_statistics(rows, v, p, shared.x, p, shared.panels, shared.bias, shared.targets,
-                                        count * part / parts, count * (part + 1) / parts,
+        _ = NetworkPass<Float>.sumOverRowBlocks(rows: count, parts: parts) { first, end, part in
+            nw_panel_softmax_statistics(rows, v, p, shared.x, p, shared.panels, shared.bias, shared.targets, first, end,
                                         shared.maxima + part * rows, shared.sums + part * rows, shared.targetLogits)
+            return 0
         }
-        if parts == 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: parts, execute: run) }
 
         var total = 0.0
         for r in 0 ..< rows where targets[r] >= 0 {
