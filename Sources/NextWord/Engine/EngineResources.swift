@@ -14,7 +14,7 @@ public final class EngineResources: Sendable {
     let suggestible: [Bool]
     /// Lexicon counts of words outside the vocabulary, which share P(<unk>).
     let unknownMass: Double
-    /// The fp16 weights of the batch-1 step: the largest thing an engine reads, kept once.
+    /// The weights of the batch-1 step (int8 decoder, fp16 gates): the largest thing an engine reads, kept once.
     let inferenceWeights: InferenceWeights
     private let digest = Locked<String?>(nil)
 
