@@ -113,21 +113,33 @@ final class LexiconTests: XCTestCase {
         XCTAssertEqual(Lexicon(counts: [:]).completions(ofPrefix: "a", limit: 3).count, 0)
     }
 
-    func testCompletionsMatchBruteForce() {
+    func testCompletionsMatchBruteForce() throws {
         // A random lexicon over a small alphabet, so prefixes share long ranges and counts tie.
         var random = SeededGenerator(seed: 7)
-        let alphabet = Array("abAB’'é")
+        let alphabet = Array("abAB’'éÉ")
         var counts: [String: Int] = [:]
         for _ in 0..<600 {
             let length = Int.random(in: 1...5, using: &random)
             let word = String((0..<length).map { _ in alphabet.randomElement(using: &random) ?? "a" })
             counts[word, default: 0] += Int.random(in: 1...9, using: &random)
         }
-        let lexicon = Lexicon(counts: counts)
+        let built = Lexicon(counts: counts)
+        // Read back from its file (already in entry order: no sort at load) and from the same
+        // lines shuffled (sorted at load): the same lexicon.
+        let lines = String(decoding: built.fileData(), as: UTF8.self).split(separator: "\n").map(String.init)
+        let parsed = try Lexicon.parse(lines, file: "t.tsv")
+        let shuffled = try Lexicon.parse(lines.shuffled(using: &random), file: "t.tsv")
+        XCTAssertEqual(parsed.entries, built.entries)
+        XCTAssertEqual(shuffled.entries, built.entries)
+        for key in counts.keys { XCTAssertEqual(Lexicon.lowercasedKey(key), key.lowercased()) }
+        for lexicon in [built, parsed, shuffled] { checkCompletionsMatchBruteForce(lexicon) }
+    }
+
+    private func checkCompletionsMatchBruteForce(_ lexicon: Lexicon) {
         var totals: [String: Int] = [:]
         for entry in lexicon.entries { totals[entry.word.lowercased(), default: 0] += entry.count }
         let keys = totals.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-        for prefix in ["", "a", "b", "A", "é", "ab", "'a", "ba", "abé", "abab", "bbb", "aaaaa", "c"] {
+        for prefix in ["", "a", "b", "A", "é", "É", "ab", "'a", "ba", "abé", "abab", "bbb", "aaaaa", "c"] {
             for limit in [1, 5, 16, 17, 40] {
                 let lowered = prefix.lowercased()
                 let expected = keys.filter { $0.utf8.starts(with: lowered.utf8) }

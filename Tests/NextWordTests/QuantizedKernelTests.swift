@@ -45,6 +45,25 @@ final class QuantizedKernelTests: XCTestCase {
         }
     }
 
+    func testVectorQuantizationGivesThePortableLevels() {
+        var generator = SeededGenerator(seed: 30)
+        for (rows, cols) in shapes + [(3, 17), (2, 31)] {
+            let c = Case(rows: rows, cols: cols, generator: &generator)
+            // Values near half steps, where rounding to even matters.
+            var weights = c.weights
+            weights[0] = 0.6; if weights.count > 2 { weights[1] = 0.6 * 2.5 / 127; weights[2] = -0.6 * 3.5 / 127 }
+            var levels = [Int8](repeating: 0, count: rows * cols), scales = [Float](repeating: 0, count: rows)
+            var sums = [Int32](repeating: 0, count: rows)
+            var portableLevels = levels, portableScales = scales, portableSums = sums
+            nw_int8_quantize_rows(weights, rows, cols, &levels, &scales, &sums)
+            nw_int8_quantize_rows_portable(weights, rows, cols, &portableLevels, &portableScales, &portableSums)
+            XCTAssertEqual(levels, portableLevels, "\(rows)x\(cols)")
+            XCTAssertEqual(scales.map(\.bitPattern), portableScales.map(\.bitPattern))
+            XCTAssertEqual(sums, portableSums)
+            XCTAssertTrue(levels.allSatisfy { $0 >= -127 }, "levels stay symmetric")
+        }
+    }
+
     func testResultIsTheExactProductOfTheQuantizedOperands() {
         var generator = SeededGenerator(seed: 32)
         for (rows, cols) in shapes {

@@ -17,6 +17,9 @@
 ///   q [rows, cols] row-major; scale [rows]; rowSum [rows]
 void nw_int8_quantize_rows(const float *w, size_t rows, size_t cols, int8_t *q, float *scale, int32_t *rowSum);
 
+/// The same in portable C only (the AVX-512 path, taken where the CPU has it, gives the same bytes).
+void nw_int8_quantize_rows_portable(const float *w, size_t rows, size_t cols, int8_t *q, float *scale, int32_t *rowSum);
+
 /// y[r] = bias[r] + scale[r] · xs · sum_c q[r, c] · xq[c], for r < rows, where
 ///   xs = max_c |x[c]| / 127 and xq[c] = round(x[c] / xs) (all of y = bias when x is zero).
 ///   q [rows, cols] int8 row-major; scale, rowSum [rows] from nw_int8_quantize_rows; x [cols];

@@ -17,17 +17,31 @@ public final class EngineResources: Sendable {
     /// The weights of the batch-1 step (int8 decoder, fp16 gates): the largest thing an engine reads, kept once.
     let inferenceWeights: InferenceWeights
     private let digest = Locked<String?>(nil)
+    /// The digest being computed on its own thread since the model was read (`load`), if it was.
+    private let digestInProgress: BackgroundResult<String>?
 
     /// SHA-256 of the model's parameters (hex), computed at first use: what a user's adaptation
     /// record in the history is kept for, so a new model starts its own.
     public var modelDigest: String {
         if let known = digest.get() { return known }
-        let value = bundle.model.parameters.withUnsafeBytes { Hashing.sha256Hex(bytes: $0) }
+        let value = (try? digestInProgress?.value()) ?? EngineResources.digest(of: bundle.model)
         digest.update { $0 = value }
         return value
     }
 
-    public init(bundle: ModelBundle, ngram: NGramModel? = nil, lexicon: Lexicon? = nil) throws {
+    static func digest(of model: LanguageModel) -> String {
+        model.parameters.withUnsafeBytes { Hashing.sha256Hex(bytes: $0) }
+    }
+
+    public convenience init(bundle: ModelBundle, ngram: NGramModel? = nil, lexicon: Lexicon? = nil) throws {
+        try self.init(bundle: bundle, ngram: ngram, lexicon: lexicon, inferenceWeights: nil, digest: nil)
+    }
+
+    /// `inferenceWeights` must be built from `bundle.model` (nil builds them here), and `digest`
+    /// compute `EngineResources.digest(of: bundle.model)` (nil: at first use).
+    init(bundle: ModelBundle, ngram: NGramModel?, lexicon: Lexicon?, inferenceWeights: InferenceWeights?,
+         digest: BackgroundResult<String>?) throws {
+        digestInProgress = digest
         if let ngram, ngram.vocabSize != bundle.vocabulary.count {
             throw ModelError.invalidInput("the n-gram model has \(ngram.vocabSize) words, the vocabulary \(bundle.vocabulary.count)")
         }
@@ -42,13 +56,10 @@ public final class EngineResources: Sendable {
         suggestible = flags
         prefixIndex = PrefixIndex(words: vocabulary.words) { flags[$0] }
         var outside = 0.0
-        if let lexicon {
-            for entry in lexicon.entries where vocabulary.id(entry.word.lowercased()) == nil {
-                outside += Double(entry.count)
-            }
-        }
+        // By lowercased key: the lexicon has them already, one per word rather than per form.
+        for (key, total) in lexicon?.keyTotals ?? [] where vocabulary.id(key) == nil { outside += Double(total) }
         unknownMass = outside
-        inferenceWeights = InferenceWeights(model: bundle.model)
+        self.inferenceWeights = inferenceWeights ?? InferenceWeights(model: bundle.model)
     }
 
     /// File names the engine looks for beside a model.
@@ -59,20 +70,30 @@ public final class EngineResources: Sendable {
     /// lexicon beside it when present.
     public static func load(from directory: URL?) throws -> EngineResources {
         let directory = try directory ?? ModelLocator.locateDefault()
-        // The network and the word files are independent until the engine puts them together:
-        // load the network on a second thread (start-up is a keystroke budget of its own).
+        // The network, the n-gram and the lexicon are independent until the engine puts them
+        // together: each loads on its own thread (start-up is a keystroke budget of its own).
+        // The network's thread also builds the step's weights; the lexicon (the longest) is read here.
         let config = try Checkpoint.readConfig(from: directory)
-        let bundleLoad = BackgroundResult { try ModelBundle.load(from: directory) }
-        let lexicon = try lexiconURL(directory: directory, vocabularyFile: config.vocabularyFile).map { try Lexicon.load(contentsOf: $0) }
+        // A history's records are found by the model's SHA-256 (15 ms for the default model's
+        // 14.7 MB of parameters): it is hashed on a thread of its own while the rest loads.
+        let networkLoad = BackgroundResult { () throws -> (ModelBundle, InferenceWeights, BackgroundResult<String>) in
+            let bundle = try ModelBundle.load(from: directory)
+            let digest = BackgroundResult { EngineResources.digest(of: bundle.model) }
+            return (bundle, InferenceWeights(model: bundle.model), digest)
+        }
         let ngramURL = directory.appendingPathComponent(ngramFileName)
-        let ngram = FileManager.default.fileExists(atPath: ngramURL.path) ? try NGramModel.load(contentsOf: ngramURL) : nil
-        let bundle = try bundleLoad.value()
+        let ngramLoad = BackgroundResult { () throws -> NGramModel? in
+            FileManager.default.fileExists(atPath: ngramURL.path) ? try NGramModel.load(contentsOf: ngramURL) : nil
+        }
+        let lexicon = try lexiconURL(directory: directory, vocabularyFile: config.vocabularyFile).map { try Lexicon.load(contentsOf: $0) }
+        let (bundle, weights, digest) = try networkLoad.value()
+        let ngram = try ngramLoad.value()
         if let ngram, ngram.vocabSize != bundle.vocabulary.count {
             // Say which file is wrong (the initializer's check cannot know the file).
             throw NGramError.corrupt(file: ngramURL.path, problem: "built for a vocabulary of \(ngram.vocabSize) words, "
                                      + "but the model's has \(bundle.vocabulary.count): not this model's n-gram")
         }
-        return try EngineResources(bundle: bundle, ngram: ngram, lexicon: lexicon)
+        return try EngineResources(bundle: bundle, ngram: ngram, lexicon: lexicon, inferenceWeights: weights, digest: digest)
     }
 
     /// The lexicon beside the model, or `vocab/<vocabulary name>-lexicon.tsv` in the repository layout.

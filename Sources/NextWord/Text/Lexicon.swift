@@ -57,10 +57,16 @@ public struct Lexicon: Sendable {
 
     /// Builds every index from counts that are already clean (positive, valid, normalized).
     /// Runs at every start-up, so it sorts integer positions (by an 8-byte key prefix first)
-    /// rather than moving strings and arrays around.
-    init(merged: [String: Int]) {
-        let words = Array(merged.keys), counts = Array(merged.values)  // the same order
-        let entries = Lexicon.orderByUTF8(words, countsDescending: counts).map { Entry(word: words[$0], count: counts[$0]) }
+    /// rather than moving strings and arrays around; `ordered` is `merged` already in entry order
+    /// (a lexicon file as written), which saves the sort.
+    init(merged: [String: Int], ordered: [Entry]? = nil) {
+        let entries: [Entry]
+        if let ordered {
+            entries = ordered
+        } else {
+            let words = Array(merged.keys), counts = Array(merged.values)  // the same order
+            entries = Lexicon.orderByUTF8(words, countsDescending: counts).map { Entry(word: words[$0], count: counts[$0]) }
+        }
         self.entries = entries
         self.countByWord = merged
         self.totalCount = entries.reduce(0) { Lexicon.saturatingSum($0, $1.count) }
@@ -71,7 +77,7 @@ public struct Lexicon: Sendable {
         firstSeen.reserveCapacity(entries.count)
         var keys: [String] = [], members: [[Int]] = []
         for (index, entry) in entries.enumerated() {
-            let key = entry.word.lowercased()
+            let key = Lexicon.lowercasedKey(entry.word)
             if let group = firstSeen[key] {
                 members[group].append(index)
             } else {
@@ -100,21 +106,51 @@ public struct Lexicon: Sendable {
         self.groupByKey = firstSeen.mapValues { positionOfSeen[$0] }
 
         let totals = groups.map(\.total)
-        let byFrequency = groups.indices.sorted { a, b in totals[a] != totals[b] ? totals[a] > totals[b] : a < b }
-        self.byFrequency = byFrequency
-        var shortPrefixTop: [String: [Int]] = [:]
-        for position in byFrequency {
-            let scalars = groups[position].key.unicodeScalars
+        self.byFrequency = groups.indices.sorted { a, b in totals[a] != totals[b] ? totals[a] > totals[b] : a < b }
+        self.shortPrefixTop = Lexicon.shortPrefixTops(groups: groups, totals: totals)
+    }
+
+    /// For every key prefix of one or two scalars, its `shortPrefixDepth` groups of largest total
+    /// (ties: key order). Groups are in key byte order, so the keys sharing such a prefix are one
+    /// run: one pass keeps a short ranked list per run, with no sort and no lookup per group.
+    private static func shortPrefixTops(groups: [Group], totals: [Int]) -> [String: [Int]] {
+        var tops: [String: [Int]] = [:]
+        // The run open at each depth (one scalar, two scalars): its prefix and its ranked positions.
+        var runs: [(prefix: String, top: [Int])] = [("", []), ("", [])]
+        for position in groups.indices {
             var prefix = String.UnicodeScalarView()
-            for scalar in scalars.prefix(2) {
+            for (depth, scalar) in groups[position].key.unicodeScalars.prefix(2).enumerated() {
                 prefix.append(scalar)
                 let key = String(prefix)
-                if shortPrefixTop[key, default: []].count < Lexicon.shortPrefixDepth {
-                    shortPrefixTop[key, default: []].append(position)
+                if key != runs[depth].prefix {
+                    if !runs[depth].top.isEmpty { tops[runs[depth].prefix] = runs[depth].top }
+                    runs[depth] = (key, [])
                 }
+                let total = totals[position]
+                // Later positions lose ties, so a full list keeps its last unless this one is larger.
+                if runs[depth].top.count == shortPrefixDepth, totals[runs[depth].top[shortPrefixDepth - 1]] >= total { continue }
+                let slot = runs[depth].top.firstIndex { totals[$0] < total } ?? runs[depth].top.count
+                runs[depth].top.insert(position, at: slot)
+                if runs[depth].top.count > shortPrefixDepth { runs[depth].top.removeLast() }
             }
         }
-        self.shortPrefixTop = shortPrefixTop
+        for run in runs where !run.top.isEmpty { tops[run.prefix] = run.top }
+        return tops
+    }
+
+    /// `word.lowercased()`, without Unicode case tables for the ASCII words most lexicons hold.
+    static func lowercasedKey(_ word: String) -> String {
+        var contiguous = word
+        let ascii: String?? = contiguous.withUTF8 { bytes in
+            guard bytes.allSatisfy({ $0 < 0x80 }) else { return nil }  // not ASCII: the full mapping
+            guard bytes.contains(where: { $0 >= 0x41 && $0 <= 0x5A }) else { return .some(nil) }  // already lowercase
+            return String(decoding: bytes.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }, as: UTF8.self)
+        }
+        switch ascii {
+        case .none: return word.lowercased()
+        case .some(.none): return word
+        case .some(.some(let lowered)): return lowered
+        }
     }
 
     /// Positions of `strings` (distinct) by `counts` descending when given, then in UTF-8 byte
@@ -143,6 +179,9 @@ public struct Lexicon: Sendable {
     public func count(of word: String) -> Int {
         countByWord[Tokenizer.normalizeApostrophes(word)] ?? 0
     }
+
+    /// Every word's lowercased key with the count of all its forms, in key byte order.
+    var keyTotals: [(key: String, total: Int)] { groups.map { ($0.key, $0.total) } }
 
     /// How often the word was seen in any casing.
     public func totalCount(ofLowercased word: String) -> Int {
@@ -236,6 +275,11 @@ extension Lexicon {
     static func parse(_ lines: [String], file: String) throws -> Lexicon {
         var counts: [String: Int] = [:]
         counts.reserveCapacity(lines.count)
+        // The file's own order, and whether it is entry order (count descending, ties by bytes) as
+        // every written lexicon is: then the start-up sort is not needed.
+        var ordered: [Entry] = []
+        ordered.reserveCapacity(lines.count)
+        var inEntryOrder = true
         for (index, line) in lines.enumerated() {
             let number = index + 1
             func fail(_ problem: String) -> TextError {
@@ -253,8 +297,12 @@ extension Lexicon {
                 let first = lines.firstIndex { (try? fields(of: $0, fail: fail).word) == word }.map { $0 + 1 } ?? number
                 throw fail("duplicate word \(Vocabulary.quoted(word)) (first on line \(first))")
             }
+            if inEntryOrder, let last = ordered.last {
+                inEntryOrder = last.count > count || (last.count == count && Vocabulary.precedesInScalarOrder(last.word, word))
+            }
+            ordered.append(Entry(word: word, count: count))
         }
-        return Lexicon(merged: counts)
+        return Lexicon(merged: counts, ordered: inEntryOrder ? ordered : nil)
     }
 
     /// The word (apostrophes normalized) and the count text of a `word<TAB>count` line.
