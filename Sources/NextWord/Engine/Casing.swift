@@ -25,7 +25,8 @@ package struct Casing: Sendable {
         } else if sentenceStart {
             word = capitalizingFirst(word)
         }
-        if typed.contains("\u{2019}") { word = word.replacingOccurrences(of: "'", with: "\u{2019}") }
+        // Scalars, not `String.contains(String)`: that goes through Foundation's search at every keystroke.
+        if typed.unicodeScalars.contains("\u{2019}") { word = word.replacingOccurrences(of: "'", with: "\u{2019}") }
         return word
     }
 

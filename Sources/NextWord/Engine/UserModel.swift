@@ -74,10 +74,24 @@ package struct UserModel: Sendable {
 
     /// P(word | previous) — Witten-Bell interpolation of trigram, bigram and unigram relative frequencies.
     public func probability(of word: String, previous: [String]) -> Double {
+        probability(of: word, after: contextTables(previous))
+    }
+
+    /// The followers and totals of `previous`'s known contexts, lowest order first: what
+    /// `probability(of:after:)` interpolates, looked up once for all the words scored after one context.
+    typealias ContextTables = [(next: [String: Int], total: Int)]
+
+    func contextTables(_ previous: [String]) -> ContextTables {
+        contexts(previous).compactMap { context in
+            guard let next = followers[context], let total = contextTotals[context], total > 0 else { return nil }
+            return (next, total)
+        }
+    }
+
+    func probability(of word: String, after tables: ContextTables) -> Double {
         guard totalWords > 0 else { return 0 }
         var p = Double(unigrams[word] ?? 0) / Double(totalWords)
-        for context in contexts(previous) {
-            guard let next = followers[context], let total = contextTotals[context], total > 0 else { continue }
+        for (next, total) in tables {
             let types = Double(next.count)
             p = (Double(next[word] ?? 0) + types * p) / (Double(total) + types)
         }
@@ -106,17 +120,21 @@ package struct UserModel: Sendable {
     /// The share of the word's uses written with a capital first letter.
     public func capitalizedShare(of lower: String) -> Double? {
         guard let forms = surfaces[lower] else { return nil }
-        let total = forms.values.reduce(0, +)
+        var total = 0, capitalized = 0
+        for (form, count) in forms {
+            total += count
+            if form.first?.isUppercase == true { capitalized += count }
+        }
         guard total > 0 else { return nil }
-        return Double(forms.filter { $0.key.first?.isUppercase == true }.values.reduce(0, +)) / Double(total)
+        return Double(capitalized) / Double(total)
     }
 
     /// Lowercased words the user typed that start with `prefix`, with counts.
-    public func words(withPrefix prefix: String) -> [(word: String, count: Int)] {
+    public func words(withPrefix prefix: String, limit: Int = .max) -> [(word: String, count: Int)] {
         let key = Array(prefix.utf8)
         var result: [(word: String, count: Int)] = []
         var position = lowerBound(key)
-        while position < sortedWords.count, sortedWords[position].starts(with: key) {
+        while result.count < limit, position < sortedWords.count, sortedWords[position].starts(with: key) {
             let word = String(decoding: sortedWords[position], as: UTF8.self)
             result.append((word, unigrams[word] ?? 0))
             position += 1

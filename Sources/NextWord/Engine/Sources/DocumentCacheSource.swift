@@ -61,9 +61,10 @@ final class UserHistorySource: PredictionSource {
 
     func distribution(after context: ReadContext) -> SourceDistribution {
         var words: [String: Float] = [:]
+        let tables = model.contextTables(context.previousWords)
         for word in model.followers(of: context.previousWords).keys where words[word] == nil {
             guard isSuggestible(word, count: model.unigrams[word] ?? 0) else { continue }
-            words[word] = historyProbability(of: word, after: context)
+            words[word] = Float(model.probability(of: word, after: tables))
         }
         return .sparse(words)
     }
@@ -72,9 +73,11 @@ final class UserHistorySource: PredictionSource {
 
     func completions(of typed: String, after context: ReadContext, limit: Int) -> [(word: String, probability: Float)] {
         // Rarer learned words with these letters (names, jargon), a bounded number of them.
-        guard typed.utf8.count >= 2 else { return [] }
-        return model.words(withPrefix: typed).prefix(limit).compactMap { word, count in
-            isSuggestible(word, count: count) ? (word, historyProbability(of: word, after: context)) : nil
+        // At every keystroke: the context's tables are looked up once, not once per word.
+        guard typed.utf8.count >= 2, !model.isEmpty else { return [] }
+        let tables = model.contextTables(context.previousWords)
+        return model.words(withPrefix: typed, limit: limit).compactMap { word, count in
+            isSuggestible(word, count: count) ? (word, Float(model.probability(of: word, after: tables))) : nil
         }
     }
 
