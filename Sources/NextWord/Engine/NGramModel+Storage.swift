@@ -181,13 +181,29 @@ struct NGramByteReader {
     mutating func uint64(_ what: String) throws -> UInt64 { load(UInt64.self, at: try take(8, what)) }
 
     mutating func uint32s(count: Int, _ what: String) throws -> [UInt32] {
-        let (byteCount, overflow) = count.multipliedReportingOverflow(by: 4)
-        guard !overflow else { throw corrupt("\(what): count \(count) too large") }
-        let start = try take(byteCount, what)
-        return (0..<count).map { load(UInt32.self, at: start + 4 * $0) }
+        try words(count: count, what, as: UInt32.self) { $0 }
     }
 
     mutating func floats(count: Int, _ what: String) throws -> [Float] {
-        try uint32s(count: count, what).map(Float.init(bitPattern:))
+        try words(count: count, what, as: Float.self, Float.init(bitPattern:))
+    }
+
+    /// `count` little-endian 32-bit values: one copy of the bytes on a little-endian machine (the
+    /// n-gram's arrays are megabytes, read at every start), one load per value elsewhere.
+    private mutating func words<T>(count: Int, _ what: String, as: T.Type, _ make: (UInt32) -> T) throws -> [T] {
+        precondition(MemoryLayout<T>.size == 4)
+        let (byteCount, overflow) = count.multipliedReportingOverflow(by: 4)
+        guard !overflow else { throw corrupt("\(what): count \(count) too large") }
+        let start = try take(byteCount, what)
+        #if _endian(little)
+        return [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+            bytes.withUnsafeBytes { raw in
+                UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[start ..< start + byteCount]))
+            }
+            initialized = count
+        }
+        #else
+        return (0..<count).map { make(load(UInt32.self, at: start + 4 * $0)) }
+        #endif
     }
 }

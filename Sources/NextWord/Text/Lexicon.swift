@@ -22,10 +22,10 @@ public struct Lexicon: Sendable {
         }
     }
 
-    /// The forms of one word (one lowercased key), most frequent first.
+    /// One word (one lowercased key): its forms are `groupedForms[forms]`, most frequent first.
     struct Group: Sendable {
         let key: String
-        let forms: [Entry]
+        let forms: Range<Int>
         let total: Int
     }
 
@@ -36,6 +36,8 @@ public struct Lexicon: Sendable {
     private let countByWord: [String: Int]
     /// Groups sorted by key bytes.
     private let groups: [Group]
+    /// Every entry again, group after group in `groups` order (one array, not one per group).
+    private let groupedForms: [Entry]
     private let groupByKey: [String: Int]
     /// Group positions by total descending (ties: key order), for the empty prefix.
     private let byFrequency: [Int]
@@ -71,38 +73,50 @@ public struct Lexicon: Sendable {
         self.countByWord = merged
         self.totalCount = entries.reduce(0) { Lexicon.saturatingSum($0, $1.count) }
 
-        // Group the forms by lowercased key, in first-seen order; `entries` order keeps each
-        // group's forms by count.
+        // Group the forms by lowercased key: keys numbered as first seen, then sorted by bytes;
+        // each group's forms are one run of `groupedForms` (a counting sort of entry indices, so
+        // `entries` order, count descending, holds within a group).
         var firstSeen: [String: Int] = [:]
         firstSeen.reserveCapacity(entries.count)
-        var keys: [String] = [], members: [[Int]] = []
+        var keys: [String] = []
+        var seenOf = [Int](repeating: 0, count: entries.count)  // entry index → its key's number
         for (index, entry) in entries.enumerated() {
             let key = Lexicon.lowercasedKey(entry.word)
-            if let group = firstSeen[key] {
-                members[group].append(index)
+            if let seen = firstSeen[key] {
+                seenOf[index] = seen
             } else {
                 firstSeen[key] = keys.count
+                seenOf[index] = keys.count
                 keys.append(key)
-                members.append([index])
             }
         }
         let byKey = Lexicon.orderByUTF8(keys, countsDescending: nil)
         var positionOfSeen = [Int](repeating: 0, count: keys.count)
         for (position, seen) in byKey.enumerated() { positionOfSeen[seen] = position }
-        let groups: [Group] = byKey.map { seen in
-            let key = keys[seen]
-            var forms = members[seen].map { entries[$0] }
-            if forms.count > 1 {
-                // On a tie the all-lowercase form wins: capitals need evidence.
-                forms = forms.enumerated().sorted { a, b in
-                    if a.element.count != b.element.count { return a.element.count > b.element.count }
-                    if (a.element.word == key) != (b.element.word == key) { return a.element.word == key }
-                    return a.offset < b.offset
-                }.map(\.element)
+        var starts = [Int](repeating: 0, count: keys.count + 1)
+        for seen in seenOf { starts[positionOfSeen[seen] + 1] += 1 }
+        for position in 0 ..< keys.count { starts[position + 1] += starts[position] }
+        var cursor = starts, order = [Int](repeating: 0, count: entries.count)
+        for (index, seen) in seenOf.enumerated() {
+            order[cursor[positionOfSeen[seen]]] = index
+            cursor[positionOfSeen[seen]] += 1
+        }
+        var groups: [Group] = []
+        groups.reserveCapacity(keys.count)
+        for position in 0 ..< keys.count {
+            let key = keys[byKey[position]], run = starts[position] ..< starts[position + 1]
+            if run.count > 1 {
+                // On a tie the all-lowercase form wins: capitals need evidence (then entry order).
+                order[run].sort { a, b in
+                    if entries[a].count != entries[b].count { return entries[a].count > entries[b].count }
+                    if (entries[a].word == key) != (entries[b].word == key) { return entries[a].word == key }
+                    return a < b
+                }
             }
-            return Group(key: key, forms: forms, total: forms.reduce(0) { Lexicon.saturatingSum($0, $1.count) })
+            groups.append(Group(key: key, forms: run, total: order[run].reduce(0) { Lexicon.saturatingSum($0, entries[$1].count) }))
         }
         self.groups = groups
+        self.groupedForms = order.map { entries[$0] }
         self.groupByKey = firstSeen.mapValues { positionOfSeen[$0] }
 
         let totals = groups.map(\.total)
@@ -202,20 +216,20 @@ public struct Lexicon: Sendable {
         } else {
             positions = topMatches(of: key, limit: limit)
         }
-        return positions.map { (word: groups[$0].forms[0].word, count: groups[$0].total) }
+        return positions.map { (word: groupedForms[groups[$0].forms.lowerBound].word, count: groups[$0].total) }
     }
 
     /// The most frequent surface form of a word (`nasa` → `NASA`, `i` → `I`, `the` → `the`), or
     /// nil for an unknown word. The argument is lowercased (and apostrophes normalized) first.
     public func preferredCasing(of lowercasedWord: String) -> String? {
-        group(of: lowercasedWord)?.forms[0].word
+        group(of: lowercasedWord).map { groupedForms[$0.forms.lowerBound].word }
     }
 
     /// The share (0...1) of a word's occurrences whose first letter is a capital, or nil for an
     /// unknown word: near 1 for names, near the sentence-start rate for ordinary words.
     public func capitalizedShare(of lowercasedWord: String) -> Double? {
         guard let group = group(of: lowercasedWord), group.total > 0 else { return nil }
-        let capitalized = group.forms.reduce(0.0) { sum, form in
+        let capitalized = groupedForms[group.forms].reduce(0.0) { sum, form in
             form.word.first?.isUppercase == true ? sum + Double(form.count) : sum
         }
         return capitalized / Double(group.total)
