@@ -33,7 +33,8 @@ struct BenchReport: Encodable {
     func printTable() {
         func row(_ name: String, _ value: String) { print(name.padding(toLength: 34, withPad: " ", startingAt: 0) + value) }
         row("machine", "\(machine.cpu) (\(machine.cores) cores)")
-        row("BLAS", "\(machine.blas.library) \(machine.blas.version), kernel \(machine.blas.kernel) (chosen by \(machine.blasKernelChosenBy))")
+        row("BLAS", "\(machine.blas.library) \(machine.blas.version), kernel \(machine.blas.kernel) (chosen by \(machine.blasKernelChosenBy))"
+            + (machine.blasThreadTimeout.map { ", idle-thread timeout 2^\($0) cycles" } ?? ""))
         row("model", model)
         row("suggest at word boundary (ms)", String(format: "p50 %.3f  p99 %.3f  max %.3f", suggestBoundaryP50Ms, suggestBoundaryP99Ms, suggestBoundaryMaxMs))
         row("suggest inside a word (ms)", String(format: "p50 %.4f  p99 %.4f  max %.3f", suggestInwordP50Ms, suggestInwordP99Ms, suggestInwordMaxMs))
@@ -57,6 +58,9 @@ struct MachineInfo: Encodable {
     /// Who chose the kernel: "openblas" (its own detection), "user" (OPENBLAS_CORETYPE set by hand)
     /// or "nextword" (set by this program's restart, `BLASKernelRestart`).
     var blasKernelChosenBy = "openblas"
+    /// OPENBLAS_THREAD_TIMEOUT as this process ran (nil: OpenBLAS's default, 28), and who set it.
+    var blasThreadTimeout: String?
+    var blasThreadTimeoutSetBy: String?
     var cpuVendor = ""
     var cpuFamily = 0, cpuModel = 0
     var cpuFeatures: [String] = []
@@ -64,6 +68,7 @@ struct MachineInfo: Encodable {
     enum CodingKeys: String, CodingKey {
         case cpu, cores, os, blas
         case blasKernelChosenBy = "blas_kernel_chosen_by"
+        case blasThreadTimeout = "blas_thread_timeout", blasThreadTimeoutSetBy = "blas_thread_timeout_set_by"
         case cpuVendor = "cpu_vendor", cpuFamily = "cpu_family", cpuModel = "cpu_model", cpuFeatures = "cpu_features"
     }
 
@@ -79,7 +84,12 @@ struct MachineInfo: Encodable {
         info.cpuFamily = features.family
         info.cpuModel = features.model
         info.cpuFeatures = features.flags
-        info.blasKernelChosenBy = BLASKernelRestart.kernelChooser(ProcessInfo.processInfo.environment)
+        let environment = ProcessInfo.processInfo.environment
+        info.blasKernelChosenBy = BLASKernelRestart.kernelChooser(environment)
+        info.blasThreadTimeout = environment[BLASKernelRestart.threadTimeout]
+        info.blasThreadTimeoutSetBy = info.blasThreadTimeout.map {
+            environment[BLASKernelRestart.threadTimeoutMarker] == $0 ? "nextword" : "user"
+        }
         return info
     }
 

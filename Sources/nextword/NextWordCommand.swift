@@ -24,6 +24,10 @@ struct NextWordCommand: AsyncParsableCommand {
                 // Only commands that multiply matrices load the BLAS (a suggestion never does), and
                 // only they start again on a better kernel when OpenBLAS fell back to a generic one.
                 #if os(Linux)
+                // Before OpenBLAS loads: it reads its variables once (no other thread runs yet).
+                for (name, value) in BLASKernelRestart.threadTimeoutVariables(environment: ProcessInfo.processInfo.environment) {
+                    setenv(name, value, 1)
+                }
                 _ = try BLASLibrary.require()
                 #endif
                 if let warning = BLASKernelFix.apply() { FileHandle.standardError.write(Data((warning + "\n").utf8)) }

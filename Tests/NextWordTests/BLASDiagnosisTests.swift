@@ -122,4 +122,16 @@ final class BLASKernelRestartTests: XCTestCase {
         XCTAssertEqual(BLASKernelRestart.kernelChooser(["OPENBLAS_CORETYPE": "Haswell"]), "user")
         XCTAssertEqual(BLASKernelRestart.kernelChooser([:]), "openblas")
     }
+
+    func testIdleThreadsSleepAtOnceUnlessTheUserSetTheirTimeout() {
+        let set = BLASKernelRestart.threadTimeoutVariables(environment: ["HOME": "/h"])
+        XCTAssertEqual(set, ["OPENBLAS_THREAD_TIMEOUT": "4", BLASKernelRestart.threadTimeoutMarker: "4"])
+        XCTAssertEqual(BLASKernelRestart.threadTimeoutVariables(environment: ["OPENBLAS_THREAD_TIMEOUT": "28"]), [:])
+        // After a restart the variable is ours already: nothing more to set.
+        XCTAssertEqual(BLASKernelRestart.threadTimeoutVariables(environment: set), [:])
+        // A child starts as the user would: ours removed, the user's kept, even beside our marker.
+        XCTAssertEqual(BLASKernelRestart.environmentForFreshStart(set.merging(["HOME": "/h"]) { a, _ in a }), ["HOME": "/h"])
+        XCTAssertEqual(BLASKernelRestart.environmentForFreshStart(["OPENBLAS_THREAD_TIMEOUT": "10", BLASKernelRestart.threadTimeoutMarker: "4"]),
+                       ["OPENBLAS_THREAD_TIMEOUT": "10"])
+    }
 }
