@@ -5,7 +5,7 @@ import Foundation
 /// Accelerate, linked as usual).
 ///
 /// Loading it at run time rather than linking it means a process that never multiplies matrices
-/// (a suggestion: the engine's batch-1 step runs on the fp16 kernels of CKernels) never starts
+/// (a suggestion: the engine's batch-1 step runs on the fp16 and int8 kernels of CKernels) never starts
 /// OpenBLAS: no buffers, and no worker threads spinning on the second core through start-up. It
 /// also lets a program read the CPU and set `OPENBLAS_CORETYPE` before OpenBLAS reads it.
 package struct BLASLibrary: @unchecked Sendable {  // immutable function pointers into a library never unloaded

@@ -1,7 +1,7 @@
 import Foundation
 
-/// The LSTM as a source: it reads each context (one batch-1 step per token on the fp16 weights,
-/// `InferenceSession`) and gives its softmax, with the user's decoder-bias adaptation
+/// The LSTM as a source: it reads each context (one batch-1 step per token on fp16 gate and int8
+/// decoder weights, `InferenceSession`) and gives its softmax, with the user's decoder-bias adaptation
 /// (`DecoderBiasAdaptation`) added to the logits.
 ///
 /// Learning is dynamic evaluation: a committed line's bias gradient is computed outside the
