@@ -72,6 +72,12 @@ final class LexiconTests: XCTestCase {
                 }
             }
         }
+        // A byte-order mark and CRLF line ends read as the plain file does.
+        let windows = directory.appendingPathComponent("windows.tsv")
+        try Data([0xEF, 0xBB, 0xBF] + Array("the\t10\r\nCafé\t3\r\ncafé\t2".utf8)).write(to: windows)
+        let plain = try Lexicon.parse(["the\t10", "Café\t3", "café\t2"], file: "plain")
+        XCTAssertEqual(try Lexicon.load(contentsOf: windows).entries, plain.entries)
+        XCTAssertEqual(plain.entries.map(\.word), ["the", "Café", "café"])
         let binary = directory.appendingPathComponent("binary.tsv")
         try Data([0x61, 0x09, 0x31, 0x0A, 0xFF, 0x09, 0x31, 0x0A]).write(to: binary)
         XCTAssertThrowsError(try Lexicon.load(contentsOf: binary)) { error in

@@ -281,59 +281,96 @@ extension Lexicon {
     /// or spaced word, a count that is not a positive decimal integer, or a duplicate word
     /// (`don’t` and `don't` are the same word here).
     public static func load(contentsOf url: URL) throws -> Lexicon {
-        try parse(TextFile.lines(contentsOf: url), file: url.path)
+        try parse(bytes: [UInt8](TextFile.read(url)), file: url.path)
     }
 
-    /// Parses the lines of a lexicon file; `file` names it in errors. Works on the UTF-8 bytes:
-    /// a lexicon is read at every start, so this is on the cold-start path.
+    /// Parses the lines of a lexicon file; `file` names it in errors.
     static func parse(_ lines: [String], file: String) throws -> Lexicon {
+        try parse(bytes: Array(lines.joined(separator: "\n").utf8), file: file)
+    }
+
+    /// Parses a lexicon file's bytes, line by line as `TextFile.lines` cuts them (a leading
+    /// byte-order mark dropped, CRLF tolerated). A lexicon is read at every start, so the common
+    /// lines (ASCII) are checked on their bytes; a line with other bytes is validated as UTF-8 and
+    /// its word checked scalar by scalar.
+    static func parse(bytes: [UInt8], file: String) throws -> Lexicon {
         var counts: [String: Int] = [:]
-        counts.reserveCapacity(lines.count)
         // The file's own order, and whether it is entry order (count descending, ties by bytes) as
         // every written lexicon is: then the start-up sort is not needed.
         var ordered: [Entry] = []
-        ordered.reserveCapacity(lines.count)
         var inEntryOrder = true
-        for (index, line) in lines.enumerated() {
-            let number = index + 1
-            func fail(_ problem: String) -> TextError {
-                .lexicon(file: file, problem: "line \(number): \(problem)")
+        try bytes.withUnsafeBufferPointer { all in
+            let lineCount = all.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) } + 1
+            counts.reserveCapacity(lineCount)
+            ordered.reserveCapacity(lineCount)
+            try forEachLine(all) { number, start, end in
+                func fail(_ problem: String) -> TextError {
+                    .lexicon(file: file, problem: "line \(number): \(problem)")
+                }
+                let line = UnsafeBufferPointer(rebasing: all[start ..< end])
+                let ascii = !line.contains { $0 >= 0x80 }
+                if !ascii, String(validating: line, as: UTF8.self) == nil {
+                    throw TextError.invalidUTF8InFile(file: file, line: number, offset: start + (TextFile.firstInvalidUTF8Offset(line) ?? 0))
+                }
+                guard let tab = line.firstIndex(of: 0x09) else { throw fail("expected word<TAB>count, found no tab") }
+                let countBytes = UnsafeBufferPointer(rebasing: line[(tab + 1)...])
+                if countBytes.contains(0x09) { throw fail("expected word<TAB>count, found more than one tab") }
+                let wordBytes = UnsafeBufferPointer(rebasing: line[..<tab])
+                var word = String(decoding: wordBytes, as: UTF8.self)
+                if !ascii { word = Tokenizer.normalizeApostrophes(word) }
+                // ASCII: a problem is an empty word, a space or a control byte; wordProblem words it.
+                if !ascii || wordBytes.isEmpty || wordBytes.contains(where: { $0 <= 0x20 || $0 == 0x7F }),
+                   let problem = Vocabulary.wordProblem(word) {
+                    throw fail(problem)
+                }
+                // Digits only: a count is never signed or spaced.
+                guard let count = decimalValue(countBytes) else {
+                    throw fail("count \(Vocabulary.quoted(String(decoding: countBytes, as: UTF8.self))) is not a decimal integer (or is too large)")
+                }
+                guard count > 0 else { throw fail("count of \(Vocabulary.quoted(word)) is \(count); counts start at 1") }
+                if counts.updateValue(count, forKey: word) != nil {
+                    // Rare, so the first line is looked for only now.
+                    throw fail("duplicate word \(Vocabulary.quoted(word)) (first on line \(firstLine(of: word, in: all)))")
+                }
+                if inEntryOrder, let last = ordered.last {
+                    inEntryOrder = last.count > count || (last.count == count && Vocabulary.precedesInScalarOrder(last.word, word))
+                }
+                ordered.append(Entry(word: word, count: count))
             }
-            let (word, countText) = try fields(of: line, fail: fail)
-            if let problem = Vocabulary.wordProblem(word) { throw fail(problem) }
-            // Digits only: `Int("+5")` would pass, and a count is never signed or spaced.
-            guard let count = decimalValue(countText) else {
-                throw fail("count \(Vocabulary.quoted(String(countText))) is not a decimal integer (or is too large)")
-            }
-            guard count > 0 else { throw fail("count of \(Vocabulary.quoted(word)) is \(count); counts start at 1") }
-            if counts.updateValue(count, forKey: word) != nil {
-                // Rare, so the first line is looked for only now.
-                let first = lines.firstIndex { (try? fields(of: $0, fail: fail).word) == word }.map { $0 + 1 } ?? number
-                throw fail("duplicate word \(Vocabulary.quoted(word)) (first on line \(first))")
-            }
-            if inEntryOrder, let last = ordered.last {
-                inEntryOrder = last.count > count || (last.count == count && Vocabulary.precedesInScalarOrder(last.word, word))
-            }
-            ordered.append(Entry(word: word, count: count))
         }
         return Lexicon(merged: counts, ordered: inEntryOrder ? ordered : nil)
     }
 
-    /// The word (apostrophes normalized) and the count text of a `word<TAB>count` line.
-    private static func fields(of line: String, fail: (String) -> TextError) throws -> (word: String, count: Substring) {
-        guard let tab = line.utf8.firstIndex(of: 0x09) else {
-            throw fail("expected word<TAB>count, found no tab")
+    /// Calls `body(number, start, end)` for each line of `bytes` (1-based number, the byte range
+    /// without its line feed and a carriage return before it), after a byte-order mark.
+    private static func forEachLine(_ bytes: UnsafeBufferPointer<UInt8>, _ body: (Int, Int, Int) throws -> Void) rethrows {
+        var start = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0, number = 1
+        while start < bytes.count {
+            let newline = bytes[start...].firstIndex(of: 0x0A)
+            var end = newline ?? bytes.count
+            if end > start, bytes[end - 1] == 0x0D { end -= 1 }
+            try body(number, start, end)
+            start = (newline ?? bytes.count) + 1
+            number += 1
         }
-        let countText = line[line.utf8.index(after: tab)...]
-        if countText.utf8.contains(0x09) { throw fail("expected word<TAB>count, found more than one tab") }
-        return (Tokenizer.normalizeApostrophes(String(line[..<tab])), countText)
+    }
+
+    /// The number of the first line whose word (apostrophes normalized) is `word`.
+    private static func firstLine(of word: String, in bytes: UnsafeBufferPointer<UInt8>) -> Int {
+        var found = 0
+        forEachLine(bytes) { number, start, end in
+            guard found == 0, let tab = bytes[start ..< end].firstIndex(of: 0x09) else { return }
+            let candidate = Tokenizer.normalizeApostrophes(String(decoding: UnsafeBufferPointer(rebasing: bytes[start ..< tab]), as: UTF8.self))
+            if candidate == word { found = number }
+        }
+        return found
     }
 
     /// A non-empty run of ASCII digits as an Int; nil for anything else or on overflow.
-    private static func decimalValue(_ text: Substring) -> Int? {
+    private static func decimalValue(_ text: UnsafeBufferPointer<UInt8>) -> Int? {
         guard !text.isEmpty else { return nil }
         var value = 0
-        for byte in text.utf8 {
+        for byte in text {
             guard byte >= 0x30 && byte <= 0x39 else { return nil }
             let (times10, o1) = value.multipliedReportingOverflow(by: 10)
             let (sum, o2) = times10.addingReportingOverflow(Int(byte - 0x30))
