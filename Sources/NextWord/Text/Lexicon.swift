@@ -82,10 +82,11 @@ public struct Lexicon: Sendable {
         var seenOf = [Int](repeating: 0, count: entries.count)  // entry index → its key's number
         for (index, entry) in entries.enumerated() {
             let key = Lexicon.lowercasedKey(entry.word)
-            if let seen = firstSeen[key] {
+            // One hash for a new key (most are); a key seen before gets its number back.
+            if let seen = firstSeen.updateValue(keys.count, forKey: key) {
+                firstSeen[key] = seen
                 seenOf[index] = seen
             } else {
-                firstSeen[key] = keys.count
                 seenOf[index] = keys.count
                 keys.append(key)
             }
@@ -129,26 +130,36 @@ public struct Lexicon: Sendable {
     /// run: one pass keeps a short ranked list per run, with no sort and no lookup per group.
     private static func shortPrefixTops(groups: [Group], totals: [Int]) -> [String: [Int]] {
         var tops: [String: [Int]] = [:]
-        // The run open at each depth (one scalar, two scalars): its prefix and its ranked positions.
-        var runs: [(prefix: String, top: [Int])] = [("", []), ("", [])]
+        // The run open at each depth (one scalar, two scalars): its prefix's bytes and its ranked
+        // positions. Prefixes are compared as bytes; a String is made once per run.
+        var runs: [(prefix: [UInt8], top: [Int])] = [([], []), ([], [])]
+        func close(_ depth: Int) {
+            if !runs[depth].top.isEmpty { tops[String(decoding: runs[depth].prefix, as: UTF8.self)] = runs[depth].top }
+        }
         for position in groups.indices {
-            var prefix = String.UnicodeScalarView()
-            for (depth, scalar) in groups[position].key.unicodeScalars.prefix(2).enumerated() {
-                prefix.append(scalar)
-                let key = String(prefix)
-                if key != runs[depth].prefix {
-                    if !runs[depth].top.isEmpty { tops[runs[depth].prefix] = runs[depth].top }
-                    runs[depth] = (key, [])
+            var key = groups[position].key
+            key.withUTF8 { bytes in
+                var end = 0
+                for depth in 0 ..< 2 where end < bytes.count {
+                    // The next scalar's length from its lead byte (the key is valid UTF-8).
+                    let lead = bytes[end]
+                    end += lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4
+                    let prefix = UnsafeBufferPointer(rebasing: bytes[..<min(end, bytes.count)])
+                    if !runs[depth].prefix.elementsEqual(prefix) {
+                        close(depth)
+                        runs[depth] = (Array(prefix), [])
+                    }
+                    let total = totals[position]
+                    // Later positions lose ties, so a full list keeps its last unless this one is larger.
+                    if runs[depth].top.count == shortPrefixDepth, totals[runs[depth].top[shortPrefixDepth - 1]] >= total { continue }
+                    let slot = runs[depth].top.firstIndex { totals[$0] < total } ?? runs[depth].top.count
+                    runs[depth].top.insert(position, at: slot)
+                    if runs[depth].top.count > shortPrefixDepth { runs[depth].top.removeLast() }
                 }
-                let total = totals[position]
-                // Later positions lose ties, so a full list keeps its last unless this one is larger.
-                if runs[depth].top.count == shortPrefixDepth, totals[runs[depth].top[shortPrefixDepth - 1]] >= total { continue }
-                let slot = runs[depth].top.firstIndex { totals[$0] < total } ?? runs[depth].top.count
-                runs[depth].top.insert(position, at: slot)
-                if runs[depth].top.count > shortPrefixDepth { runs[depth].top.removeLast() }
             }
         }
-        for run in runs where !run.top.isEmpty { tops[run.prefix] = run.top }
+        close(0)
+        close(1)
         return tops
     }
 
