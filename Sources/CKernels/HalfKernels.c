@@ -2,6 +2,7 @@
 #include "HalfKernels.h"
 #include "VectorSums.h"
 
+#include <math.h>
 #include <string.h>
 
 #if defined(__x86_64__)
@@ -95,6 +96,20 @@ void nw_halves_to_floats(const uint16_t *in, float *out, size_t count) {
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c")) done = halves_to_floats_f16c(in, out, count);
 #endif
     for (size_t i = done; i < count; i++) out[i] = half_to_float(in[i]);
+}
+
+size_t nw_first_out_of_range(const float *values, size_t count, float limit) {
+    enum { block = 256 };
+    size_t start = 0;
+    for (; start + block <= count; start += block) {
+        // Branch-free over the block (a comparison and an or per value: vectorized); only a block
+        // that holds a bad value is searched one by one.
+        int bad = 0;
+        for (size_t i = start; i < start + block; i++) bad |= !(fabsf(values[i]) <= limit);
+        if (bad) break;
+    }
+    for (size_t i = start; i < count; i++) if (!(fabsf(values[i]) <= limit)) return i;
+    return count;
 }
 
 // MARK: Matrix-vector product

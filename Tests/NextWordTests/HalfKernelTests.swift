@@ -44,6 +44,23 @@ final class HalfKernelTests: XCTestCase {
     }
     #endif
 
+    /// The start-up weight check: the first value beyond the limit or not a number, wherever it
+    /// falls (inside a vectorized block, at its edges, in the tail), and none in a clean array.
+    func testFirstOutOfRangeFindsTheFirstBadValue() {
+        var generator = SeededGenerator(seed: 12)
+        let clean = (0 ..< 1000).map { _ in generator.nextFloat(in: -65_504, 65_504) }
+        XCTAssertEqual(nw_first_out_of_range(clean, clean.count, 65_504), 1000)
+        XCTAssertEqual(nw_first_out_of_range(clean, 0, 65_504), 0)
+        for position in [0, 1, 255, 256, 511, 700, 999] {
+            for bad: Float in [.nan, .infinity, -.infinity, 65_505, -1e37] {
+                var values = clean
+                values[position] = bad
+                if position + 3 < values.count { values[position + 3] = .nan }  // a later one is not the first
+                XCTAssertEqual(nw_first_out_of_range(values, values.count, 65_504), position, "\(bad) at \(position)")
+            }
+        }
+    }
+
     func testVectorProductMatchesPortableAndDouble() {
         var generator = SeededGenerator(seed: 9)
         for (rows, cols) in [(37, 19), (64, 192), (5, 8), (3, 3), (101, 256)] {

@@ -26,4 +26,8 @@ void nw_floats_to_halves(const float *in, uint16_t *out, size_t count);
 /// out[i] = the float value of the fp16 in[i] (exact).
 void nw_halves_to_floats(const uint16_t *in, float *out, size_t count);
 
+/// The first i with !(|values[i]| <= limit) (a NaN included), or count when there is none: a model
+/// file's weights are checked with it at every start, in blocks the compiler vectorizes.
+size_t nw_first_out_of_range(const float *values, size_t count, float limit);
+
 #endif

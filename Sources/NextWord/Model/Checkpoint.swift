@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// Saving and loading a `LanguageModel` as a model directory:
@@ -193,7 +194,11 @@ package enum Checkpoint {
             // Non-finite, or finite but absurd (1e37: every product overflows to inf and the softmax
             // to NaN, so such a file would give "perplexity: nan" and no suggestions). One pass: a
             // NaN fails the comparison too.
-            if let bad = parameters[slot.range].firstIndex(where: { !($0.magnitude <= Self.maximumWeightMagnitude) }) {
+            let firstBad = parameters.withUnsafeBufferPointer { p in
+                slot.offset + nw_first_out_of_range(p.baseAddress! + slot.offset, slot.range.count, Self.maximumWeightMagnitude)
+            }
+            if firstBad < slot.range.upperBound {
+                let bad = firstBad
                 if !parameters[bad].isFinite {
                     throw fail("tensor \"\(slot.name)\" holds a non-finite value (\(parameters[bad])) at element \(bad - slot.offset)")
                 }
