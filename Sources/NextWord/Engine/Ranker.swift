@@ -56,8 +56,12 @@ final class Ranker {
         // Boosts of vocabulary words go into a dense scratch row, so the loop over every candidate
         // adds a float instead of hashing a string.
         var boostedIDs: [Int] = []
+        var outside: [(key: String, value: (score: Float, fromUser: Bool))] = []  // boosted words the vocabulary lacks
         for (word, boost) in boosts {
-            guard let id = vocabulary.id(word) else { continue }
+            guard let id = vocabulary.id(word) else {
+                outside.append((word, boost))
+                continue
+            }
             boostScratch[id] += boost.score
             boostedIDs.append(id)
         }
@@ -77,8 +81,7 @@ final class Ranker {
             }
             // In text order: equal scores keep their insertion order in `top`, and a dictionary's
             // order changes from one process to the next (Swift seeds its hashing per process).
-            let outsideWords = boosts.filter { vocabulary.id($0.key) == nil }
-                .sorted { Vocabulary.precedesInScalarOrder($0.key, $1.key) }
+            let outsideWords = outside.sorted { Vocabulary.precedesInScalarOrder($0.key, $1.key) }
             for (word, boost) in outsideWords {
                 let corpusCount = Double(lexicon?.totalCount(ofLowercased: word) ?? 0)
                 let base = unknownMass > 0 ? Float(corpusCount / unknownMass) * unknownProbability : 0
@@ -132,8 +135,8 @@ final class Ranker {
         if let surface = user.preferredSurface(of: word), let share = user.capitalizedShare(of: word) {
             return surface.first?.isUppercase == true && share < threshold ? word : surface
         }
-        if let lexicon = resources.lexicon, let surface = lexicon.preferredCasing(of: word) {
-            return surface.first?.isUppercase == true && (lexicon.capitalizedShare(of: word) ?? 1) < threshold ? word : surface
+        if let (surface, share) = resources.lexicon?.usualCasing(of: word) {
+            return surface.first?.isUppercase == true && share < threshold ? word : surface
         }
         return word
     }

@@ -239,7 +239,11 @@ public struct Lexicon: Sendable {
     /// The share (0...1) of a word's occurrences whose first letter is a capital, or nil for an
     /// unknown word: near 1 for names, near the sentence-start rate for ordinary words.
     public func capitalizedShare(of lowercasedWord: String) -> Double? {
-        guard let group = group(of: lowercasedWord), group.total > 0 else { return nil }
+        group(of: lowercasedWord).flatMap(capitalizedShare(of:))
+    }
+
+    private func capitalizedShare(of group: Group) -> Double? {
+        guard group.total > 0 else { return nil }
         let capitalized = groupedForms[group.forms].reduce(0.0) { sum, form in
             form.word.first?.isUppercase == true ? sum + Double(form.count) : sum
         }
@@ -253,7 +257,15 @@ public struct Lexicon: Sendable {
     }
 
     private func group(of word: String) -> Group? {
-        groupByKey[Tokenizer.normalizeApostrophes(word).lowercased()].map { groups[$0] }
+        // At every keystroke for each offered word: most are lowercase ASCII already.
+        groupByKey[Lexicon.lowercasedKey(Tokenizer.normalizeApostrophes(word))].map { groups[$0] }
+    }
+
+    /// `preferredCasing(of:)` and `capitalizedShare(of:)` from one lookup (the ranker asks both
+    /// for every word it offers).
+    func usualCasing(of lowercasedWord: String) -> (preferred: String, capitalizedShare: Double)? {
+        guard let group = group(of: lowercasedWord) else { return nil }
+        return (groupedForms[group.forms.lowerBound].word, capitalizedShare(of: group) ?? 1)
     }
 
     /// The `limit` most frequent groups whose key starts with `key`: binary search for the first
