@@ -84,4 +84,14 @@ final class EngineCasingTests: XCTestCase {
         for _ in 0..<3 { try engine.learn("off to paris soon") }
         XCTAssertTrue(engine.suggest(prefix: "off to pa", limit: 3).map(\.text).contains("paris"))
     }
+
+    /// The typed letters' capitals from bytes (ASCII) and from Unicode's properties agree.
+    func testCapitalsOfTypedLettersMatchUnicodeProperties() {
+        for typed in ["", "t", "T", "th", "Th", "TH", "NA", "N-A", "don'", "DON'", "McD", "3D", "x2", "É", "ÉC", "éc", "Éc", "ΑΒ", "αΒ"] {
+            let letters = typed.filter(\.isLetter)
+            let expected = (letters.contains(where: \.isUppercase), letters.count >= 2 && letters.allSatisfy(\.isUppercase))
+            let found = Casing.capitals(in: typed)
+            XCTAssertTrue(found.any == expected.0 && found.all == expected.1, "\(typed): \(found) vs \(expected)")
+        }
+    }
 }

@@ -13,9 +13,8 @@ package struct Casing: Sendable {
     ///   - sentenceStart: whether the word begins a sentence.
     public func display(usual: String, typed: String, sentenceStart: Bool) -> String {
         var word = usual
-        let typedLetters = typed.filter(\.isLetter)
-        if typedLetters.contains(where: \.isUppercase) {
-            let allCapitals = typedLetters.count >= 2 && typedLetters.allSatisfy(\.isUppercase)
+        let (hasCapital, allCapitals) = Casing.capitals(in: typed)
+        if hasCapital {
             if allCapitals {
                 // `NA` → `NASA` when that is how the word is written, else the whole word in capitals.
                 if !word.hasPrefix(typed) { word = word.uppercased() }
@@ -28,6 +27,23 @@ package struct Casing: Sendable {
         // Scalars, not `String.contains(String)`: that goes through Foundation's search at every keystroke.
         if typed.unicodeScalars.contains("\u{2019}") { word = word.replacingOccurrences(of: "'", with: "\u{2019}") }
         return word
+    }
+
+    /// Whether the typed letters hold a capital, and whether they are two or more, all capitals.
+    /// Asked at every keystroke: ASCII is read from its bytes, without Unicode's property tables.
+    static func capitals(in typed: String) -> (any: Bool, all: Bool) {
+        var text = typed
+        let ascii: (any: Bool, all: Bool)? = text.withUTF8 { bytes in
+            guard bytes.allSatisfy({ $0 < 0x80 }) else { return nil }
+            var letters = 0, upper = 0
+            for byte in bytes {
+                if byte >= 0x41 && byte <= 0x5A { letters += 1; upper += 1 } else if byte >= 0x61 && byte <= 0x7A { letters += 1 }
+            }
+            return (upper > 0, letters >= 2 && upper == letters)
+        }
+        if let ascii { return ascii }
+        let letters = typed.filter(\.isLetter)
+        return (letters.contains(where: \.isUppercase), letters.count >= 2 && letters.allSatisfy(\.isUppercase))
     }
 
     func capitalizingFirst(_ word: String) -> String {
