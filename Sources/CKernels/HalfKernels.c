@@ -1,6 +1,7 @@
 // See HalfKernels.h. Shapes: weights [rows, cols] row-major fp16, x [cols], y [rows].
 #include "HalfKernels.h"
 #include "VectorSums.h"
+#include "CPUSupport.h"
 
 #include <math.h>
 #include <string.h>
@@ -72,7 +73,7 @@ void nw_floats_to_halves(const float *in, uint16_t *out, size_t count) {
     size_t done = 0;
 #if defined(__x86_64__)
     // A model's decoder is converted at every start: eight at a time where the processor can.
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c")) done = floats_to_halves_f16c(in, out, count);
+    if (nw_cpu_avx2_f16c()) done = floats_to_halves_f16c(in, out, count);
 #endif
     for (size_t i = done; i < count; i++) out[i] = float_to_half(in[i]);
 }
@@ -93,7 +94,7 @@ void nw_halves_to_floats(const uint16_t *in, float *out, size_t count) {
 #if defined(__x86_64__)
     // Every fp16 model file is widened at every start: eight at a time where the processor can
     // (exact, as the scalar path; a signalling NaN comes out quiet).
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c")) done = halves_to_floats_f16c(in, out, count);
+    if (nw_cpu_avx2_f16c()) done = halves_to_floats_f16c(in, out, count);
 #endif
     for (size_t i = done; i < count; i++) out[i] = half_to_float(in[i]);
 }
@@ -217,11 +218,11 @@ static void half_gemv_neon(const uint16_t *weights, const float *x, const float 
 void nw_half_gemv(const uint16_t *weights, const float *x, const float *bias, float *y,
                   size_t rows, size_t cols) {
 #if defined(__x86_64__)
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl")) {
+    if (nw_cpu_avx512_bw_vl()) {
         half_gemv_avx512(weights, x, bias, y, rows, cols);
         return;
     }
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c")) {
+    if (nw_cpu_avx2_fma() && nw_cpu_avx2_f16c()) {
         half_gemv_avx2(weights, x, bias, y, rows, cols);
         return;
     }

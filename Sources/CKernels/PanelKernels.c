@@ -2,6 +2,7 @@
 #include <math.h>
 #include <string.h>
 #include "VectorExp.h"
+#include "CPUSupport.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -234,12 +235,11 @@ static void panel_softmax_statistics_avx512(size_t m, size_t n, size_t k, const 
     panel_traverse(m, n, k, packed, firstPanel, endPanel, statistics_visit, &job);
 }
 
-static int has_avx512(void) { return __builtin_cpu_supports("avx512f"); }
 #endif
 
 int nw_panel_product_available(void) {
 #if defined(__x86_64__)
-    return has_avx512();
+    return nw_cpu_avx512();
 #else
     return 0;
 #endif
@@ -268,7 +268,7 @@ void nw_panel_product(size_t m, size_t n, size_t k, const float *a, size_t lda, 
                       size_t firstPanel, size_t endPanel, float *c, size_t ldc, int accumulate) {
     if (m == 0) return;
 #if defined(__x86_64__)
-    if (has_avx512()) {
+    if (nw_cpu_avx512()) {
         panel_product_avx512(m, n, k, a, lda, packed, firstPanel, endPanel, c, ldc, accumulate);
         return;
     }
@@ -280,7 +280,7 @@ void nw_panel_softmax_statistics(size_t m, size_t n, size_t k, const float *a, s
                                  const float *bias, const int32_t *targets, size_t firstPanel, size_t endPanel,
                                  float *rowMax, float *rowSum, float *targetLogit) {
 #if defined(__x86_64__)
-    if (m > 0 && has_avx512())
+    if (m > 0 && nw_cpu_avx512())
         panel_softmax_statistics_avx512(m, n, k, a, lda, packed, bias, targets, firstPanel, endPanel, rowMax, rowSum, targetLogit);
 #endif
 }

@@ -1,5 +1,6 @@
 // See QuantizedKernels.h. Shapes: q [rows, cols] int8 row-major, x [cols], y [rows].
 #include "QuantizedKernels.h"
+#include "CPUSupport.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -51,7 +52,7 @@ static void quantize_rows_avx512(const float *w, size_t rows, size_t cols, int8_
 
 void nw_int8_quantize_rows(const float *w, size_t rows, size_t cols, int8_t *q, float *scale, int32_t *rowSum) {
 #if defined(__x86_64__)
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl")) {
+    if (nw_cpu_avx512_bw_vl()) {
         quantize_rows_avx512(w, rows, cols, q, scale, rowSum);
         return;
     }
@@ -75,18 +76,6 @@ void nw_int8_quantize_rows_portable(const float *w, size_t rows, size_t cols, in
         scale[r] = largest / 127.0f;
         rowSum[r] = sum;
     }
-}
-
-/// x's scale (0 when x is zero) and its levels xq [cols] in -127...127, the same on every path.
-static float quantize_vector(const float *x, size_t cols, int8_t *xq) {
-    float largest = 0;
-    for (size_t c = 0; c < cols; c++) largest = fmaxf(largest, fabsf(x[c]));
-    float inverse = largest > 0 ? 127.0f / largest : 0;
-    for (size_t c = 0; c < cols; c++) {
-        float v = nearbyintf(x[c] * inverse);
-        xq[c] = (int8_t)(int32_t)fminf(fmaxf(v, -127.0f), 127.0f);
-    }
-    return largest / 127.0f;
 }
 
 /// y = bias + (scale · xs) · dot: one rounding for the product of scales, one for the product, one
@@ -177,8 +166,7 @@ static int int8_gemv(const int8_t *q, const float *scale, const int32_t *rowSum,
                      const float *bias, float *y, size_t rows, size_t cols, int path) {
     if (cols > NW_INT8_MAX_COLS) return -1;
 #if defined(__x86_64__)
-    int vnni = __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw");
-    int avx2 = __builtin_cpu_supports("avx2");
+    int vnni = nw_cpu_avx512_vnni(), avx2 = nw_cpu_avx2();
 #else
     int vnni = 0, avx2 = 0;
     (void)rowSum;
@@ -189,7 +177,11 @@ static int int8_gemv(const int8_t *q, const float *scale, const int32_t *rowSum,
     int8_t local[2 * NW_INT8_STACK_COLS];
     int8_t *xq = cols <= NW_INT8_STACK_COLS ? local : malloc(2 * cols);
     if (!xq) return -1;
-    float xs = quantize_vector(x, cols, xq);
+    // x is quantized as a one-row matrix (its scale xs, its levels xq): the same rule as W's rows,
+    // vectorized where the CPU can except on the portable reference path.
+    float xs;
+    int32_t levelSum;
+    (path == NW_INT8_PATH_PORTABLE ? nw_int8_quantize_rows_portable : nw_int8_quantize_rows)(x, 1, cols, xq, &xs, &levelSum);
     switch (path) {
 #if defined(__x86_64__)
     case NW_INT8_PATH_VNNI: int8_rows_vnni(q, scale, rowSum, xq, xs, bias, y, rows, cols, (uint8_t *)(xq + cols)); break;

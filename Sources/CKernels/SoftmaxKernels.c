@@ -2,6 +2,7 @@
 #include <math.h>
 #include "VectorSums.h"
 #include "VectorExp.h"
+#include "CPUSupport.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -226,31 +227,29 @@ static double softmax_gradient_avx512(float *logits, const float *bias, const in
     return total;
 }
 
-static int has_avx512(void) { return __builtin_cpu_supports("avx512f"); }
-static int has_avx2(void) { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
 #endif
 
 // MARK: Dispatch
 
 float nw_max(const float *values, size_t count) {
 #if defined(__x86_64__)
-    if (has_avx512()) return max_avx512(values, count);
-    if (has_avx2()) return max_avx2(values, count);
+    if (nw_cpu_avx512()) return max_avx512(values, count);
+    if (nw_cpu_avx2_fma()) return max_avx2(values, count);
 #endif
     return max_portable(values, count);
 }
 
 float nw_exponentiate(float *values, size_t count, float shift) {
 #if defined(__x86_64__)
-    if (has_avx512()) return exponentiate_avx512(values, count, shift);
-    if (has_avx2()) return exponentiate_avx2(values, count, shift);
+    if (nw_cpu_avx512()) return exponentiate_avx512(values, count, shift);
+    if (nw_cpu_avx2_fma()) return exponentiate_avx2(values, count, shift);
 #endif
     return exponentiate_portable(values, count, shift);
 }
 
 int nw_softmax_gradient_available(void) {
 #if defined(__x86_64__)
-    return has_avx512();
+    return nw_cpu_avx512();
 #else
     return 0;
 #endif
@@ -259,7 +258,7 @@ int nw_softmax_gradient_available(void) {
 double nw_softmax_gradient_rows(float *logits, const float *bias, const int32_t *targets, size_t rows,
                                 size_t cols, float scale, float *columnSums) {
 #if defined(__x86_64__)
-    if (has_avx512()) return softmax_gradient_avx512(logits, bias, targets, rows, cols, scale, columnSums);
+    if (nw_cpu_avx512()) return softmax_gradient_avx512(logits, bias, targets, rows, cols, scale, columnSums);
 #endif
     (void)logits; (void)bias; (void)targets; (void)rows; (void)cols; (void)scale; (void)columnSums;
     return NAN;  // callers check nw_softmax_gradient_available() first
@@ -267,8 +266,8 @@ double nw_softmax_gradient_rows(float *logits, const float *bias, const int32_t 
 
 double nw_score_rows(const float *logits, const float *bias, const int32_t *targets, size_t rows, size_t cols) {
 #if defined(__x86_64__)
-    if (has_avx512()) return score_rows_avx512(logits, bias, targets, rows, cols);
-    if (has_avx2()) return score_rows_avx2(logits, bias, targets, rows, cols);
+    if (nw_cpu_avx512()) return score_rows_avx512(logits, bias, targets, rows, cols);
+    if (nw_cpu_avx2_fma()) return score_rows_avx2(logits, bias, targets, rows, cols);
 #endif
     return nw_score_rows_portable(logits, bias, targets, rows, cols);
 }

@@ -45,10 +45,9 @@ package enum Checkpoint {
         // Refuse to save what `read` would refuse to load: NaN or infinity, or values beyond ±65504
         // (which F16 rounds to infinity, and which `read` refuses in F32 too).
         for tensor in layout.tensors {
-            let values = model.parameters[tensor.range]
             let bad = storage == .float32
-                ? values.firstIndex { !$0.isFinite || abs($0) > maximumWeightMagnitude }
-                : values.firstIndex { !SafeTensors.Half.float(fromBits: SafeTensors.Half.bits(from: $0)).isFinite }
+                ? firstOutOfRange(model.parameters, tensor.range)
+                : model.parameters[tensor.range].firstIndex { !SafeTensors.Half.float(fromBits: SafeTensors.Half.bits(from: $0)).isFinite }
             if let bad {
                 throw ModelError.invalidInput("tensor \"\(tensor.name)\" element \(bad - tensor.offset) is \(model.parameters[bad]), which \(storage.rawValue) storage cannot hold as a finite value")
             }
@@ -194,11 +193,7 @@ package enum Checkpoint {
             // Non-finite, or finite but absurd (1e37: every product overflows to inf and the softmax
             // to NaN, so such a file would give "perplexity: nan" and no suggestions). One pass: a
             // NaN fails the comparison too.
-            let firstBad = parameters.withUnsafeBufferPointer { p in
-                slot.offset + nw_first_out_of_range(p.baseAddress! + slot.offset, slot.range.count, Self.maximumWeightMagnitude)
-            }
-            if firstBad < slot.range.upperBound {
-                let bad = firstBad
+            if let bad = firstOutOfRange(parameters, slot.range) {
                 if !parameters[bad].isFinite {
                     throw fail("tensor \"\(slot.name)\" holds a non-finite value (\(parameters[bad])) at element \(bad - slot.offset)")
                 }
@@ -207,6 +202,15 @@ package enum Checkpoint {
             }
         }
         return try LanguageModel(config: config, parameters: parameters)
+    }
+
+    /// The first index in `range` whose value is not a number or beyond ±`maximumWeightMagnitude`:
+    /// what a model file may not hold, checked in a vectorized C loop (a model is checked at every start).
+    private static func firstOutOfRange(_ parameters: [Float], _ range: Range<Int>) -> Int? {
+        let found = parameters.withUnsafeBufferPointer { p in
+            range.lowerBound + nw_first_out_of_range(p.baseAddress! + range.lowerBound, range.count, maximumWeightMagnitude)
+        }
+        return found < range.upperBound ? found : nil
     }
 
     /// One readable line for a decoding failure.

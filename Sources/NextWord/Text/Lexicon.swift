@@ -312,10 +312,10 @@ extension Lexicon {
         try parse(bytes: Array(lines.joined(separator: "\n").utf8), file: file)
     }
 
-    /// Parses a lexicon file's bytes, line by line as `TextFile.lines` cuts them (a leading
-    /// byte-order mark dropped, CRLF tolerated). A lexicon is read at every start, so the common
-    /// lines (ASCII) are checked on their bytes; a line with other bytes is validated as UTF-8 and
-    /// its word checked scalar by scalar.
+    /// Parses a lexicon file's bytes, cut into lines as `TextFile.lines` cuts them
+    /// (`TextFile.forEachLine`: a leading byte-order mark dropped, CRLF tolerated). A lexicon is
+    /// read at every start, so the common lines (ASCII) are checked on their bytes; a line with
+    /// other bytes is validated as UTF-8 and its word checked scalar by scalar.
     static func parse(bytes: [UInt8], file: String) throws -> Lexicon {
         var counts: [String: Int] = [:]
         // The file's own order, and whether it is entry order (count descending, ties by bytes) as
@@ -326,11 +326,12 @@ extension Lexicon {
             let lineCount = all.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) } + 1
             counts.reserveCapacity(lineCount)
             ordered.reserveCapacity(lineCount)
-            try forEachLine(all) { number, start, end in
+            try TextFile.forEachLine(in: all) { number, range in
+                let start = range.lowerBound
                 func fail(_ problem: String) -> TextError {
                     .lexicon(file: file, problem: "line \(number): \(problem)")
                 }
-                let line = UnsafeBufferPointer(rebasing: all[start ..< end])
+                let line = UnsafeBufferPointer(rebasing: all[range])
                 let ascii = !line.contains { $0 >= 0x80 }
                 if !ascii, String(validating: line, as: UTF8.self) == nil {
                     throw TextError.invalidUTF8InFile(file: file, line: number, offset: start + (TextFile.firstInvalidUTF8Offset(line) ?? 0))
@@ -364,26 +365,12 @@ extension Lexicon {
         return Lexicon(merged: counts, ordered: inEntryOrder ? ordered : nil)
     }
 
-    /// Calls `body(number, start, end)` for each line of `bytes` (1-based number, the byte range
-    /// without its line feed and a carriage return before it), after a byte-order mark.
-    private static func forEachLine(_ bytes: UnsafeBufferPointer<UInt8>, _ body: (Int, Int, Int) throws -> Void) rethrows {
-        var start = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0, number = 1
-        while start < bytes.count {
-            let newline = bytes[start...].firstIndex(of: 0x0A)
-            var end = newline ?? bytes.count
-            if end > start, bytes[end - 1] == 0x0D { end -= 1 }
-            try body(number, start, end)
-            start = (newline ?? bytes.count) + 1
-            number += 1
-        }
-    }
-
     /// The number of the first line whose word (apostrophes normalized) is `word`.
     private static func firstLine(of word: String, in bytes: UnsafeBufferPointer<UInt8>) -> Int {
         var found = 0
-        forEachLine(bytes) { number, start, end in
-            guard found == 0, let tab = bytes[start ..< end].firstIndex(of: 0x09) else { return }
-            let candidate = Tokenizer.normalizeApostrophes(String(decoding: UnsafeBufferPointer(rebasing: bytes[start ..< tab]), as: UTF8.self))
+        TextFile.forEachLine(in: bytes) { number, range in
+            guard found == 0, let tab = bytes[range].firstIndex(of: 0x09) else { return }
+            let candidate = Tokenizer.normalizeApostrophes(String(decoding: UnsafeBufferPointer(rebasing: bytes[range.lowerBound ..< tab]), as: UTF8.self))
             if candidate == word { found = number }
         }
         return found

@@ -18,21 +18,26 @@ public enum TextFile {
     /// The lines of `data` as `lines(contentsOf:)` reads them; `file` names the source in errors.
     public static func lines(of data: Data, file: String) throws -> [String] {
         let bytes = [UInt8](data)
-        var start = 0
-        // A byte-order mark says nothing about the text; editors on some systems add one.
-        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { start = 3 }
         var lines: [String] = []
-        var lineNumber = 1
-        while start < bytes.count {
-            let newline = bytes[start...].firstIndex(of: 0x0A)
-            let next = newline.map { $0 + 1 } ?? bytes.count
-            var end = newline ?? bytes.count
-            if end > start, bytes[end - 1] == 0x0D { end -= 1 }
-            lines.append(try decodeLine(bytes[start..<end], file: file, line: lineNumber))
-            start = next
-            lineNumber += 1
+        try bytes.withUnsafeBufferPointer { all in
+            try forEachLine(in: all) { number, range in lines.append(try decodeLine(bytes[range], file: file, line: number)) }
         }
         return lines
+    }
+
+    /// Calls `body(number, range)` for each line of `bytes` as `lines(of:file:)` cuts them: the
+    /// 1-based line number and the byte range without its line feed (and a carriage return before
+    /// it), after a leading byte-order mark (it says nothing about the text; some editors add one).
+    static func forEachLine(in bytes: UnsafeBufferPointer<UInt8>, _ body: (Int, Range<Int>) throws -> Void) rethrows {
+        var start = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0, number = 1
+        while start < bytes.count {
+            let newline = bytes[start...].firstIndex(of: 0x0A)
+            var end = newline ?? bytes.count
+            if end > start, bytes[end - 1] == 0x0D { end -= 1 }
+            try body(number, start ..< end)
+            start = (newline ?? bytes.count) + 1
+            number += 1
+        }
     }
 
     /// What `-` on a command line stands for: standard input where a file is read, standard
