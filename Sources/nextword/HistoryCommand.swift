@@ -58,7 +58,7 @@ struct HistoryCommand: ParsableCommand {
                 return
             }
             let stats = store.stats()
-            let biasLines = store.adaptationRecords(.decoderBias).values.first.flatMap(DecoderBiasAdaptation.lineCount(inRecord:))
+            let biasLines = store.adaptationRecords(.decoderBias).values.first.flatMap(BiasAdaptation.lineCount(inRecord:))
             let mixture = store.adaptationRecords(.mixture).values.first.flatMap { try? JSONDecoder().decode(AdaptiveMixture.self, from: $0) }
             let positions = store.cachePositionCount()
             if json {

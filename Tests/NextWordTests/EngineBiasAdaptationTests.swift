@@ -2,9 +2,10 @@ import Foundation
 import XCTest
 @testable import NextWord
 
-/// Dynamic evaluation of the decoder bias (`DecoderBiasAdaptation`): its gradient against finite
-/// differences in Double, its effect, and its record in the history — kept per model, removed by
-/// clear, never written in incognito, a forgotten word's part undone.
+/// Dynamic evaluation of the biases (`BiasAdaptation`): the decoder bias's gradient against finite
+/// differences in Double (the gate biases' are checked in GateBiasBackwardTests), its effect, and
+/// its record in the history — kept per model, removed by clear, never written in incognito, a
+/// forgotten word's part undone.
 final class EngineBiasAdaptationTests: XCTestCase {
     private var directory: URL!
     private var file: URL { directory.appendingPathComponent("history.sqlite") }
@@ -28,16 +29,20 @@ final class EngineBiasAdaptationTests: XCTestCase {
     func testTheGradientMatchesFiniteDifferencesInDouble() throws {
         let bundle = try EngineFixture.bundle()
         let vocabulary = bundle.vocabulary
-        let words = ["we", "met", "them", "in", "the", "park"]
-        let ids = [Int32(vocabulary.endOfSentenceID)] + words.map { Int32(vocabulary.idOrUnknown($0)) }
-        let isTarget = [false, true, true, false, true, true, true]  // "them" is not a target
+        let line = try XCTUnwrap(LearningPolicy.committedLines("we met them in the park", tokenizer: Tokenizer(mode: .natural)).first)
         let session = InferenceSession(model: bundle.model)
+        let reading = LineReading(line, vocabulary: vocabulary, session: session)
+        let ids = reading.ids
+        XCTAssertEqual(ids.count, 7)
+        let isTarget = [false, true, true, false, true, true, true]  // "them" is not a target
         var generator = SeededGenerator(seed: 3)
         let offsets = (0 ..< vocabulary.count).map { _ in Float(Double(generator.next() % 1000) / 1000 - 0.5) }
         session.decoderBiasOffsets = offsets
 
-        let (gradient, targets) = DecoderBiasAdaptation.gradient(ids: ids, isTarget: isTarget, session: session)
+        let step = BiasAdaptation.gradient(reading: reading, isTarget: isTarget, session: session, withGates: false)
+        let (gradient, targets) = (step.decoder, step.targets)
         XCTAssertEqual(targets, 5)
+        XCTAssertTrue(step.gates.allSatisfy { $0.allSatisfy { $0 == 0 } }, "the gates' part is not computed when not asked")
 
         // The logits at each target's position, from the model at offset 0.
         session.decoderBiasOffsets = nil
@@ -82,8 +87,9 @@ final class EngineBiasAdaptationTests: XCTestCase {
     func testAnotherModelsRecordIsNotUsedAndIsReplaced() throws {
         let store = try HistoryStore(path: file)
         let size = try EngineFixture.bundle().vocabulary.count
-        var foreign = DecoderBiasAdaptation(vocabularySize: size)
-        foreign.step(gradient: [Float](repeating: 0.5, count: size), rate: 1, decay: 0)
+        let config = try EngineFixture.bundle().model.config
+        var foreign = BiasAdaptation(config: config)
+        foreign.step(.init(decoder: [Float](repeating: 0.5, count: size), gates: foreign.gateOffsets, targets: 1), rate: 1, gateRate: 0, decay: 0)
         try store.saveAdaptationRecords([.decoderBias: foreign.encoded], model: "another-model")
         let engine = try EngineFixture.engine(history: store)
         XCTAssertEqual(engine.lock.withLock { engine.languageModel.adaptation?.isZero }, true, "a new model starts from zero")
@@ -103,23 +109,55 @@ final class EngineBiasAdaptationTests: XCTestCase {
         try engine.learn("we met them in the park")
         let park = try XCTUnwrap(engine.bundle.vocabulary.id("park"))
         XCTAssertNotEqual(engine.lock.withLock { engine.languageModel.adaptation?.offsets[park] }, 0)
+        XCTAssertEqual(engine.lock.withLock { engine.languageModel.adaptation?.gatesAreZero }, false, "the gates adapted too")
+        XCTAssertNotNil(engine.lock.withLock { engine.languageModel.session.gateBiasOffsets }, "and typing reads with them")
         try engine.forget(word: "park")
         XCTAssertEqual(engine.lock.withLock { engine.languageModel.adaptation?.offsets[park] }, 0)
+        XCTAssertEqual(engine.lock.withLock { engine.languageModel.adaptation?.gatesAreZero }, true,
+                       "the line's part of the shared gate offsets is undone with the rest")
+        XCTAssertNil(engine.lock.withLock { engine.languageModel.session.gateBiasOffsets })
         let stored = try XCTUnwrap(store.adaptationRecords(.decoderBias)[engine.resources.modelDigest])
-        XCTAssertEqual(DecoderBiasAdaptation(record: stored, vocabularySize: engine.bundle.vocabulary.count)?.offsets[park], 0,
-                       "the forget reached the record")
+        let restored = BiasAdaptation(record: stored, config: engine.bundle.model.config)
+        XCTAssertEqual(restored?.offsets[park], 0, "the forget reached the record")
+        XCTAssertEqual(restored?.gatesAreZero, true)
 
         try engine.clearHistory()
         XCTAssertTrue(store.adaptationRecords(.decoderBias).isEmpty, "clear removes the record")
         XCTAssertTrue(store.adaptationRecords(.mixture).isEmpty, "and the mixture's")
         XCTAssertEqual(engine.lock.withLock { engine.languageModel.adaptation?.isZero }, true)
         XCTAssertNil(engine.lock.withLock { engine.languageModel.session.decoderBiasOffsets })
+        XCTAssertNil(engine.lock.withLock { engine.languageModel.session.gateBiasOffsets })
     }
 
-    func testARecordThatIsNotOneIsIgnored() {
-        XCTAssertNil(DecoderBiasAdaptation(record: Data("garbage".utf8), vocabularySize: 4))
-        let good = DecoderBiasAdaptation(vocabularySize: 4)
-        XCTAssertNil(DecoderBiasAdaptation(record: good.encoded, vocabularySize: 5), "another vocabulary's size")
-        XCTAssertEqual(DecoderBiasAdaptation(record: good.encoded, vocabularySize: 4), good)
+    func testARecordThatIsNotOneIsIgnored() throws {
+        let config = try EngineFixture.bundle().model.config
+        var other = config
+        other.vocabSize += 1
+        XCTAssertNil(BiasAdaptation(record: Data("garbage".utf8), config: config))
+        var good = BiasAdaptation(config: config)
+        var generator = SeededGenerator(seed: 9)
+        let gates = good.gateOffsets.map { $0.map { _ in generator.nextFloat(in: -1, 1) } }
+        good.step(.init(decoder: good.offsets.map { _ in generator.nextFloat(in: -1, 1) }, gates: gates, targets: 1),
+                  rate: 1, gateRate: 1, decay: 0)
+        XCTAssertNil(BiasAdaptation(record: good.encoded, config: other), "another vocabulary's size")
+        let back = try XCTUnwrap(BiasAdaptation(record: good.encoded, config: config))
+        XCTAssertEqual(back.lines, 1)
+        for (a, b) in zip(back.offsets + back.gateOffsets.flatMap { $0 }, good.offsets + good.gateOffsets.flatMap { $0 }) {
+            XCTAssertEqual(a, b, accuracy: 1e-3)  // fp16
+        }
+    }
+
+    /// A record written before the gates were adapted ("NWB1": the decoder's offsets alone) is read
+    /// with zero gate offsets.
+    func testADecoderOnlyRecordIsReadWithZeroGates() throws {
+        let config = try EngineFixture.bundle().model.config
+        var data = Data("NWB1".utf8)
+        data.append(contentsOf: [4, 0, 0, 0])
+        for i in 0 ..< config.vocabSize { data.append(contentsOf: i == 2 ? [0x00, 0x3C] : [0, 0]) }  // fp16 1.0 at id 2
+        let read = try XCTUnwrap(BiasAdaptation(record: data, config: config))
+        XCTAssertEqual(read.lines, 4)
+        XCTAssertEqual(read.offsets[2], 1)
+        XCTAssertTrue(read.gatesAreZero)
+        XCTAssertEqual(BiasAdaptation.lineCount(inRecord: data), 4)
     }
 }

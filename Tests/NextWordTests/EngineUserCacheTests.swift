@@ -45,8 +45,17 @@ final class EngineUserCacheTests: XCTestCase {
         return sums.mapValues { $0 / total }
     }
 
+    /// The engine reads each committed line with the user's gate-bias offsets as they stand, and
+    /// they move after every line; the direct computation reads with the trained biases, so these
+    /// engines adapt the decoder bias only (`dyngate=0`).
+    private let trainedGates: MixingWeights = {
+        var weights = MixingWeights()
+        weights.dynamicGateRate = 0
+        return weights
+    }()
+
     func testTheDistributionMatchesADirectComputationInDouble() throws {
-        let engine = try EngineFixture.engine()
+        let engine = try EngineFixture.engine(weights: trainedGates)
         let cache = try XCTUnwrap(engine.userCache)
         let lines = ["we met them in the park", "I think the weather is nice", "we met them at home"]
         for line in lines { try engine.learn(line) }
@@ -68,7 +77,7 @@ final class EngineUserCacheTests: XCTestCase {
     /// With a projection LSTM the cache keeps the top layer's output h (P = 5 wide, not the 12
     /// cells): against the direct computation, and across a restart.
     func testAProjectionModelsCacheHoldsItsOutputWidth() throws {
-        let engine = try EngineFixture.engine(history: try HistoryStore(path: file), projection: 5)
+        let engine = try EngineFixture.engine(history: try HistoryStore(path: file), weights: trainedGates, projection: 5)
         let lines = ["we met them in the park", "we met them at home"]
         for line in lines { try engine.learn(line) }
         let remembered = try remembered(lines, engine: engine)
@@ -81,7 +90,7 @@ final class EngineUserCacheTests: XCTestCase {
         for (word, value) in directDistribution(remembered, query: query, theta: engine.weights.cacheTheta) {
             XCTAssertEqual(Double(distribution[word] ?? -1), value, accuracy: 1e-5, word)
         }
-        let reopened = try EngineFixture.engine(history: try HistoryStore(path: file), projection: 5)
+        let reopened = try EngineFixture.engine(history: try HistoryStore(path: file), weights: trainedGates, projection: 5)
         XCTAssertEqual(positions(reopened), remembered.count)
         XCTAssertFalse(reopened.suggest(prefix: "we met them in the ").isEmpty)
     }

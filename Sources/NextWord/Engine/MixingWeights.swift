@@ -39,17 +39,20 @@ public struct MixingWeights: Codable, Sendable, Equatable {
     /// What a word offered earlier for the same word, and typed past, keeps of its score (0: it
     /// goes behind every fresh candidate).
     public var passedOver: Float = 0.05
-    /// Dynamic evaluation of the decoder bias after each committed line (`DecoderBiasAdaptation`):
+    /// Dynamic evaluation of the decoder bias after each committed line (`BiasAdaptation`):
     /// step size, and the share of the offsets given back to the trained bias per line (0: off).
     public var dynamicRate: Float = 1
     public var dynamicDecay: Float = 0.01
+    /// The same step's size for every LSTM layer's gate biases (`GateBiasBackward`; 0: only the
+    /// decoder bias adapts). Off while `dynamicRate` is 0.
+    public var dynamicGateRate: Float = 0.3
 
     public init() {}
 }
 
 extension MixingWeights {
     /// Reads `name=value` pairs separated by commas over the defaults (names: ngram, cache, user,
-    /// window, theta, shrink, newword, passedover, dyn, dyndecay), for tuning runs.
+    /// window, theta, shrink, newword, passedover, dyn, dyndecay, dyngate), for tuning runs.
     public init(parsing text: String) throws {
         self.init()
         for pair in text.split(separator: ",") where !pair.isEmpty {
@@ -68,9 +71,10 @@ extension MixingWeights {
             case "passedover": passedOver = Float(value)
             case "dyn": dynamicRate = Float(value)
             case "dyndecay": dynamicDecay = Float(value)
+            case "dyngate": dynamicGateRate = Float(value)
             case "usercache": userCache = Float(value)
             case "usersize": userCacheSize = Int(value)
-            default: throw ModelError.invalidInput("unknown mixing weight \"\(parts[0])\" (ngram, cache, user, usercache, usersize, window, theta, shrink, newword, passedover, dyn, dyndecay)")
+            default: throw ModelError.invalidInput("unknown mixing weight \"\(parts[0])\" (ngram, cache, user, usercache, usersize, window, theta, shrink, newword, passedover, dyn, dyndecay, dyngate)")
             }
         }
         if ngram > 1 || cache + user + userCache >= 1 {

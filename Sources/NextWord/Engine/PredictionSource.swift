@@ -50,6 +50,10 @@ struct LineReading {
     let words: [String?]
     /// [N] the state after reading `ids[0...t]`.
     let states: [RecurrentState<Float>]
+    /// Per layer [N, 4H] the gate activations and [N, H] tanh of the cell at each step: with the
+    /// states' cells, what the backward through the line needs (`gateRecord`).
+    let gates: [[Float]]
+    let tanhCells: [[Float]]
 
     init(_ line: CommittedLine, vocabulary: Vocabulary, session: InferenceSession) {
         var ids: [Int32] = [Int32(vocabulary.endOfSentenceID)]
@@ -67,11 +71,29 @@ struct LineReading {
         var state = session.initialState()
         var states: [RecurrentState<Float>] = []
         states.reserveCapacity(ids.count)
+        let config = session.model.config
+        var gates = [[Float]](repeating: [], count: config.layers), tanhCells = gates
         for id in ids {
-            session.advance(&state, with: [id])
+            session.advance(&state, with: [id]) { layer, g, tanhC in
+                gates[layer].append(contentsOf: UnsafeBufferPointer(start: g, count: 4 * config.hiddenSize))
+                tanhCells[layer].append(contentsOf: UnsafeBufferPointer(start: tanhC, count: config.hiddenSize))
+            }
             states.append(state)
         }
-        (self.ids, self.words, self.states) = (ids, words, states)
+        (self.ids, self.words, self.states, self.gates, self.tanhCells) = (ids, words, states, gates, tanhCells)
+    }
+
+    /// The forward's record of steps `first...last` for `GateBiasBackward`: the cell before
+    /// `first` is the state's after the step before it (zero at the line's start).
+    func gateRecord(from first: Int, through last: Int) -> GateBiasBackward.Record<Float> {
+        let layers = gates.count
+        let hidden = states.first.map { $0.c[0].count } ?? 0
+        var cells = (0 ..< layers).map { first > 0 ? states[first - 1].c[$0] : [Float](repeating: 0, count: hidden) }
+        for layer in 0 ..< layers {
+            for t in first ... last { cells[layer] += states[t].c[layer] }
+        }
+        return GateBiasBackward.Record(gates: gates.map { Array($0[first * 4 * hidden ..< (last + 1) * 4 * hidden]) }, cells: cells,
+                                       tanhCells: tanhCells.map { Array($0[first * hidden ..< (last + 1) * hidden]) })
     }
 }
 

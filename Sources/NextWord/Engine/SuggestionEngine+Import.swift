@@ -36,10 +36,11 @@ extension SuggestionEngine {
             // The history's n-grams went in through the store's import (the user model reloads
             // from it below); without a store, the in-memory user model learns every line.
             let inTail = index >= tailStart
-            let lessons = lock.withLock {
-                sources.filter { $0.kind == .userHistory ? history == nil : inTail }.compactMap { $0.lesson(from: line) }
+            let (lessons, gateOffsets) = lock.withLock {
+                (sources.filter { $0.kind == .userHistory ? history == nil : inTail }.compactMap { $0.lesson(from: line) },
+                 languageModel.currentGateOffsets)
             }
-            work(lessons, on: line, reader: &reader)
+            work(lessons, on: line, reader: &reader, gateOffsets: gateOffsets)
             let positions = lessons.flatMap { $0.positions() }
             if !positions.isEmpty {
                 writes.append(HistoryStore.CachePositionWrite(positions: positions, model: resources.modelDigest,

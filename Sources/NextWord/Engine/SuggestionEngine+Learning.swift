@@ -29,8 +29,8 @@ extension SuggestionEngine {
         var reader: InferenceSession?
         for line in LearningPolicy.committedLines(text, tokenizer: tokenizer) {
             // Each source's lesson, its slow part done before the engine's lock is taken again.
-            let lessons = lock.withLock { sources.compactMap { $0.lesson(from: line) } }
-            work(lessons, on: line, reader: &reader)
+            let (lessons, gateOffsets) = lock.withLock { (sources.compactMap { $0.lesson(from: line) }, languageModel.currentGateOffsets) }
+            work(lessons, on: line, reader: &reader, gateOffsets: gateOffsets)
             // Write first, and without holding the engine's lock: the store may wait for another
             // process's write, and keystrokes must not wait with it. If the store refuses, the
             // sources do not claim otherwise.
@@ -67,10 +67,12 @@ extension SuggestionEngine {
 
     /// Runs the slow part of `lessons` (outside the engine's lock) on `line` as the LSTM reads it,
     /// read once for all of them and only if one has work; `reader` is made at the first such line.
-    func work(_ lessons: [SourceLesson], on line: CommittedLine, reader: inout InferenceSession?) {
+    /// It reads with the user's gate offsets (`gateOffsets`, taken with the lessons), as typing does.
+    func work(_ lessons: [SourceLesson], on line: CommittedLine, reader: inout InferenceSession?, gateOffsets: [[Float]]?) {
         guard lessons.contains(where: { $0.work != nil }) else { return }
         let session = reader ?? InferenceSession(model: bundle.model, weights: resources.inferenceWeights)
         reader = session
+        if session.gateBiasOffsets != gateOffsets { session.gateBiasOffsets = gateOffsets }
         let reading = LineReading(line, vocabulary: bundle.vocabulary, session: session)
         for lesson in lessons { lesson.work?(reading) }
     }

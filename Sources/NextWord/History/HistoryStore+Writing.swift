@@ -169,7 +169,7 @@ extension HistoryStore {
 
     /// What the engine keeps of its adaptation to the user, one record of each kind per model.
     public enum AdaptationKind: String, Sendable, CaseIterable {
-        /// `DecoderBiasAdaptation`'s offsets.
+        /// `BiasAdaptation`'s offsets.
         case decoderBias = "decoder-bias"
         /// `AdaptiveMixture`'s weights (JSON).
         case mixture

@@ -70,7 +70,7 @@ package final class InferenceSession {
     private let workspace: SegmentWorkspace<Float>
     private let weights: InferenceWeights
     private var gateHalves: [[UInt16]] { weights.gateHalves }
-    private var gateBiases: [[Float]] { weights.gateBiases }
+    private var gateBiases: [[Float]] { adjustedGateBiases ?? weights.gateBiases }
     private var projectionHalves: [[UInt16]] { weights.projectionHalves }
     /// [In_max + P] the concatenated input of a layer; [4H] gates; [H] tanh(c) scratch; [H] the
     /// cell output o ⊙ tanh(c) a projection reads.
@@ -78,9 +78,20 @@ package final class InferenceSession {
     private var gates: [Float]
     private var tanhScratch: [Float]
     private var cellOutput: [Float]
-    /// [V] added to the decoder's logits: this user's dynamic-evaluation offsets (`DecoderBiasAdaptation`);
+    /// [V] added to the decoder's logits: this user's dynamic-evaluation offsets (`BiasAdaptation`);
     /// nil leaves the model as trained.
     var decoderBiasOffsets: [Float]?
+    /// Per layer [4H] added to the gate biases: the same adaptation's LSTM part; nil leaves the
+    /// model as trained.
+    var gateBiasOffsets: [[Float]]? {
+        didSet {
+            adjustedGateBiases = gateBiasOffsets.map { offsets in
+                zip(weights.gateBiases, offsets).map { trained, offset in zip(trained, offset).map { $0 + $1 } }
+            }
+        }
+    }
+    /// The gate biases with `gateBiasOffsets` added (nil: the shared trained ones serve).
+    private var adjustedGateBiases: [[Float]]?
 
     /// `weights` must be built from `model` (nil builds them for this session alone).
     public init(model: LanguageModel, weights: InferenceWeights? = nil) {
@@ -104,8 +115,11 @@ package final class InferenceSession {
     ///
     /// Per layer and token: gates [4H] = [Wih | Whh] [4H, In + P] · [x; h_prev] + bias, one fp16
     /// product with fp32 accumulation (the weights of an fp16 model file exactly), then the cell,
-    /// then with a projection h [P] = Whr [P, H] · (o ⊙ tanh c).
-    public func advance(_ state: inout RecurrentState<Float>, with tokens: [Int32]) {
+    /// then with a projection h [P] = Whr [P, H] · (o ⊙ tanh c). `record`, when given, sees each
+    /// layer's gate activations i, f, g, o [4H] and tanh c [H] after each token (what the backward
+    /// of `GateBiasBackward` needs): record(layer, gates, tanhC).
+    public func advance(_ state: inout RecurrentState<Float>, with tokens: [Int32],
+                        record: ((Int, UnsafePointer<Float>, UnsafePointer<Float>) -> Void)? = nil) {
         guard !tokens.isEmpty else { return }
         let config = model.config
         let (e, h, o) = (config.embeddingSize, config.hiddenSize, config.outputSize)
@@ -137,6 +151,7 @@ package final class InferenceSession {
                                                 nw_half_gemv(w.baseAddress!, m.baseAddress!, nil, hOut.baseAddress!, o, h)
                                             }
                                         }
+                                        record?(layer, UnsafePointer(g.baseAddress!), UnsafePointer(tanhC.baseAddress!))
                                     }
                                 }
                                 // The next layer's input is this layer's output (no dropout here).
@@ -148,6 +163,14 @@ package final class InferenceSession {
                 }
             }
         }
+    }
+
+    /// out [n, P] = g [n, V] · D [V, P] over the shared int8 decoder rows: what reaches the top
+    /// layer's output from the decoder at n positions (dynamic evaluation's backward). Reads only
+    /// the shared weights, so threads may call it at once on one session.
+    func decoderTransposedProduct(_ g: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, positions n: Int) {
+        let (o, v) = (model.config.outputSize, model.config.vocabSize)
+        nw_row_combination_int8(g, weights.decoderLevels, weights.decoderScales, out, n, v, o)
     }
 
     /// Next-token probabilities [V] after `state` (the softmax of the decoder over the last layer's h).

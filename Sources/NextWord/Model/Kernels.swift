@@ -20,9 +20,26 @@ package protocol BLASScalar: BinaryFloatingPoint, Sendable {
     static func maximum(_ values: UnsafePointer<Self>, count: Int) -> Self
     /// values[i] *= factor, and sums[i] += the new values[i] when `sums` is given.
     static func scale(_ values: UnsafeMutablePointer<Self>, count: Int, by factor: Self, addingInto sums: UnsafeMutablePointer<Self>?)
+    /// out [steps, cols] = g [steps, rows] · w [rows, cols], all row-major, without the BLAS (the
+    /// engine's learning path, which never starts its threads): a sum of w's rows per output row.
+    static func rowCombination(_ g: UnsafePointer<Self>, _ w: UnsafePointer<Self>, into out: UnsafeMutablePointer<Self>,
+                               steps: Int, rows: Int, cols: Int)
 }
 
 extension BLASScalar {
+    public static func rowCombination(_ g: UnsafePointer<Self>, _ w: UnsafePointer<Self>, into out: UnsafeMutablePointer<Self>,
+                                      steps: Int, rows: Int, cols: Int) {
+        out.update(repeating: 0, count: steps * cols)
+        for t in 0 ..< steps {
+            let y = out + t * cols
+            for r in 0 ..< rows {
+                let a = g[t * rows + r], row = w + r * cols
+                if a == 0 { continue }
+                for c in 0 ..< cols { y[c] += a * row[c] }
+            }
+        }
+    }
+
     public static func maximum(_ values: UnsafePointer<Self>, count: Int) -> Self {
         var best = values[0]
         for i in 1 ..< max(count, 1) where values[i] > best { best = values[i] }
@@ -44,6 +61,12 @@ private func blasTranspose(_ t: Bool) -> Int32 { t ? BLASLibrary.transpose : BLA
 #endif
 
 extension Float: BLASScalar {
+    /// On the C kernel (AVX-512 where the CPU has it).
+    public static func rowCombination(_ g: UnsafePointer<Float>, _ w: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>,
+                                      steps: Int, rows: Int, cols: Int) {
+        nw_row_combination(g, w, out, steps, rows, cols)
+    }
+
     @inline(__always)
     public static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                             a: UnsafePointer<Float>, b: UnsafePointer<Float>, beta: Float,

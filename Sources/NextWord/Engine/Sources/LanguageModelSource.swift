@@ -1,31 +1,39 @@
 import Foundation
 
 /// The LSTM as a source: it reads each context (one batch-1 step per token on fp16 gate and int8
-/// decoder weights, `InferenceSession`) and gives its softmax, with the user's decoder-bias adaptation
-/// (`DecoderBiasAdaptation`) added to the logits.
+/// decoder weights, `InferenceSession`) and gives its softmax, with the user's bias adaptation
+/// (`BiasAdaptation`) added to the logits and the gates.
 ///
-/// Learning is dynamic evaluation: a committed line's bias gradient is computed outside the
-/// engine's lock on a reader session of its own (a softmax per word: milliseconds), and only the
-/// step is applied under it. Forgetting a word sets its offset back to 0; clearing starts from zero.
+/// Learning is dynamic evaluation: a committed line's bias gradients are computed outside the
+/// engine's lock on a reader session of its own (a softmax per word and a backward through the
+/// line: milliseconds), and only the step is applied under it. Forgetting a word sets its decoder
+/// offset and the gate offsets back to 0; clearing starts from zero.
 final class LanguageModelSource: PredictionSource {
     let kind = SourceKind.languageModel
     let resources: EngineResources
     /// The engine's session: the one that reads contexts for every typing session.
     let session: InferenceSession
-    private let rate: Float, decay: Float
-    /// The user's decoder-bias adaptation (nil when `MixingWeights.dynamicRate` is 0). The
-    /// session's logit offsets follow it (none while it is zero).
-    private(set) var adaptation: DecoderBiasAdaptation? {
-        didSet { session.decoderBiasOffsets = adaptation.flatMap { $0.isZero ? nil : $0.offsets } }
+    private let rate: Float, gateRate: Float, decay: Float
+    /// The user's bias adaptation (nil when `MixingWeights.dynamicRate` is 0). The session's
+    /// offsets follow it (none while they are zero).
+    private(set) var adaptation: BiasAdaptation? {
+        didSet {
+            session.decoderBiasOffsets = adaptation.flatMap { $0.isZero ? nil : $0.offsets }
+            session.gateBiasOffsets = currentGateOffsets
+        }
     }
 
     init(resources: EngineResources, weights: MixingWeights) {
         self.resources = resources
         session = InferenceSession(model: resources.bundle.model, weights: resources.inferenceWeights)
         rate = weights.dynamicRate
+        gateRate = weights.dynamicGateRate
         decay = weights.dynamicDecay
-        if rate > 0 { adaptation = DecoderBiasAdaptation(vocabularySize: resources.bundle.vocabulary.count) }
+        if rate > 0 { adaptation = BiasAdaptation(config: resources.bundle.model.config) }
     }
+
+    /// The gate offsets a session reading for this user applies (nil: the trained biases).
+    var currentGateOffsets: [[Float]]? { adaptation.flatMap { $0.gatesAreZero ? nil : $0.gateOffsets } }
 
     func distribution(after context: ReadContext) -> SourceDistribution {
         .dense(session.probabilities(after: context.state))
@@ -34,17 +42,17 @@ final class LanguageModelSource: PredictionSource {
     func lesson(from line: CommittedLine) -> SourceLesson? {
         guard let offsets = adaptation.map({ $0.isZero ? nil : $0.offsets }) else { return nil }
         let vocabulary = resources.bundle.vocabulary
-        var step: (gradient: [Float], targets: Int) = ([], 0)
-        let resources = self.resources
+        var step: BiasAdaptation.Gradient?
+        let (resources, withGates) = (self.resources, gateRate > 0)
         return SourceLesson(work: { reading in
             // Only the line's words the model knows are targets; refused text never is.
             let isTarget = reading.words.map { $0.map { vocabulary.id($0) != nil } ?? false }
             let scorer = InferenceSession(model: resources.bundle.model, weights: resources.inferenceWeights)
             scorer.decoderBiasOffsets = offsets
-            step = DecoderBiasAdaptation.gradient(ids: reading.ids, isTarget: isTarget, states: reading.states, session: scorer)
+            step = BiasAdaptation.gradient(reading: reading, isTarget: isTarget, session: scorer, withGates: withGates)
         }, apply: { [self] in
-            guard step.targets > 0 else { return }
-            adaptation?.step(gradient: step.gradient, rate: rate, decay: decay)
+            guard let step, step.targets > 0 else { return }
+            adaptation?.step(step, rate: rate, gateRate: gateRate, decay: decay)
         })
     }
 
@@ -55,7 +63,7 @@ final class LanguageModelSource: PredictionSource {
     }
 
     func clear() {
-        if adaptation != nil { adaptation = DecoderBiasAdaptation(vocabularySize: resources.bundle.vocabulary.count) }
+        if adaptation != nil { adaptation = BiasAdaptation(config: resources.bundle.model.config) }
     }
 
     var recordKind: HistoryStore.AdaptationKind? { adaptation == nil ? nil : .decoderBias }
@@ -63,8 +71,7 @@ final class LanguageModelSource: PredictionSource {
     func encodedRecord() -> Data? { adaptation?.encoded }
 
     func restore(record: Data) {
-        guard adaptation != nil,
-              let restored = DecoderBiasAdaptation(record: record, vocabularySize: resources.bundle.vocabulary.count) else { return }
+        guard adaptation != nil, let restored = BiasAdaptation(record: record, config: resources.bundle.model.config) else { return }
         adaptation = restored
     }
 }
