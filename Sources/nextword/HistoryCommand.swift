@@ -76,7 +76,7 @@ struct HistoryCommand: ParsableCommand {
             print("n-grams: \(stats.ngrams)")
             print("size: \(stats.fileSize) bytes")
             if positions > 0 { print("user cache: \(positions) remembered position\(positions == 1 ? "" : "s")") }
-            if let biasLines { print("decoder bias: adapted on \(biasLines) committed line\(biasLines == 1 ? "" : "s")") }
+            if let biasLines { print("model biases (decoder and LSTM gates): adapted on \(biasLines) committed line\(biasLines == 1 ? "" : "s")") }
             if let mixture {
                 print(String(format: "mixture: document cache %.3f, history %.3f, user cache %.3f (tuned on %d committed words)",
                              mixture.cache, mixture.user, mixture.weight(of: .userCache), mixture.observations))
@@ -146,7 +146,7 @@ struct HistoryCommand: ParsableCommand {
     struct Import: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Learn from your own text files (sent mail, notes), or merge an earlier `history export`.",
-            discussion: "Text is learned line by line by the same rules as typing: numbers, addresses and secrets are not learned; with the model at hand (the default one, or --model), the last \(SuggestionEngine.importAdaptationLines) lines of a text also teach the user cache and the decoder-bias adaptation, as typing them would. An export's words are checked by those rules again.")
+            discussion: "Text is learned line by line by the same rules as typing: numbers, addresses and secrets are not learned; with the model at hand (the default one, or --model), the last \(SuggestionEngine.importAdaptationLines) lines of a text also teach the user cache and the bias adaptation, as typing them would. An export's words are checked by those rules again.")
         @OptionGroup var location: Location
         @OptionGroup var modelOptions: ModelOptions
         @Argument(help: "Text files or history exports ('-' reads standard input).") var files: [String]
@@ -169,7 +169,7 @@ struct HistoryCommand: ParsableCommand {
                 engine = opened.engine
             } else {
                 engine = nil
-                FileHandle.standardError.write(Data("nextword: no model found: only words and n-grams are learned (pass --model DIR for the user cache and the decoder bias)\n".utf8))
+                FileHandle.standardError.write(Data("nextword: no model found: only words and n-grams are learned (pass --model DIR for the user cache and the model biases)\n".utf8))
             }
             let store = try engine?.history ?? location.open()
             let progress = ProgressLine()
@@ -204,7 +204,7 @@ struct HistoryCommand: ParsableCommand {
                                               adapted_lines: adapted)))
                 } else {
                     print("\(name): \(count.lines) lines, \(count.words) words learned"
-                          + (adapted.map { "; the last \($0) also taught the user cache and the decoder bias" } ?? ""))
+                          + (adapted.map { "; the last \($0) also taught the user cache and the model biases" } ?? ""))
                 }
             }
         }

@@ -20,13 +20,13 @@ final class GateBiasBackwardTests: XCTestCase {
     /// Mean cross-entropy over the scored targets (a target < 0 is not scored) from a zero state,
     /// as the engine scores a line; with `record`, what the forward left and ∂L/∂h_top per step.
     private func lineLoss(config: ModelConfig, parameters: [Double], inputs: [Int32], targets: [Int32],
-                          gradients: UnsafeMutablePointer<Double>? = nil,
+                          initial: RecurrentState<Double>? = nil, gradients: UnsafeMutablePointer<Double>? = nil,
                           record: UnsafeMutablePointer<(GateBiasBackward.Record<Double>, [Double])>? = nil) -> Double {
         let steps = inputs.count
         let (h, p, v) = (config.hiddenSize, config.outputSize, config.vocabSize)
         let pass = NetworkPass<Double>(config: config)
         let ws = SegmentWorkspace<Double>(config: config, steps: steps, batch: 1)
-        var state = RecurrentState<Double>(config: config, batch: 1)
+        var state = initial ?? RecurrentState<Double>(config: config, batch: 1)
         var generator = SeededGenerator(seed: 1)
         let scored = Double(targets.filter { $0 >= 0 }.count)
         let total = parameters.withUnsafeBufferPointer { pp in
@@ -145,6 +145,47 @@ final class GateBiasBackwardTests: XCTestCase {
             let decoderExpected = (0 ..< config.vocabSize).map { trainer[offsets.decoderBias + $0] }
             let decoderDifference = sqrt(zip(decoderExpected, engine.decoder).reduce(0) { $0 + ($1.0 - Double($1.1)) * ($1.0 - Double($1.1)) })
             XCTAssertLessThan(decoderDifference, 1e-2 * sqrt(decoderExpected.reduce(0) { $0 + $1 * $1 }))
+        }
+    }
+
+    /// A line longer than the window: the gates learn from its last `gateWindow` targets, back
+    /// through the steps from the first of them (its state as read), each target weighing 1/T of
+    /// the line's T as in the decoder's part.
+    func testALongLinesGatesLearnFromItsLastTargets() throws {
+        let bundle = try EngineFixture.bundle()
+        let config = bundle.model.config
+        let words = ["we", "met", "them", "in", "the", "park"]
+        let text = (0 ..< 5).flatMap { _ in words }.joined(separator: " ")
+        let line = try XCTUnwrap(LearningPolicy.committedLines(text, tokenizer: Tokenizer(mode: .natural)).first)
+        let session = InferenceSession(model: bundle.model)
+        let reading = LineReading(line, vocabulary: bundle.vocabulary, session: session)
+        let isTarget = reading.words.map { $0.map { bundle.vocabulary.id($0) != nil } ?? false }
+        let engine = BiasAdaptation.gradient(reading: reading, isTarget: isTarget, session: session)
+        let positions = (0 ..< reading.ids.count - 1).filter { isTarget[$0 + 1] }
+        XCTAssertGreaterThan(positions.count, BiasAdaptation.gateWindow)
+        let first = positions[positions.count - BiasAdaptation.gateWindow]
+
+        var initial = RecurrentState<Double>(config: config, batch: 1)
+        for layer in 0 ..< config.layers {
+            initial.h[layer] = reading.states[first - 1].h[layer].map(Double.init)
+            initial.c[layer] = reading.states[first - 1].c[layer].map(Double.init)
+        }
+        let inputs = Array(reading.ids[first ..< reading.ids.count - 1])
+        let targets = (first + 1 ..< reading.ids.count).map { isTarget[$0] ? reading.ids[$0] : -1 }
+        let parameters = bundle.model.parameters.map(Double.init)
+        var trainer = [Double](repeating: 0, count: parameters.count)
+        _ = trainer.withUnsafeMutableBufferPointer { g in
+            lineLoss(config: config, parameters: parameters, inputs: inputs, targets: targets, initial: initial, gradients: g.baseAddress!)
+        }
+        let share = Double(BiasAdaptation.gateWindow) / Double(positions.count)
+        let offsets = ParameterLayout(config).offsets(layers: config.layers)
+        for layer in 0 ..< config.layers {
+            let expected = (0 ..< 4 * config.hiddenSize).map { trainer[offsets.biasIH[layer] + $0] * share }
+            let got = engine.gates[layer].map(Double.init)
+            let norm = sqrt(expected.reduce(0) { $0 + $1 * $1 })
+            let difference = sqrt(zip(expected, got).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) })
+            XCTAssertGreaterThan(norm, 1e-5, "layer \(layer)")
+            XCTAssertLessThan(difference, 1e-2 * norm, "layer \(layer)")
         }
     }
 

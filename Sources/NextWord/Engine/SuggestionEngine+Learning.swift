@@ -164,7 +164,7 @@ extension SuggestionEngine {
                      "file size: \(ByteCountFormatter.string(fromByteCount: stats.fileSize, countStyle: .file))"]
         if user.isEmpty { lines.append("nothing learned yet") }
         let (mixture, positions, biasLines) = lock.withLock { (mutable.adaptive, userCache?.count ?? 0, languageModel.adaptation?.lines ?? 0) }
-        if positions > 0 { lines.append("user cache: \(positions) positions; decoder bias: adapted on \(biasLines) lines") }
+        if positions > 0 { lines.append("user cache: \(positions) positions; model biases: adapted on \(biasLines) lines") }
         // Two lines: one did not fit 90 columns.
         lines.append(String(format: "mixture: document cache %.3f, history %.3f, user cache %.3f", mixture.cache, mixture.user,
                             mixture.weight(of: .userCache)))
