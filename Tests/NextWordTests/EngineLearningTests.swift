@@ -42,15 +42,23 @@ final class EngineLearningTests: XCTestCase {
         XCTAssertEqual(store.continuations(context: ["at", "the"], limit: 3).first?.word, "zyxcorp")
     }
 
-    func testANewWordTypedOnceIsATypoTwiceAWord() throws {
+    /// A new word typed once could be a typo: it is offered again only where it was typed (after
+    /// the same two words, once its first letter is typed); from its second sighting, everywhere.
+    func testANewWordTypedOnceIsOfferedInItsOwnContextTwiceEverywhere() throws {
         let engine = try EngineFixture.engine(history: try HistoryStore.inMemory())
         try engine.learn("we met qwzxv today")
-        XCTAssertFalse(engine.suggest(prefix: "we met qw", limit: 5).map(\.text).contains("qwzxv"),
-                       "typed once: could be a typo")
-        XCTAssertFalse(engine.suggest(prefix: "we met ", limit: 50).map(\.text).contains("qwzxv"))
+        XCTAssertTrue(engine.suggest(prefix: "we met q", limit: 3).map(\.text).contains("qwzxv"),
+                      "typed once: offered where it was typed")
+        XCTAssertFalse(engine.suggest(prefix: "we met ", limit: 50).map(\.text).contains("qwzxv"),
+                       "but not before its first letter")
+        XCTAssertFalse(engine.suggest(prefix: "they saw qw", limit: 50).map(\.text).contains("qwzxv"),
+                       "nor after other words: it could be a typo")
+        XCTAssertFalse(engine.suggest(prefix: "met qw", limit: 50).map(\.text).contains("qwzxv"),
+                       "one word of its context is not enough")
         try engine.learn("we met qwzxv today")
         XCTAssertEqual(engine.suggest(prefix: "we met qw", limit: 5).first?.text, "qwzxv")
         XCTAssertTrue(engine.suggest(prefix: "we met ", limit: 3).map(\.text).contains("qwzxv"))
+        XCTAssertTrue(engine.suggest(prefix: "they saw qw", limit: 5).map(\.text).contains("qwzxv"), "twice: a word")
     }
 
     func testAWordTheModelKnowsIsLiftedAfterOneUse() throws {

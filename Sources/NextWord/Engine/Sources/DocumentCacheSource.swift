@@ -72,11 +72,23 @@ final class UserHistorySource: PredictionSource {
     func confidence(after context: ReadContext) -> Float { model.isEmpty ? 0 : 1 }
 
     func completions(of typed: String, after context: ReadContext, limit: Int) -> [(word: String, probability: Float)] {
-        // Rarer learned words with these letters (names, jargon), a bounded number of them.
+        guard !typed.isEmpty, !model.isEmpty else { return [] }
         // At every keystroke: the context's tables are looked up once, not once per word.
-        guard typed.utf8.count >= 2, !model.isEmpty else { return [] }
         let tables = model.contextTables(context.previousWords)
-        return model.words(withPrefix: typed, limit: limit).compactMap { word, count in
+        // A new word typed only once is offered again where it was typed: after the same two
+        // words, from its first letter ("Tomer Sh…" once "Tomer Shiran" was written). Elsewhere
+        // it waits for a second sighting, so a typo does not follow the user around.
+        var result: [(word: String, probability: Float)] = []
+        if context.previousWords.count >= 2, tables.count == 2 {
+            for word in tables[1].next.keys where word.hasPrefix(typed) && !isSuggestible(word, count: model.unigrams[word] ?? 0) {
+                result.append((word, Float(model.probability(of: word, after: tables))))
+            }
+            // In text order: a dictionary's order changes from one process to the next.
+            result.sort { Vocabulary.precedesInScalarOrder($0.word, $1.word) }
+        }
+        // Rarer learned words with these letters (names, jargon), a bounded number of them.
+        guard typed.utf8.count >= 2 else { return result }
+        return result + model.words(withPrefix: typed, limit: limit).compactMap { word, count in
             isSuggestible(word, count: count) ? (word, Float(model.probability(of: word, after: tables))) : nil
         }
     }
