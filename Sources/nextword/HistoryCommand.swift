@@ -78,7 +78,7 @@ struct HistoryCommand: ParsableCommand {
             if positions > 0 { print("user cache: \(positions) remembered position\(positions == 1 ? "" : "s")") }
             if let biasLines { print("model biases (decoder and LSTM gates): adapted on \(biasLines) committed line\(biasLines == 1 ? "" : "s")") }
             if let mixture {
-                print(String(format: "mixture: document cache %.3f, history %.3f, user cache %.3f (tuned on %d committed words)",
+                print(String(format: "mixture: document cache %.3f, history %.3f, user cache %.3f (tuned on %d committed word(s))",
                              mixture.cache, mixture.user, mixture.weight(of: .userCache), mixture.observations))
             }
         }

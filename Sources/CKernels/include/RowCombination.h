@@ -12,7 +12,7 @@
 /// w is read once for all steps, a block of rows at a time that stays in the first-level cache
 /// while every step's row of out is updated from it: for the default model's [16000, 192] decoder
 /// that is 12 MB read once instead of once per step.
-/// Uses AVX-512 where the processor has it (fused multiply-adds: the last bits may differ from the
+/// Uses AVX-512 (F, BW, VL) where the processor has it (fused multiply-adds: the last bits may differ from the
 /// portable path's).
 void nw_row_combination(const float *g, const float *w, float *out, size_t steps, size_t rows, size_t cols);
 

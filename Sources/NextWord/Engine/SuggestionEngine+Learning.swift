@@ -164,11 +164,11 @@ extension SuggestionEngine {
                      "file size: \(ByteCountFormatter.string(fromByteCount: stats.fileSize, countStyle: .file))"]
         if user.isEmpty { lines.append("nothing learned yet") }
         let (mixture, positions, biasLines) = lock.withLock { (mutable.adaptive, userCache?.count ?? 0, languageModel.adaptation?.lines ?? 0) }
-        if positions > 0 { lines.append("user cache: \(positions) positions; model biases: adapted on \(biasLines) lines") }
+        if positions > 0 { lines.append("user cache: \(positions) positions; model biases: adapted on \(biasLines) line\(biasLines == 1 ? "" : "s")") }
         // Two lines: one did not fit 90 columns.
         lines.append(String(format: "mixture: document cache %.3f, history %.3f, user cache %.3f", mixture.cache, mixture.user,
                             mixture.weight(of: .userCache)))
-        lines.append(String(format: "  (tuned on %d committed words; prior %.2f, %.2f, %.2f)", mixture.observations,
+        lines.append(String(format: "  (tuned on %d committed word(s); prior %.2f, %.2f, %.2f)", mixture.observations,
                             weights.cache, weights.user, weights.userCache))
         return lines.joined(separator: "\n")
     }
