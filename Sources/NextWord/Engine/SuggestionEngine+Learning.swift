@@ -72,7 +72,7 @@ extension SuggestionEngine {
         guard lessons.contains(where: { $0.work != nil }) else { return }
         let session = reader ?? InferenceSession(model: bundle.model, weights: resources.inferenceWeights)
         reader = session
-        if session.gateBiasOffsets != gateOffsets { session.gateBiasOffsets = gateOffsets }
+        session.gateBiasOffsets = gateOffsets
         let reading = LineReading(line, vocabulary: bundle.vocabulary, session: session)
         for lesson in lessons { lesson.work?(reading) }
     }

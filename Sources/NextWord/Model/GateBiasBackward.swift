@@ -45,7 +45,7 @@ package enum GateBiasBackward {
         var dhNext = [[T]](repeating: [T](repeating: 0, count: p), count: layers)
         var dcNext = [[T]](repeating: [T](repeating: 0, count: h), count: layers)
         var fromAbove = [T](repeating: 0, count: p)
-        var dh = [T](repeating: 0, count: p), dm = [T](repeating: 0, count: h)
+        var dh = [T](repeating: 0, count: p), dm = [T](repeating: 0, count: offsets.weightHR == nil ? 0 : h)
 
         /// y[cols] = Σ_r a[r] · w[r, :] over w [rows, cols] row-major.
         func combine(_ a: UnsafePointer<T>, rows: Int, _ w: UnsafePointer<T>, cols: Int, into y: UnsafeMutablePointer<T>) {
@@ -56,18 +56,18 @@ package enum GateBiasBackward {
             for j in 0 ..< p { fromAbove[j] = output[t * p + j] }
             for layer in stride(from: layers - 1, through: 0, by: -1) {
                 for j in 0 ..< p { dh[j] = fromAbove[j] + dhNext[layer][j] }
+                // What reaches the cell's output m: through the projection, or h itself.
                 if let weightHR = offsets.weightHR {
                     dh.withUnsafeBufferPointer { combine($0.baseAddress!, rows: p, parameters + weightHR[layer], cols: h, into: &dm) }
-                } else {
-                    dm = dh
                 }
+                let cellOutputGradient = offsets.weightHR == nil ? dh : dm
                 record.gates[layer].withUnsafeMutableBufferPointer { gates in
                     let da = gates.baseAddress! + t * 4 * h
                     record.cells[layer].withUnsafeBufferPointer { cells in
                         record.tanhCells[layer].withUnsafeBufferPointer { tanhCells in
                             dcNext[layer].withUnsafeMutableBufferPointer { dc in
                                 lstmCellBackward(batch: 1, hidden: h, gates: da, cPrev: cells.baseAddress! + t * h,
-                                                 tanhC: tanhCells.baseAddress! + t * h, dh: dm, dc: dc.baseAddress!)
+                                                 tanhC: tanhCells.baseAddress! + t * h, dh: cellOutputGradient, dc: dc.baseAddress!)
                             }
                         }
                     }

@@ -61,10 +61,13 @@ final class UserHistorySource: PredictionSource {
 
     func distribution(after context: ReadContext) -> SourceDistribution {
         var words: [String: Float] = [:]
+        // The context's tables hold its followers (bigram and trigram): looked up once for both.
         let tables = model.contextTables(context.previousWords)
-        for word in model.followers(of: context.previousWords).keys where words[word] == nil {
-            guard isSuggestible(word, count: model.unigrams[word] ?? 0) else { continue }
-            words[word] = Float(model.probability(of: word, after: tables))
+        for (next, _) in tables {
+            for word in next.keys where words[word] == nil {
+                guard isSuggestible(word, count: model.unigrams[word] ?? 0) else { continue }
+                words[word] = Float(model.probability(of: word, after: tables))
+            }
         }
         return .sparse(words)
     }
