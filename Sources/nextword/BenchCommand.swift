@@ -39,6 +39,11 @@ struct BenchCommand: ParsableCommand, RunsMatrixProducts {
     @Option(help: "Threads for evaluation and training.")
     var threads = 2
 
+    @Option(help: "Training's decoder products: automatic, float32 or bfloat16 (as for train).")
+    var decoderProducts = "automatic"
+
+    func validate() throws { try validateDecoderProducts(decoderProducts) }
+
     @Flag(help: "Print one JSON object.")
     var json = false
 
@@ -109,7 +114,10 @@ struct BenchCommand: ParsableCommand, RunsMatrixProducts {
                                                            segment: 35, threads: threads)
         report.evalTokensPerS = Double(scored) / max((ContinuousClock.now - evalStart).seconds, 1e-9)
 
-        if trainBatches > 0 { report.trainTokensPerS = try trainingSpeed() }
+        if trainBatches > 0 {
+            report.trainTokensPerS = try trainingSpeed()
+            report.trainDecoderProducts = (DecoderProducts(rawValue: decoderProducts) ?? .automatic).resolved.rawValue
+        }
         report.threads = threads
 
         if json {
@@ -159,6 +167,7 @@ struct BenchCommand: ParsableCommand, RunsMatrixProducts {
                                  hiddenSize: 256, layers: 2, tied: true, tokenization: .pretokenized)
         var options = TrainingOptions()
         options.threads = threads
+        options.decoderProducts = DecoderProducts(rawValue: decoderProducts) ?? .automatic
         let tokens = options.batchSize * options.bptt * trainBatches + options.batchSize
         var stream: [Int32] = []
         if let lines = try? TextFile.lines(contentsOf: URL(fileURLWithPath: "../shared/data/brown-lm/train.txt")) {

@@ -76,6 +76,17 @@ extension NextWordCommand {
 /// on the kernel this CPU deserves.
 protocol RunsMatrixProducts {}
 
+/// `--decoder-products`: one of `DecoderProducts`' names, and bfloat16 only where this CPU has the
+/// tiles for it (automatic falls back to float32 by itself).
+func validateDecoderProducts(_ value: String) throws {
+    guard let products = DecoderProducts(rawValue: value) else {
+        throw ValidationError("--decoder-products is one of \(DecoderProducts.allCases.map(\.rawValue).joined(separator: ", ")) (got \(value))")
+    }
+    if products == .bfloat16 && !DecoderProducts.tilesAvailable {
+        throw ValidationError("--decoder-products bfloat16 needs AMX-BF16 tiles, which this CPU or its operating system does not offer; use float32")
+    }
+}
+
 /// Options naming a model directory, shared by the subcommands that run a model.
 struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: "Model directory (config.json, model.safetensors). Default: models/default, found next to the executable, above the working directory, or from $NEXTWORD_MODEL.")

@@ -77,7 +77,7 @@ final class CommandLineWriterTests: XCTestCase {
         let awd = ["--train", "train.txt", "--valid", "train.txt", "--embedding", "8", "--hidden", "12", "--projection", "8",
                    "--batch", "2", "--bptt", "4", "--threads", "1", "--lr", "60", "--asgd", "1", "--locked-dropout",
                    "--dropout-input", "0.3", "--weight-drop", "0.2", "--dropout-embedding", "0.1", "--weight-decay", "1e-5",
-                   "--ar", "2", "--tar", "1"]
+                   "--ar", "2", "--tar", "1", "--decoder-products", "float32"]  // the trajectory this test expects
         let first = try nextword(["train"] + awd + ["--epochs", "5", "--output", "model"])
         XCTAssertEqual(first.status, 0, first.errors)
         let config = try Checkpoint.readConfig(from: directory.appendingPathComponent("model"))
@@ -103,6 +103,25 @@ final class CommandLineWriterTests: XCTestCase {
             XCTAssertNotEqual(refused.status, 0, bad.joined(separator: " "))
             XCTAssertFalse(FileManager.default.fileExists(atPath: directory.appendingPathComponent("refused").path))
         }
+    }
+
+    /// `--decoder-products`: a run records that its decoder products ran in bfloat16 (where this
+    /// CPU has the tiles) and nothing with float32; an unknown name is refused, and so is bfloat16
+    /// where there are no tiles.
+    func testTheDecoderProductsAreChosenAndRecorded() throws {
+        let plain = try nextword(["train"] + tinyTraining + ["--output", "plain", "--decoder-products", "float32"])
+        XCTAssertEqual(plain.status, 0, plain.errors)
+        XCTAssertNil(try Checkpoint.readConfig(from: directory.appendingPathComponent("plain")).training?.decoderProducts)
+        let automatic = try nextword(["train"] + tinyTraining + ["--output", "automatic"])
+        XCTAssertEqual(automatic.status, 0, automatic.errors)
+        XCTAssertEqual(try Checkpoint.readConfig(from: directory.appendingPathComponent("automatic")).training?.decoderProducts,
+                       DecoderProducts.tilesAvailable ? "bfloat16" : nil)
+        let unknown = try nextword(["train"] + tinyTraining + ["--output", "refused", "--decoder-products", "fp8"])
+        XCTAssertNotEqual(unknown.status, 0)
+        XCTAssertTrue(unknown.errors.contains("--decoder-products"), unknown.errors)
+        let tiles = try nextword(["train"] + tinyTraining + ["--output", "tiles", "--decoder-products", "bfloat16"])
+        XCTAssertEqual(tiles.status == 0, DecoderProducts.tilesAvailable, tiles.errors)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.appendingPathComponent("refused").path))
     }
 
     /// `train --json` and `lexicon --json`: one object on standard output, progress elsewhere.

@@ -25,7 +25,7 @@ extension NetworkPass {
                                                gradientScale: 0, threads: threads, biasGradient: nil)
         }
         let fused = T.self == Float.self && nw_softmax_gradient_available() != 0
-        decode(parameters: parameters, workspace: ws, addBias: !fused)
+        decode(parameters: parameters, workspace: ws, addBias: !fused, threads: threads)
         let loss = parallelSoftmaxCrossEntropy(rows: ws.rows, logits: ws.logits, targets: targets,
                                                gradientScale: 1 / T(ws.rows), threads: threads,
                                                biasGradient: gradients + offsets.decoderBias,

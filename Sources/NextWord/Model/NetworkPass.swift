@@ -102,13 +102,27 @@ struct NetworkPass<T: BLASScalar> {
 
     /// logits [TB, V] = X_L · D^T + bias (without the bias when `addBias` is false: a scoring
     /// kernel that adds it itself), into `workspace.logits`.
-    func decode(parameters: UnsafePointer<T>, workspace ws: SegmentWorkspace<T>, addBias: Bool = true) {
+    func decode(parameters: UnsafePointer<T>, workspace ws: SegmentWorkspace<T>, addBias: Bool = true, threads: Int = 1) {
         let (o, v) = (config.outputSize, config.vocabSize)
         // Rows start as the bias and the product adds to them (beta 1): one pass over [TB, V]
         // fewer than zeroing, multiplying and adding the bias after.
         if addBias { fillRows(rows: ws.rows, columns: v, matrix: ws.logits, with: parameters + offsets.decoderBias) }
-        T.gemm(transA: false, transB: true, m: ws.rows, n: v, k: o, alpha: 1,
-               a: ws.dropped[config.layers - 1], b: parameters + offsets.decoderWeight, beta: addBias ? 1 : 0, c: ws.logits)
+        decoderProduct(transA: false, transB: true, m: ws.rows, n: v, k: o,
+                       a: ws.dropped[config.layers - 1], b: parameters + offsets.decoderWeight, beta: addBias ? 1 : 0,
+                       c: ws.logits, workspace: ws, threads: threads)
+    }
+
+    /// C = beta·C + op(A)·op(B) (sgemm's row-major terms) for a product with the decoder: on the
+    /// workspace's bfloat16 tiles when it has them, else the BLAS in T.
+    func decoderProduct(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, a: UnsafePointer<T>, b: UnsafePointer<T>,
+                        beta: T, c: UnsafeMutablePointer<T>, workspace ws: SegmentWorkspace<T>, threads: Int) {
+        guard let tiles = ws.tiles else {
+            T.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1, a: a, b: b, beta: beta, c: c)
+            return
+        }
+        func float(_ p: UnsafePointer<T>) -> UnsafePointer<Float> { UnsafeRawPointer(p).assumingMemoryBound(to: Float.self) }
+        tiles.gemm(transA: transA, transB: transB, m: m, n: n, k: k, a: float(a), b: float(b), beta: Float(beta),
+                   c: UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), threads: threads)
     }
 
     /// Backward of the whole pass, given `workspace.logits` already holding dLoss/dlogits.
@@ -123,11 +137,11 @@ struct NetworkPass<T: BLASScalar> {
         let (steps, batch, rows) = (ws.steps, ws.batch, ws.rows)
 
         // Decoder: dD += dlogits^T · X_L [V, P]; dX_L = dlogits · D [TB, P].
-        T.gemm(transA: true, transB: false, m: v, n: o, k: rows, alpha: 1,
-               a: ws.logits, b: ws.dropped[layers - 1], beta: 1, c: gradients + offsets.decoderWeight)
+        decoderProduct(transA: true, transB: false, m: v, n: o, k: rows, a: ws.logits, b: ws.dropped[layers - 1],
+                       beta: 1, c: gradients + offsets.decoderWeight, workspace: ws, threads: threads)
         var dOut = ws.gradientA, dIn = ws.gradientB
-        T.gemm(transA: false, transB: false, m: rows, n: o, k: v, alpha: 1,
-               a: ws.logits, b: parameters + offsets.decoderWeight, beta: 0, c: dOut)
+        decoderProduct(transA: false, transB: false, m: rows, n: o, k: v, a: ws.logits, b: parameters + offsets.decoderWeight,
+                       beta: 0, c: dOut, workspace: ws, threads: threads)
 
         for layer in stride(from: layers - 1, through: 0, by: -1) {
             let inputSize = config.inputSize(ofLayer: layer)

@@ -66,12 +66,17 @@ final class SegmentWorkspace<T: BLASScalar> {
     let weightDrop: WeightDropBuffers<T>?
     /// The recurrent matrices of the segment, packed for the step products.
     let stepProducts: StepProducts<T>
+    /// Where the decoder's products run in bfloat16 on AMX tiles (training with
+    /// `DecoderProducts.bfloat16`, Float only); nil: the BLAS in T.
+    let tiles: TileProducts?
 
     private var allocations: [UnsafeMutablePointer<T>] = []
 
     /// `panels: false` runs the step products on the BLAS even where the panel kernel exists.
-    init(config: ModelConfig, steps: Int, batch: Int, weightDrop: Bool = false, panels: Bool = true) {
+    init(config: ModelConfig, steps: Int, batch: Int, weightDrop: Bool = false, panels: Bool = true,
+         tiles: TileProducts? = nil) {
         self.config = config
+        self.tiles = T.self == Float.self ? tiles : nil
         self.steps = steps
         self.batch = batch
         let (e, h, v, layers) = (config.embeddingSize, config.hiddenSize, config.vocabSize, config.layers)
