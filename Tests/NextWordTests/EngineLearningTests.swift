@@ -61,6 +61,27 @@ final class EngineLearningTests: XCTestCase {
         XCTAssertTrue(engine.suggest(prefix: "they saw qw", limit: 5).map(\.text).contains("qwzxv"), "twice: a word")
     }
 
+    func testTheUsersNgramsReadPunctuationAndTheLineStartAsContext() throws {
+        // A sign-off: the name follows a comma, and a new line starts with the same word. Before,
+        // punctuation and line breaks cut the chain, so neither context was learned.
+        let engine = try EngineFixture.engine(history: try HistoryStore.inMemory())
+        try engine.learn("see you soon, qwzxv")
+        XCTAssertTrue(engine.suggest(prefix: "see you soon, q", limit: 3).map(\.text).contains("qwzxv"),
+                      "typed once after 'soon ,': offered there")
+        XCTAssertFalse(engine.suggest(prefix: "see you soon. q", limit: 50).map(\.text).contains("qwzxv"),
+                       "another mark is another context")
+        // The line start: a user who begins lines with "river" gets it there more than one who
+        // typed the same words in another order (before, both were the same unigram counts).
+        func shareAtLineStart(after lines: [String]) throws -> Double {
+            let plain = try EngineFixture.engine(history: try HistoryStore.inMemory(), withNgram: false)
+            for line in lines { try plain.learn(line) }
+            return try XCTUnwrap(plain.suggest(prefix: "we met.\n", limit: 500).first { $0.text.lowercased() == "river" }?.probability)
+        }
+        let begins = try shareAtLineStart(after: ["river deep", "river wide"])
+        let ends = try shareAtLineStart(after: ["deep river", "wide river"])
+        XCTAssertGreaterThan(begins, 1.5 * ends, "the line start is a context")
+    }
+
     func testAWordTheModelKnowsIsLiftedAfterOneUse() throws {
         // The two-sightings rule is for unknown words only: a vocabulary word learned once after a
         // context must rise above where it was.

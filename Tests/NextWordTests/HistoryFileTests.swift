@@ -146,8 +146,9 @@ final class HistoryFileTests: XCTestCase {
         let store = try HistoryStore(path: file)
         for index in 0..<20 { try store.learn(tokens: ["my", "Qwxyzzy", "code", "word\(index)"]) }
         XCTAssertTrue(try bytesOnDisk().contains("qwxyzzy"), "precondition: the word is on disk")
-        // The word row, my→qwxyzzy, qwxyzzy→code, "my qwxyzzy"→code, and 20 "qwxyzzy code"→wordN.
-        XCTAssertEqual(try store.forget(word: "qwxyzzy"), 1 + 3 + 20)
+        // The word row, my→qwxyzzy, "</s> my"→qwxyzzy (a line's start is context), qwxyzzy→code,
+        // "my qwxyzzy"→code, and 20 "qwxyzzy code"→wordN.
+        XCTAssertEqual(try store.forget(word: "qwxyzzy"), 1 + 4 + 20)
         let bytes = try bytesOnDisk()
         XCTAssertFalse(bytes.contains("qwxyzzy"))
         XCTAssertFalse(bytes.contains("Qwxyzzy"))

@@ -59,10 +59,17 @@ final class HistoryLearnabilityTests: XCTestCase {
         XCTAssertEqual(words(["Don\u{2019}t", "x@y.z"]), ["Don't"], "normalized surface; address dropped")
     }
 
-    func testLearnedTokensFormChainsBetweenBreakers() {
+    func testLearnedTokensFormChainsFromTheLineStartThroughPunctuationUpToBreakers() {
         let (words, ngrams) = HistoryStore.extract(LearnedToken.classify(["A", "b", "c", ",", "d", "e"]))
         XCTAssertEqual(words.map(\.surface), ["A", "b", "c", "d", "e"])
         XCTAssertEqual(ngrams.map { "\($0.order):\($0.context)>\($0.word)" },
-                       ["2:a>b", "2:b>c", "3:a b>c", "2:d>e"])
+                       ["2:</s>>a", "2:a>b", "3:</s> a>b", "2:b>c", "3:a b>c", "2:,>d", "3:c ,>d", "2:d>e", "3:, d>e"])
+        // A refused token (a number, here) cuts the chain: nothing is learned across it.
+        let (_, cut) = HistoryStore.extract(LearnedToken.classify(["pay", "4111", "now", "please"]))
+        XCTAssertEqual(cut.map { "\($0.order):\($0.context)>\($0.word)" }, ["2:</s>>pay", "2:now>please"])
+        XCTAssertEqual(LearnedToken.classify(["ok", "?!", "\"", "…"]).dropFirst(),
+                       [.punctuation("?!"), .punctuation("\""), .punctuation("…")])
+        XCTAssertEqual(LearnedToken.classify(["ok", "\u{7}", "----"]).dropFirst(), [.breaker, .breaker],
+                       "control characters and long tokens are not punctuation")
     }
 }

@@ -100,15 +100,17 @@ final class HistoryStoreTests: XCTestCase {
         let store = try HistoryStore.inMemory()
         try store.learn(tokens: ["I", "love", "Secret", "plans"])
         try store.learn(tokens: ["my", "secret", "is", "out"])
-        XCTAssertEqual(store.stats().ngrams, 10)
-        // 2 surface forms + 8 n-grams that hold "secret" (counted by hand: 4 per line).
-        XCTAssertEqual(try store.forget(word: "SECRET"), 10)
+        XCTAssertEqual(store.stats().ngrams, 14)  // 7 a line: 4 words from the line's start
+        // 2 surface forms + 9 n-grams that hold "secret" (counted by hand: 4 in the first line,
+        // 5 in the second, where "</s> my"→secret holds it too).
+        XCTAssertEqual(try store.forget(word: "SECRET"), 11)
         XCTAssertEqual(store.wordCount(lower: "secret").count, 0)
         XCTAssertEqual(store.continuations(context: ["love"], limit: 10).count, 0)
         XCTAssertEqual(store.continuations(context: ["i", "love"], limit: 10).map(\.word), [])
         XCTAssertEqual(store.continuations(context: ["secret", "is"], limit: 10).map { "\($0.order)\($0.word)" }, ["2out"])
         XCTAssertEqual(store.continuations(context: ["i"], limit: 10).map(\.word), ["love"])
-        XCTAssertEqual(store.stats().ngrams, 2)
+        XCTAssertEqual(store.continuations(context: ["</s>"], limit: 10).map(\.word).sorted(), ["i", "my"])
+        XCTAssertEqual(store.stats().ngrams, 5)  // </s>→i, "</s> i"→love, i→love, </s>→my, is→out
         let json = String(decoding: try store.export(), as: UTF8.self)
         XCTAssertFalse(json.lowercased().contains("secret"))
         XCTAssertEqual(try store.forget(word: "nothing"), 0)
@@ -130,7 +132,12 @@ final class HistoryStoreTests: XCTestCase {
             HistoryWord(text: "hello", lower: "hello", count: 1, lastUsed: t1),
             HistoryWord(text: "world", lower: "world", count: 2, lastUsed: t2),
         ])
-        XCTAssertEqual(document.ngrams, [HistoryNgram(context: "hello", word: "world", order: 2, count: 2, lastUsed: t2)])
+        XCTAssertEqual(document.ngrams, [HistoryNgram(context: "</s>", word: "hello", order: 2, count: 2, lastUsed: t2),
+                                         HistoryNgram(context: "hello", word: "world", order: 2, count: 2, lastUsed: t2),
+                                         HistoryNgram(context: "</s> hello", word: "world", order: 3, count: 2, lastUsed: t2)])
+        // An import takes the line-start contexts back.
+        let copy = try HistoryStore.inMemory()
+        XCTAssertEqual(try copy.importExport(document).ngrams, 3)
         XCTAssertThrowsError(try HistoryExport.decode(Data("{\"format\":\"x\"}".utf8)))
     }
 

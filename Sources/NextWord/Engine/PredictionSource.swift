@@ -63,6 +63,10 @@ struct LineReading {
             case .word(_, let lower):
                 ids.append(Int32(vocabulary.idOrUnknown(lower)))
                 words.append(lower)
+            case .punctuation(let text):
+                // As typing reads it: the model's own token for it.
+                ids.append(Int32(vocabulary.idOrUnknown(text)))
+                words.append(nil)
             case .breaker:
                 ids.append(Int32(vocabulary.unknownID))
                 words.append(nil)
@@ -160,7 +164,8 @@ struct ReadContext {
     var state: RecurrentState<Float>
     /// Last token ids fed to the model (for the n-gram), at most two.
     var lastIDs: [Int32]
-    /// The last two lowercased words (for the user's n-grams); punctuation breaks the chain.
+    /// The last two tokens for the user's n-grams: lowercased words and punctuation, `</s>` at a
+    /// line's start (`LearnedToken.wordsInContext`'s chains, as learning makes them).
     var previousWords: [String]
     /// The last word of the context, whatever punctuation followed it: the word just typed.
     var lastWord: String?

@@ -25,12 +25,14 @@ extension SuggestionEngine {
             // A document starts as a line does in training: after `</s>`.
             var state = reader.initialState()
             reader.advance(&state, with: [endOfSentence])
-            read = ReadContext(state: state, lastIDs: [endOfSentence], previousWords: [], lastWord: nil, sentenceStart: true, memory: nil)
+            read = ReadContext(state: state, lastIDs: [endOfSentence], previousWords: [LearnedToken.lineStart], lastWord: nil,
+                               sentenceStart: true, memory: nil)
             scanner = LearningScanner(); pendingChunk = ""; pendingWords = []
             if key.count > Self.maximumFreshContextBytes {
                 // Start reading at a line or word boundary near the limit.
                 start = key.count - Self.maximumFreshContextBytes
                 while start < key.count, key[start] != 0x0A, key[start] != 0x20 { start += 1 }
+                read.previousWords = []  // mid-line: the words before the cut are not read
             }
         }
 
@@ -53,14 +55,21 @@ extension SuggestionEngine {
                     read.lastWord = lower
                     read.sentenceStart = false
                 } else {
-                    read.previousWords.removeAll()
+                    // Punctuation is context for the user's n-grams, as learning keeps it; anything
+                    // else cuts the chain as a refused token does.
+                    if LearnedToken.isPunctuation(word) {
+                        read.previousWords.append(word)
+                        if read.previousWords.count > 2 { read.previousWords.removeFirst() }
+                    } else {
+                        read.previousWords.removeAll()
+                    }
                     if token.text == "." || token.text == "!" || token.text == "?" { read.sentenceStart = true }
                 }
             }
             if index < lines.count - 1 {
                 ids.append(endOfSentence)
                 wordAt.append(nil)
-                read.previousWords.removeAll()
+                read.previousWords = [LearnedToken.lineStart]
                 read.sentenceStart = true
             }
         }

@@ -86,7 +86,10 @@ extension HistoryStore {
         }
         let words = document.words.filter { learnable($0.text) && $0.count > 0 }
         let ngrams = document.ngrams.filter { ngram in
-            ngram.count > 0 && learnable(ngram.word) && ngram.context.split(separator: " ").allSatisfy { learnable(String($0)) }
+            ngram.count > 0 && learnable(ngram.word) && ngram.context.split(separator: " ").allSatisfy { part in
+                // A context may hold punctuation and the line start, as learning makes them.
+                part == LearnedToken.lineStart[...] || LearnedToken.isPunctuation(String(part)) || learnable(String(part))
+            }
         }
         count.refused = refusedWords.count
         let cap = maxRows

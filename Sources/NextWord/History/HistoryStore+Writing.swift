@@ -221,25 +221,15 @@ extension HistoryStore {
         }
     }
 
-    /// Words and n-gram increments of a classified line. A breaker ends the chain.
+    /// Words and n-gram increments of a classified line (`LearnedToken.wordsInContext`'s chains).
     static func extract(_ tokens: [LearnedToken]) -> (words: [(surface: String, lower: String)],
                                                       ngrams: [(context: String, word: String, order: Int)]) {
         var words: [(surface: String, lower: String)] = []
         var ngrams: [(context: String, word: String, order: Int)] = []
-        var chain: [String] = []
-        for token in tokens {
-            guard case .word(let surface, let lower) = token else {
-                chain.removeAll()
-                continue
-            }
+        LearnedToken.wordsInContext(tokens) { surface, lower, context in
             words.append((surface, lower))
-            if let previous = chain.last {
-                ngrams.append((previous, lower, 2))
-            }
-            if chain.count >= 2 {
-                ngrams.append((chain[chain.count - 2] + " " + chain[chain.count - 1], lower, 3))
-            }
-            chain.append(lower)
+            if let previous = context.last { ngrams.append((previous, lower, 2)) }
+            if context.count == 2 { ngrams.append((context.joined(separator: " "), lower, 3)) }
         }
         return (words, ngrams)
     }

@@ -166,8 +166,45 @@ enum Learnability {
 enum LearnedToken: Equatable, Sendable {
     /// A word to learn: the normalized surface form and its lowercase key.
     case word(surface: String, lower: String)
-    /// Punctuation or a refused word: not learned, and no n-gram spans it.
+    /// Punctuation (",", ".", "?", a quote): never learned or offered as a word, but the user's
+    /// n-grams read it as context as the LSTM does ("thanks , bob", ". see").
+    case punctuation(String)
+    /// A refused token (a number, an address, a secret, a redacted run): no n-gram spans it.
     case breaker
+
+    /// The context a line's first word is learned and looked up after, as the model reads a line:
+    /// after `</s>`.
+    static let lineStart = "</s>"
+
+    /// Punctuation the n-grams keep as context: one to three characters, none a letter, digit,
+    /// whitespace or control character ("," "?!" "..." a quote).
+    static func isPunctuation(_ token: String) -> Bool {
+        !token.isEmpty && token.count <= 3 && token.allSatisfy { character in
+            !Learnability.isWordCharacter(character) && !character.isWhitespace
+                && !character.unicodeScalars.contains { $0.properties.generalCategory == .control }
+        }
+    }
+
+    /// Each word of `tokens` with the context it is learned after, the two tokens before it
+    /// (oldest first): words and punctuation since the line's start (`lineStart`) or since the
+    /// last refused token. The one definition of the user's n-gram chains: the history store and
+    /// the in-memory user model both learn from it.
+    static func wordsInContext(_ tokens: [LearnedToken],
+                               _ body: (_ surface: String, _ lower: String, _ context: ArraySlice<String>) -> Void) {
+        var chain: [String] = [lineStart]
+        for token in tokens {
+            switch token {
+            case .word(let surface, let lower):
+                body(surface, lower, chain.suffix(2))
+                chain.append(lower)
+            case .punctuation(let text):
+                chain.append(text)
+            case .breaker:
+                chain.removeAll()
+            }
+            if chain.count > 2 { chain.removeFirst(chain.count - 2) }
+        }
+    }
 
     /// Classifies a line's tokens: ``HistoryStore/isLearnable(_:)`` on each (numbers are refused
     /// there), and a word holding a digit next to a number is refused with it: "DE89 3704 0044"

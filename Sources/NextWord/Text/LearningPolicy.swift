@@ -4,13 +4,14 @@ import Foundation
 /// model, the caches. One value, made once, by one set of rules (`LearningPolicy`), so no store can
 /// learn a piece of a secret that another refused.
 public struct CommittedLine: Sendable, Equatable {
-    /// The line's tokens: words to learn and breakers (punctuation, refused and redacted text).
+    /// The line's tokens: words to learn, punctuation (context only) and breakers (refused and
+    /// redacted text).
     let tokens: [LearnedToken]
 
     /// The words to learn, normalized surface form and lowercase key, in order.
     public var words: [(surface: String, lower: String)] { HistoryStore.extract(tokens).words }
 
-    /// The words' 2- and 3-grams, within runs unbroken by a breaker.
+    /// The words' 2- and 3-grams: after the line's start and punctuation too, never across a breaker.
     public var ngrams: [(context: String, word: String, order: Int)] { HistoryStore.extract(tokens).ngrams }
 
     public var isEmpty: Bool { !tokens.contains { if case .word = $0 { return true } else { return false } } }
@@ -164,13 +165,15 @@ struct LearningScanner: Sendable {
         let token = HistoryText.normalize(Tokenizer.normalizeApostrophes(text))
         texts.append(Tokenizer.normalizeApostrophes(text))
         if Self.separators.contains(token) {
-            tokens.append(.breaker)  // punctuation, but the number adjacency carries over it
+            tokens.append(.punctuation(token))  // the number adjacency carries over it
             return
         }
         if Learnability.isNumber(token) { return noteNumber(appending: .breaker) }
         let hasDigit = token.unicodeScalars.contains(where: Learnability.isDigit)
         if Learnability.isLearnable(token) && !(hasDigit && lastIsNumber) {
             tokens.append(.word(surface: token, lower: HistoryText.lower(token)))
+        } else if LearnedToken.isPunctuation(token) {
+            tokens.append(.punctuation(token))
         } else {
             tokens.append(.breaker)
         }

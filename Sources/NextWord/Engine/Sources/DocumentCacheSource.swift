@@ -104,15 +104,8 @@ final class UserHistorySource: PredictionSource {
 
     func lesson(from line: CommittedLine) -> SourceLesson? {
         SourceLesson(apply: { [self] in
-            var previous: [String] = []
-            for token in line.tokens {
-                guard case .word(let surface, let lower) = token else {
-                    previous.removeAll()
-                    continue
-                }
-                model.observe(surface: surface, previous: previous)
-                previous.append(lower)
-                if previous.count > 2 { previous.removeFirst() }
+            LearnedToken.wordsInContext(line.tokens) { surface, _, context in
+                model.observe(surface: surface, previous: Array(context))
             }
         })
     }
