@@ -39,10 +39,10 @@ struct BenchCommand: ParsableCommand, RunsMatrixProducts {
     @Option(help: "Threads for evaluation and training.")
     var threads = 2
 
-    @Option(help: "Training's decoder products: automatic, float32 or bfloat16 (as for train).")
-    var decoderProducts = "automatic"
+    @Option(help: "Precision of training's matrix products: automatic, float32 or bfloat16 (as for train).")
+    var matmulPrecision = "automatic"
 
-    func validate() throws { try validateDecoderProducts(decoderProducts) }
+    func validate() throws { try validateMatmulPrecision(matmulPrecision) }
 
     @Flag(help: "Print one JSON object.")
     var json = false
@@ -116,7 +116,7 @@ struct BenchCommand: ParsableCommand, RunsMatrixProducts {
 
         if trainBatches > 0 {
             report.trainTokensPerS = try trainingSpeed()
-            report.trainDecoderProducts = (DecoderProducts(rawValue: decoderProducts) ?? .automatic).resolved.rawValue
+            report.trainMatmulPrecision = (MatmulPrecision(rawValue: matmulPrecision) ?? .automatic).resolved.rawValue
         }
         report.threads = threads
 
@@ -167,7 +167,7 @@ struct BenchCommand: ParsableCommand, RunsMatrixProducts {
                                  hiddenSize: 256, layers: 2, tied: true, tokenization: .pretokenized)
         var options = TrainingOptions()
         options.threads = threads
-        options.decoderProducts = DecoderProducts(rawValue: decoderProducts) ?? .automatic
+        options.matmulPrecision = MatmulPrecision(rawValue: matmulPrecision) ?? .automatic
         let tokens = options.batchSize * options.bptt * trainBatches + options.batchSize
         var stream: [Int32] = []
         if let lines = try? TextFile.lines(contentsOf: URL(fileURLWithPath: "../shared/data/brown-lm/train.txt")) {

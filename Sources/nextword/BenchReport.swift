@@ -16,8 +16,8 @@ struct BenchReport: Encodable {
     var peakRssMb = 0.0
     var evalTokensPerS = 0.0
     var trainTokensPerS = 0.0
-    /// What training's decoder products ran in: "float32" (the BLAS) or "bfloat16" (AMX tiles).
-    var trainDecoderProducts: String?
+    /// What training's segment products ran in: "float32" (the BLAS) or "bfloat16" (AMX tiles).
+    var trainMatmulPrecision: String?
 
     enum CodingKeys: String, CodingKey {
         case machine, model, threads
@@ -30,7 +30,7 @@ struct BenchReport: Encodable {
         case learnP50Ms = "learn_p50_ms", learnP99Ms = "learn_p99_ms"
         case coldStartMs = "cold_start_ms", modelLoadMs = "model_load_ms", peakRssMb = "peak_rss_mb"
         case evalTokensPerS = "eval_tokens_per_s", trainTokensPerS = "train_tokens_per_s"
-        case trainDecoderProducts = "train_decoder_products"
+        case trainMatmulPrecision = "train_matmul_precision"
     }
 
     func printTable() {
@@ -49,7 +49,7 @@ struct BenchReport: Encodable {
         row("peak RSS after the replay", String(format: "%.1f MB", peakRssMb))
         row("eval (10 streams x 35 steps)", String(format: "%.0f tokens/s (%d threads)", evalTokensPerS, threads))
         row("train (brown-lm config)", String(format: "%.0f tokens/s (%d threads", trainTokensPerS, threads)
-            + (trainDecoderProducts.map { ", decoder products in \($0))" } ?? ")"))
+            + (trainMatmulPrecision.map { ", matrix products in \($0))" } ?? ")"))
     }
 }
 

@@ -76,14 +76,14 @@ extension NextWordCommand {
 /// on the kernel this CPU deserves.
 protocol RunsMatrixProducts {}
 
-/// `--decoder-products`: one of `DecoderProducts`' names, and bfloat16 only where this CPU has the
+/// `--matmul-precision`: one of `MatmulPrecision`' names, and bfloat16 only where this CPU has the
 /// tiles for it (automatic falls back to float32 by itself).
-func validateDecoderProducts(_ value: String) throws {
-    guard let products = DecoderProducts(rawValue: value) else {
-        throw ValidationError("--decoder-products is one of \(DecoderProducts.allCases.map(\.rawValue).joined(separator: ", ")) (got \(value))")
+func validateMatmulPrecision(_ value: String) throws {
+    guard let products = MatmulPrecision(rawValue: value) else {
+        throw ValidationError("--matmul-precision is one of \(MatmulPrecision.allCases.map(\.rawValue).joined(separator: ", ")) (got \(value))")
     }
-    if products == .bfloat16 && !DecoderProducts.tilesAvailable {
-        throw ValidationError("--decoder-products bfloat16 needs AMX-BF16 tiles, which this CPU or its operating system does not offer; use float32")
+    if products == .bfloat16 && !MatmulPrecision.tilesAvailable {
+        throw ValidationError("--matmul-precision bfloat16 needs AMX-BF16 tiles, which this CPU or its operating system does not offer; use float32")
     }
 }
 

@@ -66,8 +66,8 @@ struct TrainCommand: ParsableCommand, RunsMatrixProducts {
     var annealThreshold: Double = 0
     @Option(help: "Random seed.") var seed: UInt64 = 1
     @Option(help: "Threads.") var threads = 2
-    @Option(help: "The decoder's products: automatic (bfloat16 on AMX tiles where the CPU has them, else float32), float32 or bfloat16.")
-    var decoderProducts = "automatic"
+    @Option(help: "Precision of the segment's matrix products (decoder, input projections, weight gradients): automatic (bfloat16 on AMX tiles where the CPU has them, else float32), float32 or bfloat16.")
+    var matmulPrecision = "automatic"
     @Option(help: "Stop training after this many minutes in total.") var maxMinutes: Double?
     @Option(help: "Storage of the saved model: float16 or float32.") var storage = "float16"
     @Flag(help: "Continue from --output/.checkpoint.") var resume = false
@@ -113,7 +113,7 @@ struct TrainCommand: ParsableCommand, RunsMatrixProducts {
         if !clip.isFinite || clip <= 0 { throw ValidationError("--clip must be a positive number (got \(clip))") }
         if !annealThreshold.isFinite || annealThreshold < 0 { throw ValidationError("--anneal-threshold must be a number ≥ 0 (got \(annealThreshold))") }
         if let maxMinutes, !maxMinutes.isFinite || maxMinutes <= 0 { throw ValidationError("--max-minutes must be a positive number") }
-        try validateDecoderProducts(decoderProducts)
+        try validateMatmulPrecision(matmulPrecision)
     }
 
     /// Every dropout rate: --dropout where a specific one is not given.
@@ -169,7 +169,7 @@ struct TrainCommand: ParsableCommand, RunsMatrixProducts {
         options.weightDecay = weightDecay; options.averagingNonmonotone = asgd
         options.clip = clip; options.epochs = epochs; options.annealThreshold = annealThreshold; options.seed = seed; options.threads = threads
         options.maxMinutes = maxMinutes
-        options.decoderProducts = DecoderProducts(rawValue: decoderProducts) ?? .automatic
+        options.matmulPrecision = MatmulPrecision(rawValue: matmulPrecision) ?? .automatic
 
         let trainer: Trainer
         let stateURL = checkpointURL.appendingPathComponent("train-state.json")
@@ -246,7 +246,7 @@ struct TrainCommand: ParsableCommand, RunsMatrixProducts {
                 if weightDecay > 0 { config.training?.weightDecay = weightDecay }
                 config.training?.averagingNonmonotone = asgd
                 config.training?.averagingSinceEpoch = trainer.state.averaging?.sinceEpoch
-                if options.decoderProducts.resolved == .bfloat16 { config.training?.decoderProducts = DecoderProducts.bfloat16.rawValue }
+                if options.matmulPrecision.resolved == .bfloat16 { config.training?.matmulPrecision = MatmulPrecision.bfloat16.rawValue }
                 let best = try LanguageModel(config: config, parameters: trainer.evaluationParameters)
                 try Checkpoint.write(best, to: outputURL, storage: Checkpoint.Storage(rawValue: storage) ?? .float16)
             }

@@ -77,7 +77,7 @@ final class CommandLineWriterTests: XCTestCase {
         let awd = ["--train", "train.txt", "--valid", "train.txt", "--embedding", "8", "--hidden", "12", "--projection", "8",
                    "--batch", "2", "--bptt", "4", "--threads", "1", "--lr", "60", "--asgd", "1", "--locked-dropout",
                    "--dropout-input", "0.3", "--weight-drop", "0.2", "--dropout-embedding", "0.1", "--weight-decay", "1e-5",
-                   "--ar", "2", "--tar", "1", "--decoder-products", "float32"]  // the trajectory this test expects
+                   "--ar", "2", "--tar", "1", "--matmul-precision", "float32"]  // the trajectory this test expects
         let first = try nextword(["train"] + awd + ["--epochs", "5", "--output", "model"])
         XCTAssertEqual(first.status, 0, first.errors)
         let config = try Checkpoint.readConfig(from: directory.appendingPathComponent("model"))
@@ -105,22 +105,22 @@ final class CommandLineWriterTests: XCTestCase {
         }
     }
 
-    /// `--decoder-products`: a run records that its decoder products ran in bfloat16 (where this
+    /// `--matmul-precision`: a run records that its matrix products ran in bfloat16 (where this
     /// CPU has the tiles) and nothing with float32; an unknown name is refused, and so is bfloat16
     /// where there are no tiles.
-    func testTheDecoderProductsAreChosenAndRecorded() throws {
-        let plain = try nextword(["train"] + tinyTraining + ["--output", "plain", "--decoder-products", "float32"])
+    func testTheMatmulPrecisionAreChosenAndRecorded() throws {
+        let plain = try nextword(["train"] + tinyTraining + ["--output", "plain", "--matmul-precision", "float32"])
         XCTAssertEqual(plain.status, 0, plain.errors)
-        XCTAssertNil(try Checkpoint.readConfig(from: directory.appendingPathComponent("plain")).training?.decoderProducts)
+        XCTAssertNil(try Checkpoint.readConfig(from: directory.appendingPathComponent("plain")).training?.matmulPrecision)
         let automatic = try nextword(["train"] + tinyTraining + ["--output", "automatic"])
         XCTAssertEqual(automatic.status, 0, automatic.errors)
-        XCTAssertEqual(try Checkpoint.readConfig(from: directory.appendingPathComponent("automatic")).training?.decoderProducts,
-                       DecoderProducts.tilesAvailable ? "bfloat16" : nil)
-        let unknown = try nextword(["train"] + tinyTraining + ["--output", "refused", "--decoder-products", "fp8"])
+        XCTAssertEqual(try Checkpoint.readConfig(from: directory.appendingPathComponent("automatic")).training?.matmulPrecision,
+                       MatmulPrecision.tilesAvailable ? "bfloat16" : nil)
+        let unknown = try nextword(["train"] + tinyTraining + ["--output", "refused", "--matmul-precision", "fp8"])
         XCTAssertNotEqual(unknown.status, 0)
-        XCTAssertTrue(unknown.errors.contains("--decoder-products"), unknown.errors)
-        let tiles = try nextword(["train"] + tinyTraining + ["--output", "tiles", "--decoder-products", "bfloat16"])
-        XCTAssertEqual(tiles.status == 0, DecoderProducts.tilesAvailable, tiles.errors)
+        XCTAssertTrue(unknown.errors.contains("--matmul-precision"), unknown.errors)
+        let tiles = try nextword(["train"] + tinyTraining + ["--output", "tiles", "--matmul-precision", "bfloat16"])
+        XCTAssertEqual(tiles.status == 0, MatmulPrecision.tilesAvailable, tiles.errors)
         XCTAssertFalse(FileManager.default.fileExists(atPath: directory.appendingPathComponent("refused").path))
     }
 

@@ -2,7 +2,7 @@ import CKernels
 import XCTest
 @testable import NextWord
 
-/// Training's decoder products in bfloat16 on AMX tiles: each equals the exact product of its
+/// Training's segment products in bfloat16 on AMX tiles: each equals the exact product of its
 /// bfloat16-rounded operands (fp32 sums) in every orientation and over ragged shapes, and a
 /// training pass on them gives the fp32 pass's loss and gradients within bfloat16's precision.
 final class TileProductTests: XCTestCase {
@@ -14,10 +14,10 @@ final class TileProductTests: XCTestCase {
     }
 
     func testTheDecisionFollowsTheCPU() {
-        XCTAssertEqual(DecoderProducts.float32.resolved, .float32)
-        XCTAssertEqual(DecoderProducts.bfloat16.resolved, .bfloat16)
-        XCTAssertEqual(DecoderProducts.automatic.resolved, DecoderProducts.tilesAvailable ? .bfloat16 : .float32)
-        XCTAssertEqual(TileProducts() != nil, DecoderProducts.tilesAvailable)
+        XCTAssertEqual(MatmulPrecision.float32.resolved, .float32)
+        XCTAssertEqual(MatmulPrecision.bfloat16.resolved, .bfloat16)
+        XCTAssertEqual(MatmulPrecision.automatic.resolved, MatmulPrecision.tilesAvailable ? .bfloat16 : .float32)
+        XCTAssertEqual(TileProducts() != nil, MatmulPrecision.tilesAvailable)
     }
 
     func testEveryOrientationIsTheProductOfTheRoundedOperands() throws {
@@ -53,37 +53,50 @@ final class TileProductTests: XCTestCase {
         }
     }
 
+    /// Plain, and with a projection and DropConnect (the projection's and the dropped matrix's
+    /// gradients come from tile products too).
     func testATrainingPassOnTilesMatchesTheFloat32Pass() throws {
         guard let tiles = TileProducts() else { throw XCTSkip("no AMX-BF16 tiles here: training multiplies in fp32") }
-        let config = ModelConfig(vocabularyFile: "v.txt", vocabularySHA256: "", vocabSize: 203,
-                                 embeddingSize: 48, hiddenSize: 48, layers: 2, tied: true)
-        let model = try LanguageModel.initialized(config: config, seed: 9)
-        let (steps, batch) = (7, 9)
-        var generator = SeededGenerator(seed: 4)
-        let inputs: [Int32] = (0 ..< steps * batch).map { _ in Int32(generator.next() % 203) }
-        let targets: [Int32] = (0 ..< steps * batch).map { _ in Int32(generator.next() % 203) }
-        func run(_ tiles: TileProducts?) -> (loss: Double, gradients: [Float]) {
-            let ws = SegmentWorkspace<Float>(config: config, steps: steps, batch: batch, tiles: tiles)
-            XCTAssertEqual(ws.tiles != nil, tiles != nil)
-            var state = RecurrentState<Float>(config: config, batch: batch)
-            var masks = SeededGenerator(seed: 3)
-            var gradients = [Float](repeating: 0, count: model.parameters.count)
-            let loss = model.parameters.withUnsafeBufferPointer { p in
-                gradients.withUnsafeMutableBufferPointer { g in
-                    NetworkPass<Float>(config: config).lossAndGradients(
-                        parameters: p.baseAddress!, gradients: g.baseAddress!, inputs: inputs, targets: targets,
-                        state: &state, workspace: ws, regularization: .none, generator: &masks, threads: 2)
+        for projection in [nil, 24] as [Int?] {
+            var config = ModelConfig(vocabularyFile: "v.txt", vocabularySHA256: "", vocabSize: 203,
+                                     embeddingSize: projection ?? 48, hiddenSize: 48, layers: 2, tied: true)
+            config.projectionSize = projection
+            let model = try LanguageModel.initialized(config: config, seed: 9)
+            let (steps, batch) = (7, 9)
+            var generator = SeededGenerator(seed: 4)
+            let inputs: [Int32] = (0 ..< steps * batch).map { _ in Int32(generator.next() % 203) }
+            let targets: [Int32] = (0 ..< steps * batch).map { _ in Int32(generator.next() % 203) }
+            let regularization = projection == nil ? Regularization.none : Regularization(input: 0, hidden: 0, output: 0, weightHH: 0.3)
+            func run(_ tiles: TileProducts?) -> (loss: Double, gradients: [Float]) {
+                let ws = SegmentWorkspace<Float>(config: config, steps: steps, batch: batch,
+                                                 weightDrop: projection != nil, tiles: tiles)
+                XCTAssertEqual(ws.tiles != nil, tiles != nil)
+                var state = RecurrentState<Float>(config: config, batch: batch)
+                var masks = SeededGenerator(seed: 3)
+                var gradients = [Float](repeating: 0, count: model.parameters.count)
+                let loss = model.parameters.withUnsafeBufferPointer { p in
+                    gradients.withUnsafeMutableBufferPointer { g in
+                        NetworkPass<Float>(config: config).lossAndGradients(
+                            parameters: p.baseAddress!, gradients: g.baseAddress!, inputs: inputs, targets: targets,
+                            state: &state, workspace: ws, regularization: regularization, generator: &masks, threads: 2)
+                    }
                 }
+                return (loss, gradients)
             }
-            return (loss, gradients)
+            let plain = run(nil), onTiles = run(tiles)
+            XCTAssertNotEqual(plain.gradients, onTiles.gradients, "the tile pass rounds its operands")
+            XCTAssertEqual(onTiles.loss, plain.loss, accuracy: 1e-3 * plain.loss)
+            // The whole gradient, and each parameter block's, within about bfloat16's relative
+            // precision (2^-8) of the fp32 one.
+            let blocks = [("all", 0 ..< plain.gradients.count)] + ParameterLayout(config).tensors
+                .map { ($0.name, $0.range) }
+            XCTAssertTrue(blocks.contains { $0.0.contains("weight_hr") } == (projection != nil))
+            for (name, range) in blocks {
+                let difference = range.reduce(0.0) { $0 + Double((plain.gradients[$1] - onTiles.gradients[$1]) * (plain.gradients[$1] - onTiles.gradients[$1])) }
+                let norm = range.reduce(0.0) { $0 + Double(plain.gradients[$1] * plain.gradients[$1]) }
+                XCTAssertGreaterThan(norm, 1e-12, name)
+                XCTAssertLessThan((difference / norm).squareRoot(), 1e-2, "projection \(String(describing: projection)): \(name)")
+            }
         }
-        let plain = run(nil), onTiles = run(tiles)
-        XCTAssertNotEqual(plain.gradients, onTiles.gradients, "the tile pass rounds its operands")
-        XCTAssertEqual(onTiles.loss, plain.loss, accuracy: 1e-3 * plain.loss)
-        // The whole gradient within about bfloat16's relative precision (2^-8) of the fp32 one.
-        let difference = zip(plain.gradients, onTiles.gradients).reduce(0.0) { $0 + Double(($1.0 - $1.1) * ($1.0 - $1.1)) }
-        let norm = plain.gradients.reduce(0.0) { $0 + Double($1 * $1) }
-        XCTAssertGreaterThan(norm, 1e-8)
-        XCTAssertLessThan((difference / norm).squareRoot(), 1e-2)
     }
 }

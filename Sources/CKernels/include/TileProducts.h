@@ -1,8 +1,10 @@
-// Training's decoder products in bfloat16 on the CPU's matrix tiles (Intel AMX), summed in fp32.
+// Training's segment-wide matrix products in bfloat16 on the CPU's matrix tiles (Intel AMX),
+// summed in fp32.
 //
-// The three products around the decoder are three quarters of a training step (vocabulary ×
-// batch rows × width each); on AMX one instruction multiplies a 16×32 tile by a 32×16 tile, 16
-// times the multiply-adds of an AVX-512 fused multiply-add over fp32. Operands are rounded to
+// The three products around the decoder are three quarters of a training step on the BLAS
+// (vocabulary × batch rows × width each), the layers' input projections and weight gradients most
+// of the rest; on AMX one instruction multiplies a 16×32 tile by a 32×16 tile, 16 times the
+// multiply-adds of an AVX-512 fused multiply-add over fp32. Operands are rounded to
 // bfloat16 (8 bits of mantissa, round to nearest even), every sum is fp32: the mixed precision
 // networks are commonly trained in. The Double gradient checks never come here.
 #ifndef NEXTWORD_TILE_PRODUCTS_H

@@ -113,8 +113,8 @@ public struct TrainingRecord: Codable, Sendable, Equatable {
     /// SGD with annealing, or averaging not begun).
     public var averagingNonmonotone: Int?
     public var averagingSinceEpoch: Int?
-    /// "bfloat16" when the decoder's products ran in bfloat16 on AMX tiles (nil: float32).
-    public var decoderProducts: String?
+    /// "bfloat16" when the segment's matrix products ran in bfloat16 on AMX tiles (nil: float32).
+    public var matmulPrecision: String?
 
     public init(command: String, data: String, epochs: Int, batchSize: Int, bptt: Int, dropout: Float,
                 learningRate: Float, seed: UInt64, threads: Int, wallSeconds: Double = 0,

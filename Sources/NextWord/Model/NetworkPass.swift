@@ -59,8 +59,8 @@ struct NetworkPass<T: BLASScalar> {
                                           gates: UnsafeMutableRawPointer(gates).assumingMemoryBound(to: Float.self),
                                           threads: threads)
             } else {
-                T.gemm(transA: false, transB: true, m: rows, n: 4 * h, k: inputSize, alpha: 1,
-                       a: x, b: parameters + offsets.weightIH[layer], beta: 1, c: gates)
+                segmentProduct(transA: false, transB: true, m: rows, n: 4 * h, k: inputSize, a: x,
+                               b: parameters + offsets.weightIH[layer], beta: 1, c: gates, workspace: ws, threads: threads)
             }
 
             let products = ws.stepProducts
@@ -107,14 +107,15 @@ struct NetworkPass<T: BLASScalar> {
         // Rows start as the bias and the product adds to them (beta 1): one pass over [TB, V]
         // fewer than zeroing, multiplying and adding the bias after.
         if addBias { fillRows(rows: ws.rows, columns: v, matrix: ws.logits, with: parameters + offsets.decoderBias) }
-        decoderProduct(transA: false, transB: true, m: ws.rows, n: v, k: o,
+        segmentProduct(transA: false, transB: true, m: ws.rows, n: v, k: o,
                        a: ws.dropped[config.layers - 1], b: parameters + offsets.decoderWeight, beta: addBias ? 1 : 0,
                        c: ws.logits, workspace: ws, threads: threads)
     }
 
-    /// C = beta·C + op(A)·op(B) (sgemm's row-major terms) for a product with the decoder: on the
-    /// workspace's bfloat16 tiles when it has them, else the BLAS in T.
-    func decoderProduct(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, a: UnsafePointer<T>, b: UnsafePointer<T>,
+    /// C = beta·C + op(A)·op(B) (sgemm's row-major terms) for a product over the whole segment's
+    /// rows: on the workspace's bfloat16 tiles when it has them (training with
+    /// `MatmulPrecision.bfloat16`), else the BLAS in T.
+    func segmentProduct(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, a: UnsafePointer<T>, b: UnsafePointer<T>,
                         beta: T, c: UnsafeMutablePointer<T>, workspace ws: SegmentWorkspace<T>, threads: Int) {
         guard let tiles = ws.tiles else {
             T.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1, a: a, b: b, beta: beta, c: c)
@@ -137,10 +138,10 @@ struct NetworkPass<T: BLASScalar> {
         let (steps, batch, rows) = (ws.steps, ws.batch, ws.rows)
 
         // Decoder: dD += dlogits^T · X_L [V, P]; dX_L = dlogits · D [TB, P].
-        decoderProduct(transA: true, transB: false, m: v, n: o, k: rows, a: ws.logits, b: ws.dropped[layers - 1],
+        segmentProduct(transA: true, transB: false, m: v, n: o, k: rows, a: ws.logits, b: ws.dropped[layers - 1],
                        beta: 1, c: gradients + offsets.decoderWeight, workspace: ws, threads: threads)
         var dOut = ws.gradientA, dIn = ws.gradientB
-        decoderProduct(transA: false, transB: false, m: rows, n: o, k: v, a: ws.logits, b: parameters + offsets.decoderWeight,
+        segmentProduct(transA: false, transB: false, m: rows, n: o, k: v, a: ws.logits, b: parameters + offsets.decoderWeight,
                        beta: 0, c: dOut, workspace: ws, threads: threads)
 
         for layer in stride(from: layers - 1, through: 0, by: -1) {
@@ -187,31 +188,31 @@ struct NetworkPass<T: BLASScalar> {
             }
             if let projections = offsets.weightHR {
                 // dWhr += dH^T · M over the segment   [P, TB] × [TB, H]
-                T.gemm(transA: true, transB: false, m: o, n: h, k: rows, alpha: 1,
-                       a: ws.projectedGradient, b: ws.cellOutput[layer], beta: 1, c: gradients + projections[layer])
+                segmentProduct(transA: true, transB: false, m: o, n: h, k: rows, a: ws.projectedGradient, b: ws.cellOutput[layer],
+                               beta: 1, c: gradients + projections[layer], workspace: ws, threads: threads)
             }
             // Weight gradients over the whole segment at once.
             let x = layer == 0 ? UnsafePointer(ws.embedded) : UnsafePointer(ws.dropped[layer - 1])
             if let dropped {
                 // d raw = d dropped ⊙ mask   [4H, P]
-                T.gemm(transA: true, transB: false, m: 4 * h, n: o, k: rows, alpha: 1,
-                       a: gates, b: hs, beta: 0, c: dropped.gradient)
+                segmentProduct(transA: true, transB: false, m: 4 * h, n: o, k: rows, a: gates, b: hs,
+                               beta: 0, c: dropped.gradient, workspace: ws, threads: threads)
                 let target = gradients + offsets.weightHH[layer], mask = dropped.masks[layer]
                 for i in 0 ..< 4 * h * o { target[i] += dropped.gradient[i] * mask[i] }
             } else {
-                T.gemm(transA: true, transB: false, m: 4 * h, n: o, k: rows, alpha: 1,
-                       a: gates, b: hs, beta: 1, c: gradients + offsets.weightHH[layer])
+                segmentProduct(transA: true, transB: false, m: 4 * h, n: o, k: rows, a: gates, b: hs,
+                               beta: 1, c: gradients + offsets.weightHH[layer], workspace: ws, threads: threads)
             }
-            T.gemm(transA: true, transB: false, m: 4 * h, n: inputSize, k: rows, alpha: 1,
-                   a: gates, b: x, beta: 1, c: gradients + offsets.weightIH[layer])
+            segmentProduct(transA: true, transB: false, m: 4 * h, n: inputSize, k: rows, a: gates, b: x,
+                           beta: 1, c: gradients + offsets.weightIH[layer], workspace: ws, threads: threads)
             // Both biases get Σ dG over the segment: 1ᵀ · dG, [1, TB] × [TB, 4H].
             T.gemm(transA: false, transB: false, m: 1, n: 4 * h, k: rows, alpha: 1,
                    a: ws.ones, b: gates, beta: 1, c: gradients + offsets.biasIH[layer])
             T.gemm(transA: false, transB: false, m: 1, n: 4 * h, k: rows, alpha: 1,
                    a: ws.ones, b: gates, beta: 1, c: gradients + offsets.biasHH[layer])
             // dX_l = dG · Wih   [TB, 4H] × [4H, In]
-            T.gemm(transA: false, transB: false, m: rows, n: inputSize, k: 4 * h, alpha: 1,
-                   a: gates, b: parameters + offsets.weightIH[layer], beta: 0, c: dIn)
+            segmentProduct(transA: false, transB: false, m: rows, n: inputSize, k: 4 * h, a: gates,
+                           b: parameters + offsets.weightIH[layer], beta: 0, c: dIn, workspace: ws, threads: threads)
             swap(&dOut, &dIn)
         }
         // Embedding rows: scatter-add dX_0 × mask.

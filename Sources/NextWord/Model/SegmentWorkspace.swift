@@ -66,8 +66,8 @@ final class SegmentWorkspace<T: BLASScalar> {
     let weightDrop: WeightDropBuffers<T>?
     /// The recurrent matrices of the segment, packed for the step products.
     let stepProducts: StepProducts<T>
-    /// Where the decoder's products run in bfloat16 on AMX tiles (training with
-    /// `DecoderProducts.bfloat16`, Float only); nil: the BLAS in T.
+    /// Where the segment's matrix products run in bfloat16 on AMX tiles (training with
+    /// `MatmulPrecision.bfloat16`, Float only); nil: the BLAS in T.
     let tiles: TileProducts?
 
     private var allocations: [UnsafeMutablePointer<T>] = []

@@ -1,9 +1,12 @@
 import CKernels
 import Dispatch
 
-/// How training multiplies around the decoder (the three [rows × vocabulary × width] products
-/// that are three quarters of a training step).
-package enum DecoderProducts: String, Codable, Sendable, CaseIterable {
+/// The precision of training's matrix products over a whole segment (as PyTorch's
+/// `set_float32_matmul_precision`): the decoder's three [rows × vocabulary × width] products,
+/// three quarters of a step on the BLAS, and each layer's input projection, its weight gradients
+/// and the gradient to its input. The step-by-step recurrent products stay fp32 (errors would
+/// compound through the recurrence), and so do evaluation and the engine.
+package enum MatmulPrecision: String, Codable, Sendable, CaseIterable {
     /// bfloat16 on the CPU's matrix tiles where it has them (AMX), the fp32 BLAS elsewhere.
     case automatic
     /// fp32 on the BLAS.
@@ -16,7 +19,7 @@ package enum DecoderProducts: String, Codable, Sendable, CaseIterable {
     public static var tilesAvailable: Bool { nw_tile_products_available() != 0 }
 
     /// What a run with this setting multiplies in here: `.float32` or `.bfloat16`.
-    public var resolved: DecoderProducts {
+    public var resolved: MatmulPrecision {
         self == .automatic ? (Self.tilesAvailable ? .bfloat16 : .float32) : self
     }
 }
@@ -33,7 +36,7 @@ final class TileProducts {
 
     /// nil where the tiles are not available.
     init?() {
-        guard DecoderProducts.tilesAvailable else { return nil }
+        guard MatmulPrecision.tilesAvailable else { return nil }
         capacity = 0
         scratch = .allocate(capacity: 1)
     }

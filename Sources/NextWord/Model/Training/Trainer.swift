@@ -36,7 +36,7 @@ package struct TrainingOptions: Codable, Sendable, Equatable {
     /// Stop an epoch early after this many minutes of training in total (nil: no limit).
     public var maxMinutes: Double?
     /// The decoder's three products: bfloat16 on AMX tiles where the CPU has them, or fp32.
-    public var decoderProducts = DecoderProducts.automatic
+    public var matmulPrecision = MatmulPrecision.automatic
 
     public init() {}
 }
@@ -78,7 +78,7 @@ package final class Trainer {
     private let pass: NetworkPass<Float>
     private var gradients: [Float]
     private var workspaces: [Int: SegmentWorkspace<Float>] = [:]
-    /// The bfloat16 tile products' scratch, when `options.decoderProducts` resolves to them.
+    /// The bfloat16 tile products' scratch, when `options.matmulPrecision` resolves to them.
     private let tiles: TileProducts?
     /// NT-ASGD's running mean of the weights of every step since averaging began [P].
     public private(set) var average: ParameterAverage?
@@ -90,7 +90,7 @@ package final class Trainer {
         self.state = state ?? TrainingState(options: options)
         pass = NetworkPass(config: model.config)
         gradients = [Float](repeating: 0, count: model.parameters.count)
-        tiles = options.decoderProducts.resolved == .bfloat16 ? TileProducts() : nil
+        tiles = options.matmulPrecision.resolved == .bfloat16 ? TileProducts() : nil
         if let averaging = self.state.averaging {
             self.average = ParameterAverage(mean: average ?? model.parameters, steps: averaging.steps)
         }
