@@ -18,6 +18,16 @@ final class HistoryImportTests: XCTestCase {
         XCTAssertFalse(store.continuations(context: ["the"], limit: 10).isEmpty, "n-grams are learned too")
     }
 
+    func testALongLineIsLearnedInPiecesOnlyTheFirstAfterTheLineStart() throws {
+        let store = try HistoryStore.inMemory()
+        // "w0 w1 … w(n-1)": more words than one piece holds; each word once.
+        let count = HistoryStore.maxTokensPerLine * 2
+        let text = (0 ..< count).map { "word\(String(UnicodeScalar(UInt8(97 + $0 % 26))))\($0 / 26 % 26 == 0 ? "" : String(UnicodeScalar(UInt8(97 + $0 / 26 % 26))))" }
+        _ = try store.importText(text.joined(separator: " ") + "\n", batch: 1)
+        let starts = store.continuations(context: [LearnedToken.lineStart], limit: 10).map(\.word)
+        XCTAssertEqual(starts, [text[0].lowercased()], "only the line's first word follows </s>")
+    }
+
     func testAnExportMergesIntoAnotherHistoryAndIsCheckedAgain() throws {
         let source = try HistoryStore.inMemory()
         _ = try source.importText("the zyxcorp plan\nthe zyxcorp office\n")

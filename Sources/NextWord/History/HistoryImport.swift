@@ -62,10 +62,18 @@ extension HistoryStore {
     }
 
     /// `line` cut into pieces of at most ``maxTokensPerLine`` tokens, as the history learns them.
+    /// A piece after the first opens with a breaker: it does not start a line, so its first words
+    /// are not learned after `</s>` (no n-gram spans the cut either).
     static func storableParts(of line: CommittedLine) -> [CommittedLine] {
-        stride(from: 0, to: line.tokens.count, by: maxTokensPerLine).map {
-            CommittedLine(tokens: Array(line.tokens[$0 ..< min(line.tokens.count, $0 + maxTokensPerLine)]))
+        guard line.tokens.count > maxTokensPerLine else { return [line] }
+        var parts = [CommittedLine(tokens: Array(line.tokens[..<maxTokensPerLine]))]
+        var start = maxTokensPerLine
+        while start < line.tokens.count {
+            let end = min(line.tokens.count, start + maxTokensPerLine - 1)
+            parts.append(CommittedLine(tokens: [.breaker] + line.tokens[start ..< end]))
+            start = end
         }
+        return parts
     }
 
     /// Merges an export into this history: counts add up, the later use wins. Every word is

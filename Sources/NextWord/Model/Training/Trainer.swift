@@ -35,7 +35,8 @@ package struct TrainingOptions: Codable, Sendable, Equatable {
     public var threads = 2
     /// Stop an epoch early after this many minutes of training in total (nil: no limit).
     public var maxMinutes: Double?
-    /// The decoder's three products: bfloat16 on AMX tiles where the CPU has them, or fp32.
+    /// The segment's matrix products (`MatmulPrecision`): bfloat16 on AMX tiles where the CPU has
+    /// them, or fp32 on the BLAS.
     public var matmulPrecision = MatmulPrecision.automatic
 
     public init() {}
