@@ -108,7 +108,7 @@ final class CommandLineWriterTests: XCTestCase {
     /// `--matmul-precision`: a run records that its matrix products ran in bfloat16 (where this
     /// CPU has the tiles) and nothing with float32; an unknown name is refused, and so is bfloat16
     /// where there are no tiles.
-    func testTheMatmulPrecisionAreChosenAndRecorded() throws {
+    func testTheMatmulPrecisionIsChosenAndRecorded() throws {
         let plain = try nextword(["train"] + tinyTraining + ["--output", "plain", "--matmul-precision", "float32"])
         XCTAssertEqual(plain.status, 0, plain.errors)
         XCTAssertNil(try Checkpoint.readConfig(from: directory.appendingPathComponent("plain")).training?.matmulPrecision)
