@@ -3,6 +3,7 @@
 #include <string.h>
 #include "VectorExp.h"
 #include "CPUSupport.h"
+#include "LaneMasks.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -91,10 +92,6 @@ static const panel_block_fn panel_blocks[PANEL_BLOCK_ROWS + 1] = {
     panel_block_7, panel_block_8, panel_block_9, panel_block_10,
 };
 
-static __mmask16 columns_mask(size_t columns) {
-    return columns >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << columns) - 1);
-}
-
 // Rows taken at a time: A's rows of one chunk (at most 256 KB) stay in L2 while every panel passes
 // over them. With all 1,024 rows of an evaluation segment (1 MB) at once, two threads ran at 1.25x
 // one thread's speed; in chunks they scale as with a short segment.
@@ -123,7 +120,7 @@ static void panel_traverse(size_t m, size_t n, size_t k, const float *packed, si
             size_t first = p * NW_PANEL_WIDTH;
             if (first >= n) break;
             size_t width = n - first;
-            __mmask16 mask0 = columns_mask(width), mask1 = width > 16 ? columns_mask(width - 16) : 0;
+            __mmask16 mask0 = nw_lanes16(width), mask1 = width > 16 ? nw_lanes16(width - 16) : 0;
             const float *panel = packed + p * k * NW_PANEL_WIDTH;
             size_t row = start;
             for (size_t b = 0; b < blocks; b++) {

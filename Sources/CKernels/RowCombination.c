@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "CPUSupport.h"
+#include "LaneMasks.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -63,7 +64,7 @@ static inline void combine_avx512(const float *g, const float *wf, const int8_t 
             for (int k = 0; k < VECTORS_BLOCK; k++) {
                 size_t first = c0 + 16 * (size_t)k;
                 size_t left = first < cols ? cols - first : 0;
-                masks[k] = (__mmask16)(left >= 16 ? 0xFFFF : ((1u << left) - 1));
+                masks[k] = nw_lanes16(left);
             }
             for (size_t t0 = 0; t0 < steps; t0 += STEPS_BLOCK) {
                 size_t tb = steps - t0 < STEPS_BLOCK ? steps - t0 : STEPS_BLOCK;

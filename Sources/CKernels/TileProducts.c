@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "CPUSupport.h"
+#include "LaneMasks.h"
 
 // Tile geometry (AMX palette 1): an A tile is 16 rows × 32 bfloat16 (64 bytes a row); a B tile is
 // 16 rows of k-pairs × 16 columns × 2 (the pair of consecutive k of one column side by side, the
@@ -12,6 +13,11 @@
 enum { TILE = 16, TILE_K = 32, TILE_ELEMENTS = TILE * TILE_K };
 
 static size_t round_up(size_t x, size_t to) { return (x + to - 1) / to * to; }
+
+// How many of `width` places from `start` fall inside `total` (0 past its end).
+static inline size_t span(size_t total, size_t start, size_t width) {
+    return start >= total ? 0 : (total - start < width ? total - start : width);
+}
 
 typedef struct {
     size_t mt, nt, kt;          // tiles: rows of A, columns of B, k-blocks
@@ -49,24 +55,22 @@ int nw_tile_products_available(void) {
     return ok;
 }
 
-static inline __mmask16 lanes(size_t count) { return count >= 16 ? 0xFFFF : (__mmask16)((1u << count) - 1); }
-
 // 32 floats from p (only the first `count`, the rest zero) as 32 bfloat16, in order.
 TILE_TARGET static inline __m512i bf16_row32(const float *p, size_t count) {
-    __m512 lo = _mm512_maskz_loadu_ps(lanes(count), p);
-    __m512 hi = count > 16 ? _mm512_maskz_loadu_ps(lanes(count - 16), p + 16) : _mm512_setzero_ps();
+    __m512 lo = _mm512_maskz_loadu_ps(nw_lanes16(count), p);
+    __m512 hi = count > 16 ? _mm512_maskz_loadu_ps(nw_lanes16(count - 16), p + 16) : _mm512_setzero_ps();
     return (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
 }
 
 // 16 floats from p (the first `count`) as 16 bfloat16.
 TILE_TARGET static inline __m256i bf16_row16(const float *p, size_t count) {
-    return (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(lanes(count), p));
+    return (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(nw_lanes16(count), p));
 }
 
 // A tile (i, kb) of op(A) [M, K]: out[r][c] = op(A)[i·16 + r][kb·32 + c].
 TILE_TARGET static void pack_a_tile(int trans, size_t m, size_t k, const float *a, size_t i, size_t kb, uint16_t *out) {
     size_t row0 = i * TILE, k0 = kb * TILE_K;
-    size_t kCount = k - k0 < TILE_K ? k - k0 : TILE_K;
+    size_t kCount = span(k, k0, TILE_K);
     if (!trans) {  // A [M, K]: each tile row is 32 consecutive floats of one row of A
         for (size_t r = 0; r < TILE; r++) {
             __m512i v = row0 + r < m ? bf16_row32(a + (row0 + r) * k + k0, kCount) : _mm512_setzero_si512();
@@ -76,7 +80,7 @@ TILE_TARGET static void pack_a_tile(int trans, size_t m, size_t k, const float *
     }
     // A stored [K, M]: a row of A gives one column of the tile.
     memset(out, 0, TILE_ELEMENTS * sizeof(uint16_t));
-    size_t rCount = row0 < m ? (m - row0 < TILE ? m - row0 : TILE) : 0;
+    size_t rCount = span(m, row0, TILE);
     if (rCount == 0) return;
     uint16_t column[TILE];
     for (size_t c = 0; c < kCount; c++) {
@@ -88,16 +92,16 @@ TILE_TARGET static void pack_a_tile(int trans, size_t m, size_t k, const float *
 // A B tile (j, kb) of op(B) [K, N]: out[p][n][e] = op(B)[kb·32 + 2p + e][j·16 + n].
 TILE_TARGET static void pack_b_tile(int trans, size_t k, size_t n, const float *b, size_t j, size_t kb, uint16_t *out) {
     size_t col0 = j * TILE, k0 = kb * TILE_K;
-    size_t kCount = k - k0 < TILE_K ? k - k0 : TILE_K;
-    size_t nCount = col0 < n ? (n - col0 < TILE ? n - col0 : TILE) : 0;
+    size_t kCount = span(k, k0, TILE_K);
+    size_t nCount = span(n, col0, TILE);
     if (!trans) {  // B [K, N]: two rows of B give one tile row, their elements interleaved
         // 16-bit lanes 0..15 hold row k, 16..31 row k + 1; the tile row wants k, k+1 per column.
         const __m512i interleave = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8,
                                                     23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
         for (size_t p = 0; p < TILE; p++) {
             size_t kr = k0 + 2 * p;
-            __m512 even = kr < k && nCount ? _mm512_maskz_loadu_ps(lanes(nCount), b + kr * n + col0) : _mm512_setzero_ps();
-            __m512 odd = kr + 1 < k && nCount ? _mm512_maskz_loadu_ps(lanes(nCount), b + (kr + 1) * n + col0) : _mm512_setzero_ps();
+            __m512 even = kr < k && nCount ? _mm512_maskz_loadu_ps(nw_lanes16(nCount), b + kr * n + col0) : _mm512_setzero_ps();
+            __m512 odd = kr + 1 < k && nCount ? _mm512_maskz_loadu_ps(nw_lanes16(nCount), b + (kr + 1) * n + col0) : _mm512_setzero_ps();
             __m512i pairs = _mm512_permutexvar_epi16(interleave, (__m512i)_mm512_cvtne2ps_pbh(odd, even));
             _mm512_storeu_si512(out + p * 2 * TILE, pairs);
         }
@@ -145,11 +149,11 @@ TILE_TARGET static void add_block(int transC, size_t m, size_t n, size_t i, size
     for (int q = 0; q < 4; q++) {
         size_t row0 = (i + (size_t)(q >> 1)) * TILE, col0 = (j + (size_t)(q & 1)) * TILE;
         if (row0 >= m || col0 >= n) continue;
-        size_t rCount = m - row0 < TILE ? m - row0 : TILE, cCount = n - col0 < TILE ? n - col0 : TILE;
+        size_t rCount = span(m, row0, TILE), cCount = span(n, col0, TILE);
         const float *s = sums + q * TILE * TILE;
         const float keep = first ? beta : 1;
         if (!transC) {
-            __mmask16 mask = lanes(cCount);
+            __mmask16 mask = nw_lanes16(cCount);
             for (size_t r = 0; r < rCount; r++) {
                 float *y = c + (row0 + r) * n + col0;
                 __m512 sum = _mm512_loadu_ps(s + r * TILE);
@@ -158,7 +162,7 @@ TILE_TARGET static void add_block(int transC, size_t m, size_t n, size_t i, size
             }
         } else {  // C stored [N, M]: a column of the accumulator is a row of C
             const __m512i down = _mm512_set_epi32(240, 224, 208, 192, 176, 160, 144, 128, 112, 96, 80, 64, 48, 32, 16, 0);
-            __mmask16 mask = lanes(rCount);
+            __mmask16 mask = nw_lanes16(rCount);
             for (size_t col = 0; col < cCount; col++) {
                 float *y = c + (col0 + col) * m + row0;
                 __m512 sum = _mm512_i32gather_ps(down, s + col, 4);
@@ -186,7 +190,7 @@ TILE_TARGET static void multiply_blocks(int transC, size_t m, size_t n, size_t k
     float sums[4 * TILE * TILE] __attribute__((aligned(64)));
     const size_t tileBytes = TILE_ELEMENTS * sizeof(uint16_t);
     for (size_t k0 = 0; k0 < kt; k0 += K_CHUNK) {
-        size_t kCount = kt - k0 < K_CHUNK ? kt - k0 : K_CHUNK;
+        size_t kCount = span(kt, k0, K_CHUNK);
         size_t groupPairs = B_GROUP_TILES / (2 * kCount);
         if (groupPairs < 1) groupPairs = 1;
         for (size_t group = nBegin; group < nEnd; group += groupPairs) {
