@@ -100,7 +100,7 @@ final class Ranker {
         // their score: the user may not have looked (typing on while "tomorrow" was offered at
         // "tom" does not mean "not tomorrow"), but a close runner-up should get the slot.
         let context = entry.context
-        var ranked: [(suggestion: Suggestion, score: Float)] = []
+        var candidates: [(word: String, fromUser: Bool, inVocabulary: Bool, score: Float)] = []
         for item in top.items {
             let word: String, fromUser: Bool
             if item.id >= 0 {
@@ -115,16 +115,23 @@ final class Ranker {
             // are sure of it.
             if typed.isEmpty, word == context.lastWord, item.score < 0.3,
                (user.followers(of: [word])[word] ?? 0) < 2 { continue }
-            let usual = usualForm(of: word, user: user)
-            let text = casing.display(usual: usual, typed: partial, sentenceStart: context.sentenceStart)
-            let source: Suggestion.Source = fromUser ? (item.id >= 0 ? .both : .history) : .model
             // The probability given what the user did: a word typed past keeps its discounted share.
             let score = passedOver.contains(word) ? item.score * passedOverFactor : item.score
-            ranked.append((Suggestion(text: text, probability: Double(score), source: source), score))
+            candidates.append((word, fromUser, item.id >= 0, score))
         }
         // Stable: equal scores (a factor of 0 puts every passed-over word last) keep their order.
-        let order = ranked.indices.sorted { ranked[$0].score != ranked[$1].score ? ranked[$0].score > ranked[$1].score : $0 < $1 }
-        return order.prefix(limit).map { ranked[$0].suggestion }
+        // Only the words shown are cased: the lexicon and history lookups of casing cost more
+        // than everything else a keystroke inside a word does.
+        let order = candidates.indices.sorted {
+            candidates[$0].score != candidates[$1].score ? candidates[$0].score > candidates[$1].score : $0 < $1
+        }
+        return order.prefix(limit).map { index in
+            let candidate = candidates[index]
+            let usual = usualForm(of: candidate.word, user: user)
+            let text = casing.display(usual: usual, typed: partial, sentenceStart: context.sentenceStart)
+            let source: Suggestion.Source = candidate.fromUser ? (candidate.inVocabulary ? .both : .history) : .model
+            return Suggestion(text: text, probability: Double(candidate.score), source: source)
+        }
     }
 
     /// How a word is written mid-sentence: a capitalised form only when it is how the word is
