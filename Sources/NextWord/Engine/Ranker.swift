@@ -100,7 +100,7 @@ final class Ranker {
         // their score: the user may not have looked (typing on while "tomorrow" was offered at
         // "tom" does not mean "not tomorrow"), but a close runner-up should get the slot.
         let context = entry.context
-        var candidates: [(word: String, fromUser: Bool, inVocabulary: Bool, score: Float)] = []
+        var candidates: [(word: String, source: Suggestion.Source, score: Float)] = []
         for item in top.items {
             let word: String, fromUser: Bool
             if item.id >= 0 {
@@ -117,11 +117,12 @@ final class Ranker {
                (user.followers(of: [word])[word] ?? 0) < 2 { continue }
             // The probability given what the user did: a word typed past keeps its discounted share.
             let score = passedOver.contains(word) ? item.score * passedOverFactor : item.score
-            candidates.append((word, fromUser, item.id >= 0, score))
+            let source: Suggestion.Source = fromUser ? (item.id >= 0 ? .both : .history) : .model
+            candidates.append((word, source, score))
         }
         // Stable: equal scores (a factor of 0 puts every passed-over word last) keep their order.
-        // Only the words shown are cased: the lexicon and history lookups of casing cost more
-        // than everything else a keystroke inside a word does.
+        // Only the words shown are cased: casing's lexicon and history lookups were the largest
+        // part of a keystroke inside a word when every candidate was cased.
         let order = candidates.indices.sorted {
             candidates[$0].score != candidates[$1].score ? candidates[$0].score > candidates[$1].score : $0 < $1
         }
@@ -129,8 +130,7 @@ final class Ranker {
             let candidate = candidates[index]
             let usual = usualForm(of: candidate.word, user: user)
             let text = casing.display(usual: usual, typed: partial, sentenceStart: context.sentenceStart)
-            let source: Suggestion.Source = candidate.fromUser ? (candidate.inVocabulary ? .both : .history) : .model
-            return Suggestion(text: text, probability: Double(candidate.score), source: source)
+            return Suggestion(text: text, probability: Double(candidate.score), source: candidate.source)
         }
     }
 
