@@ -60,6 +60,8 @@ struct TrainCommand: ParsableCommand, RunsMatrixProducts {
     @Option(help: "L2 weight decay per step.") var weightDecay: Float = 0
     @Option(help: "NT-ASGD: average the weights from the epoch that is worse than the best before the last N epochs (replaces annealing).")
     var asgd: Int?
+    @Option(help: "NT-ASGD: start averaging after this epoch even if validation is still improving (needs --asgd; for a run with a time budget).")
+    var asgdStart: Int?
     @Option(help: "SGD learning rate.") var lr: Float = 20
     @Option(help: "Gradient clip (global norm).") var clip: Float = 0.25
     @Option(help: "Anneal (learning rate / 4) when validation improves by less than this fraction (0: only when it gets worse).")
@@ -109,6 +111,7 @@ struct TrainCommand: ParsableCommand, RunsMatrixProducts {
         }
         if !weightDecay.isFinite || weightDecay < 0 { throw ValidationError("--weight-decay must be a number ≥ 0 (got \(weightDecay))") }
         if let asgd, asgd < 1 { throw ValidationError("--asgd must be a positive number of epochs") }
+        if let asgdStart, asgd == nil || asgdStart < 1 { throw ValidationError("--asgd-start needs --asgd and a positive epoch") }
         if !lr.isFinite || lr <= 0 { throw ValidationError("--lr must be a positive number (got \(lr))") }
         if !clip.isFinite || clip <= 0 { throw ValidationError("--clip must be a positive number (got \(clip))") }
         if !annealThreshold.isFinite || annealThreshold < 0 { throw ValidationError("--anneal-threshold must be a number ≥ 0 (got \(annealThreshold))") }
@@ -166,7 +169,7 @@ struct TrainCommand: ParsableCommand, RunsMatrixProducts {
         config.projectionSize = projection
         var options = TrainingOptions()
         options.batchSize = batch; options.bptt = bptt; options.regularization = regularization; options.learningRate = lr
-        options.weightDecay = weightDecay; options.averagingNonmonotone = asgd
+        options.weightDecay = weightDecay; options.averagingNonmonotone = asgd; options.averagingStartEpoch = asgdStart
         options.clip = clip; options.epochs = epochs; options.annealThreshold = annealThreshold; options.seed = seed; options.threads = threads
         options.maxMinutes = maxMinutes
         options.matmulPrecision = MatmulPrecision(rawValue: matmulPrecision) ?? .automatic
@@ -245,6 +248,7 @@ struct TrainCommand: ParsableCommand, RunsMatrixProducts {
                 if regularization != .uniform(dropout) { config.training?.regularization = regularization }
                 if weightDecay > 0 { config.training?.weightDecay = weightDecay }
                 config.training?.averagingNonmonotone = asgd
+                config.training?.averagingStartEpoch = asgdStart
                 config.training?.averagingSinceEpoch = trainer.state.averaging?.sinceEpoch
                 if options.matmulPrecision.resolved == .bfloat16 { config.training?.matmulPrecision = MatmulPrecision.bfloat16.rawValue }
                 let best = try LanguageModel(config: config, parameters: trainer.evaluationParameters)

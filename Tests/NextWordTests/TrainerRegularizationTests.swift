@@ -99,4 +99,27 @@ final class TrainerRegularizationTests: XCTestCase {
         XCTAssertTrue(resumed.evaluationParameters == trainer.evaluationParameters, "the resumed average")
         XCTAssertEqual(resumed.state.averaging, trainer.state.averaging)
     }
+
+    /// `averagingStartEpoch` starts the average on time while validation still improves, and not
+    /// before; without it the same improving run never averages.
+    func testAveragingStartsAtTheGivenEpochWhileValidationStillImproves() throws {
+        let stream = Array((0 ..< 10).flatMap { _ in [2, 3, 4, 5, 2, 6, 1, 7, 8, 2, 1] as [Int32] })
+        func run(start: Int?) throws -> Trainer {
+            var options = TrainingOptions()
+            options.batchSize = 2; options.bptt = 4; options.threads = 1; options.learningRate = 1
+            options.averagingNonmonotone = 2; options.averagingStartEpoch = start
+            let trainer = Trainer(model: try LanguageModel.initialized(config: config, seed: 3), options: options)
+            for (epoch, valid) in [90.0, 80, 70, 60].enumerated() {
+                let loss = trainer.trainEpoch(stream: stream)
+                _ = trainer.finishEpoch(trainLoss: loss, validPerplexity: valid, seconds: 0, tokensPerSecond: 0)
+                if let start, epoch + 1 < start { XCTAssertNil(trainer.state.averaging, "epoch \(epoch + 1) is before the start") }
+            }
+            return trainer
+        }
+        XCTAssertNil(try run(start: nil).state.averaging, "validation improved every epoch: no plateau")
+        let started = try run(start: 2)
+        XCTAssertEqual(started.state.averaging?.sinceEpoch, 2)
+        XCTAssertGreaterThan(started.state.averaging?.steps ?? 0, 0, "epochs 3 and 4 were averaged")
+        XCTAssertEqual(started.state.learningRate, 1, "no annealing under NT-ASGD")
+    }
 }

@@ -113,6 +113,8 @@ public struct TrainingRecord: Codable, Sendable, Equatable {
     /// SGD with annealing, or averaging not begun).
     public var averagingNonmonotone: Int?
     public var averagingSinceEpoch: Int?
+    /// NT-ASGD's latest start (`--asgd-start`), when one was set.
+    public var averagingStartEpoch: Int?
     /// "bfloat16" when the segment's matrix products ran in bfloat16 on AMX tiles (nil: float32).
     public var matmulPrecision: String?
 

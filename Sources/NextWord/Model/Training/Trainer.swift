@@ -20,6 +20,10 @@ package struct TrainingOptions: Codable, Sendable, Equatable {
     /// worse than the best of the epochs before the last `n`; validation and the saved model use
     /// the average from then on. Replaces annealing. nil: plain SGD with annealing.
     public var averagingNonmonotone: Int?
+    /// NT-ASGD at the latest after this many epochs, plateau or not: a run with a time budget
+    /// (AWD-LSTM's own runs take 500+ epochs to plateau) still gets the average's gain in the
+    /// epochs it has left. Needs `averagingNonmonotone`; nil: only the plateau starts it.
+    public var averagingStartEpoch: Int?
     /// Plain SGD learning rate (as PyTorch's word-language-model example).
     public var learningRate: Float = 20
     /// Global gradient-norm clip.
@@ -222,7 +226,8 @@ package final class Trainer {
                                          learningRate: state.learningRate, seconds: seconds, tokensPerSecond: tokensPerSecond,
                                          averaged: state.averaging == nil ? nil : true))
         if let n = options.averagingNonmonotone, state.averaging == nil,
-           AveragingState.triggers(validPerplexity: validPerplexity, earlier: earlier, nonmonotone: n) {
+           AveragingState.triggers(validPerplexity: validPerplexity, earlier: earlier, nonmonotone: n)
+            || options.averagingStartEpoch.map({ state.epochsDone >= $0 }) == true {
             state.averaging = AveragingState(sinceEpoch: state.epochsDone, steps: 0)
             average = ParameterAverage(mean: model.parameters, steps: 0)
         }
