@@ -18,6 +18,10 @@ final class ContextEntry {
     /// The sparse sources' distributions after this context, with the source version each was
     /// computed for: made at the first keystroke after it, reused by the rest of the word.
     var sparse: [SourceKind: (version: Int, distribution: [String: Float])] = [:]
+    /// Each sparse distribution's words with the letters typed last, so the next keystroke of the
+    /// same word filters those few instead of the whole distribution (a full user cache offers
+    /// thousands of words after a context; the typed letters only ever narrow them).
+    private var narrowed: [SourceKind: (version: Int, typed: String, words: [(word: String, probability: Float)])] = [:]
 
     init(key: [UInt8], context: ReadContext, corpus: [Float], scanner: LearningScanner,
          pendingChunk: String, pendingWords: [(state: [Float], word: String)]) {
@@ -35,6 +39,20 @@ final class ContextEntry {
         }
         sparse[source.kind] = (source.version, distribution)
         return distribution
+    }
+
+    /// The words of `source`'s distribution that start with `typed` (lowercased letters, not
+    /// empty), in no particular order.
+    func words(of source: PredictionSource, withPrefix typed: String) -> [(word: String, probability: Float)] {
+        let distribution = distribution(of: source)
+        let words: [(word: String, probability: Float)]
+        if let last = narrowed[source.kind], last.version == source.version, typed.hasPrefix(last.typed) {
+            words = last.typed == typed ? last.words : last.words.filter { $0.word.hasPrefix(typed) }
+        } else {
+            words = distribution.compactMap { $0.key.hasPrefix(typed) ? ($0.key, $0.value) : nil }
+        }
+        narrowed[source.kind] = (source.version, typed, words)
+        return words
     }
 
     /// `source`'s probability of `word` after this context.

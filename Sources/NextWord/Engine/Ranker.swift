@@ -46,7 +46,11 @@ final class Ranker {
                 if fromUser { boosts[word]?.fromUser = true }
             }
             let distribution = entry.distribution(of: source)
-            for (word, probability) in distribution where word.hasPrefix(typed) { add(word, probability) }
+            if typed.isEmpty {
+                for (word, probability) in distribution { add(word, probability) }
+            } else {
+                for (word, probability) in entry.words(of: source, withPrefix: typed) { add(word, probability) }
+            }
             for (word, probability) in source.completions(of: typed, after: entry.context, limit: 64)
             where distribution[word] == nil { add(word, probability) }
         }
