@@ -60,7 +60,7 @@ struct TrainCommand: ParsableCommand, RunsMatrixProducts {
     @Option(help: "L2 weight decay per step.") var weightDecay: Float = 0
     @Option(help: "NT-ASGD: average the weights from the epoch that is worse than the best before the last N epochs (replaces annealing).")
     var asgd: Int?
-    @Option(help: "NT-ASGD: start averaging after this epoch even if validation is still improving (needs --asgd; for a run with a time budget).")
+    @Option(help: "NT-ASGD: start averaging after this epoch even if validation is still improving (needs --asgd; for a run with a time budget); 0 averages from the first step (fine-tuning a trained model with --init-from).")
     var asgdStart: Int?
     @Option(help: "SGD learning rate.") var lr: Float = 20
     @Option(help: "Gradient clip (global norm).") var clip: Float = 0.25
@@ -111,7 +111,7 @@ struct TrainCommand: ParsableCommand, RunsMatrixProducts {
         }
         if !weightDecay.isFinite || weightDecay < 0 { throw ValidationError("--weight-decay must be a number ≥ 0 (got \(weightDecay))") }
         if let asgd, asgd < 1 { throw ValidationError("--asgd must be a positive number of epochs") }
-        if let asgdStart, asgd == nil || asgdStart < 1 { throw ValidationError("--asgd-start needs --asgd and a positive epoch") }
+        if let asgdStart, asgd == nil || asgdStart < 0 { throw ValidationError("--asgd-start needs --asgd and an epoch ≥ 0") }
         if !lr.isFinite || lr <= 0 { throw ValidationError("--lr must be a positive number (got \(lr))") }
         if !clip.isFinite || clip <= 0 { throw ValidationError("--clip must be a positive number (got \(clip))") }
         if !annealThreshold.isFinite || annealThreshold < 0 { throw ValidationError("--anneal-threshold must be a number ≥ 0 (got \(annealThreshold))") }

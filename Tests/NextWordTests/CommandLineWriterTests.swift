@@ -98,7 +98,7 @@ final class CommandLineWriterTests: XCTestCase {
         XCTAssertEqual(after.averaging?.sinceEpoch, averaging.sinceEpoch)
         XCTAssertGreaterThan(after.averaging?.steps ?? 0, averaging.steps, "the resumed run went on averaging")
 
-        for bad in [["--weight-drop", "1"], ["--projection", "12"], ["--asgd", "0"], ["--asgd-start", "3"], ["--dropout-hidden", "-0.1"], ["--ar", "nan"]] {
+        for bad in [["--weight-drop", "1"], ["--projection", "12"], ["--asgd", "0"], ["--asgd-start", "3"], ["--asgd", "2", "--asgd-start", "-1"], ["--dropout-hidden", "-0.1"], ["--ar", "nan"]] {
             let refused = try nextword(["train"] + tinyTraining + bad + ["--output", "refused"])
             XCTAssertNotEqual(refused.status, 0, bad.joined(separator: " "))
             XCTAssertFalse(FileManager.default.fileExists(atPath: directory.appendingPathComponent("refused").path))

@@ -121,5 +121,9 @@ final class TrainerRegularizationTests: XCTestCase {
         XCTAssertEqual(started.state.averaging?.sinceEpoch, 2)
         XCTAssertGreaterThan(started.state.averaging?.steps ?? 0, 0, "epochs 3 and 4 were averaged")
         XCTAssertEqual(started.state.learningRate, 1, "no annealing under NT-ASGD")
+        let fromTheStart = try run(start: 0)
+        XCTAssertEqual(fromTheStart.state.averaging?.sinceEpoch, 0, "0: averaging from the first step")
+        XCTAssertGreaterThan(fromTheStart.state.averaging?.steps ?? 0, started.state.averaging?.steps ?? 0,
+                             "every epoch's steps were averaged")
     }
 }

@@ -22,7 +22,8 @@ package struct TrainingOptions: Codable, Sendable, Equatable {
     public var averagingNonmonotone: Int?
     /// NT-ASGD at the latest after this many epochs, plateau or not: a run with a time budget
     /// (AWD-LSTM's own runs take 500+ epochs to plateau) still gets the average's gain in the
-    /// epochs it has left. Needs `averagingNonmonotone`; nil: only the plateau starts it.
+    /// epochs it has left; 0 averages from the first step (fine-tuning a trained model, as
+    /// AWD-LSTM's finetune.py). Needs `averagingNonmonotone`; nil: only the plateau starts it.
     public var averagingStartEpoch: Int?
     /// Plain SGD learning rate (as PyTorch's word-language-model example).
     public var learningRate: Float = 20
@@ -96,6 +97,12 @@ package final class Trainer {
         pass = NetworkPass(config: model.config)
         gradients = [Float](repeating: 0, count: model.parameters.count)
         tiles = options.matmulPrecision.resolved == .bfloat16 ? TileProducts() : nil
+        // `averagingStartEpoch` 0: average from the first step (AWD-LSTM's fine-tuning pass over a
+        // trained model).
+        if self.state.averaging == nil, self.state.epochsDone == 0, options.averagingNonmonotone != nil,
+           options.averagingStartEpoch == 0 {
+            self.state.averaging = AveragingState(sinceEpoch: 0, steps: 0)
+        }
         if let averaging = self.state.averaging {
             self.average = ParameterAverage(mean: average ?? model.parameters, steps: averaging.steps)
         }
