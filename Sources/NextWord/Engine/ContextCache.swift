@@ -44,12 +44,11 @@ final class ContextEntry {
     /// The words of `source`'s distribution that start with `typed` (lowercased letters, not
     /// empty), in no particular order.
     func words(of source: PredictionSource, withPrefix typed: String) -> [(word: String, probability: Float)] {
-        let distribution = distribution(of: source)
         let words: [(word: String, probability: Float)]
         if let last = narrowed[source.kind], last.version == source.version, typed.hasPrefix(last.typed) {
             words = last.typed == typed ? last.words : last.words.filter { $0.word.hasPrefix(typed) }
         } else {
-            words = distribution.compactMap { $0.key.hasPrefix(typed) ? ($0.key, $0.value) : nil }
+            words = distribution(of: source).compactMap { $0.key.hasPrefix(typed) ? ($0.key, $0.value) : nil }
         }
         narrowed[source.kind] = (source.version, typed, words)
         return words

@@ -99,14 +99,18 @@ package final class Trainer {
         tiles = options.matmulPrecision.resolved == .bfloat16 ? TileProducts() : nil
         // `averagingStartEpoch` 0: average from the first step (AWD-LSTM's fine-tuning pass over a
         // trained model).
-        if self.state.averaging == nil, self.state.epochsDone == 0, options.averagingNonmonotone != nil,
-           options.averagingStartEpoch == 0 {
-            self.state.averaging = AveragingState(sinceEpoch: 0, steps: 0)
-        }
         if let averaging = self.state.averaging {
             self.average = ParameterAverage(mean: average ?? model.parameters, steps: averaging.steps)
+        } else if self.state.epochsDone == 0, options.averagingNonmonotone != nil, options.averagingStartEpoch == 0 {
+            startAveraging()
         }
         setBLASThreads(options.threads)
+    }
+
+    /// NT-ASGD from here on: the mean of the weights of every step after this one.
+    private func startAveraging() {
+        state.averaging = AveragingState(sinceEpoch: state.epochsDone, steps: 0)
+        average = ParameterAverage(mean: model.parameters, steps: 0)
     }
 
     /// The weights to validate and to save: NT-ASGD's average once it runs, else the current ones.
@@ -235,8 +239,7 @@ package final class Trainer {
         if let n = options.averagingNonmonotone, state.averaging == nil,
            AveragingState.triggers(validPerplexity: validPerplexity, earlier: earlier, nonmonotone: n)
             || options.averagingStartEpoch.map({ state.epochsDone >= $0 }) == true {
-            state.averaging = AveragingState(sinceEpoch: state.epochsDone, steps: 0)
-            average = ParameterAverage(mean: model.parameters, steps: 0)
+            startAveraging()
         }
         guard let best = state.bestValidPerplexity else {
             state.bestValidPerplexity = validPerplexity
