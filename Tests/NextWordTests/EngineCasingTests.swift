@@ -75,6 +75,21 @@ final class EngineCasingTests: XCTestCase {
         XCTAssertTrue(ill.contains("I\u{2019}ll"), "lexicon casing and the typed apostrophe together: \(ill)")
     }
 
+    /// Before the word's own apostrophe, suggestions follow the last one the user typed in the
+    /// field: a user whose text has `’` is offered `don’t` from "d" on, and can accept it.
+    func testApostropheStyleFollowsTheContext() {
+        let curly = all("we don\u{2019}t know. then i ")
+        XCTAssertTrue(curly.contains("I\u{2019}ll"), "\(curly.prefix(40))")
+        XCTAssertFalse(curly.contains("I'll"))
+        XCTAssertTrue(engine.suggest(prefix: "we don\u{2019}t know and we do", limit: 5).map(\.text).contains("don\u{2019}t"))
+        // The last apostrophe decides, and the word's own typed apostrophe wins over it.
+        XCTAssertTrue(all("we don\u{2019}t know, we can't, then i ").contains("I'll"))
+        XCTAssertTrue(engine.suggest(prefix: "we don\u{2019}t know and we don'", limit: 5).map(\.text).contains("don't"))
+        // A closing quote after a word is not an apostrophe in a word: the style stays straight.
+        XCTAssertTrue(all("we said \u{2018}hello\u{2019} then i ").contains("I'll"))
+        XCTAssertTrue(all("we met them and ").contains("I'll"))
+    }
+
     func testTheUsersOwnCasingWins() throws {
         for _ in 0..<2 { try engine.learn("we love Zyxcorp products") }
         let words = engine.suggest(prefix: "we love zy", limit: 3).map(\.text)

@@ -11,7 +11,9 @@ package struct Casing: Sendable {
     ///     lowercase form when nothing better is known.
     ///   - typed: the letters typed so far of this word (may be empty).
     ///   - sentenceStart: whether the word begins a sentence.
-    public func display(usual: String, typed: String, sentenceStart: Bool) -> String {
+    ///   - curlyApostrophes: whether the user's last apostrophe before this word was `’`; the
+    ///     word's own typed apostrophe, once there is one, decides instead.
+    public func display(usual: String, typed: String, sentenceStart: Bool, curlyApostrophes: Bool = false) -> String {
         var word = usual
         let (hasCapital, allCapitals) = Casing.capitals(in: typed)
         if hasCapital {
@@ -25,7 +27,9 @@ package struct Casing: Sendable {
             word = capitalizingFirst(word)
         }
         // Scalars, not `String.contains(String)`: that goes through Foundation's search at every keystroke.
-        if typed.unicodeScalars.contains("\u{2019}") { word = word.replacingOccurrences(of: "'", with: "\u{2019}") }
+        let typedScalars = typed.unicodeScalars
+        let curly = typedScalars.contains("\u{2019}") || (curlyApostrophes && !typedScalars.contains("'"))
+        if curly, word.unicodeScalars.contains("'") { word = word.replacingOccurrences(of: "'", with: "\u{2019}") }
         return word
     }
 

@@ -173,6 +173,9 @@ struct ReadContext {
     var sentenceStart: Bool
     /// The neural cache's memory of the document: the states before its words.
     var memory: CacheMemory?
+    /// Whether the last apostrophe typed inside a word of the context was `’` (U+2019) rather
+    /// than `'`: the user's style, which suggestions follow before the word's own apostrophe.
+    var curlyApostrophes = false
 
     /// The top layer's state: what the neural caches compare remembered positions with.
     var query: [Float] { state.h[state.h.count - 1] }

@@ -133,7 +133,8 @@ final class Ranker {
         return order.prefix(limit).map { index in
             let candidate = candidates[index]
             let usual = usualForm(of: candidate.word, user: user)
-            let text = casing.display(usual: usual, typed: partial, sentenceStart: context.sentenceStart)
+            let text = casing.display(usual: usual, typed: partial, sentenceStart: context.sentenceStart,
+                                          curlyApostrophes: context.curlyApostrophes)
             return Suggestion(text: text, probability: Double(candidate.score), source: candidate.source)
         }
     }

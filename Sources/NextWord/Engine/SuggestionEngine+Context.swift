@@ -45,6 +45,11 @@ extension SuggestionEngine {
         for (index, line) in lines.enumerated() {
             for token in tokenizer.tokenize(String(line)) {
                 let word = Tokenizer.normalizeApostrophes(token.text)
+                if token.isWordLike, word != token.text {
+                    read.curlyApostrophes = true
+                } else if token.isWordLike, token.text.unicodeScalars.contains("'") {
+                    read.curlyApostrophes = false
+                }
                 let lookup = bundle.config.lowercase ? word.lowercased() : word
                 ids.append(Int32(bundle.vocabulary.idOrUnknown(lookup)))
                 let lower = token.isWordLike ? word.lowercased() : nil
