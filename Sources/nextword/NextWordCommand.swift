@@ -73,8 +73,10 @@ extension NextWordCommand {
 }
 
 /// A command whose work is matrix products (training, evaluation, benchmarks): it needs the BLAS,
-/// on the kernel this CPU deserves.
-protocol RunsMatrixProducts {}
+/// on the kernel this CPU deserves. `SendableMetatype`: no conformance is isolated to an actor, so
+/// asking a parsed command whether it conforms does not tie it to the main actor before it is
+/// sent to its own `run()`.
+protocol RunsMatrixProducts: SendableMetatype {}
 
 /// `--matmul-precision`: one of `MatmulPrecision`' names, and bfloat16 only where this CPU has the
 /// tiles for it (automatic falls back to float32 by itself).
