@@ -15,16 +15,25 @@ final class EngineRankerTests: XCTestCase {
 
         let check = engine.lock.withLock { () -> [(word: String, expected: Double)] in
             let entry = engine.contextEntry(for: Array(prefix.utf8), in: field)
-            // The corpus row: the two dense sources with their fixed shares.
+            // The corpus row: the two dense sources with their fixed shares (`MixingWeights`).
             guard case .dense(let lstm) = engine.languageModel.distribution(after: entry.context),
                   let kneserNey = engine.kneserNey, case .dense(let kn) = kneserNey.distribution(after: entry.context) else {
                 XCTFail("the corpus models are dense")
                 return []
             }
-            let share = engine.weights.ngram
-            for id in [0, 5, lstm.count - 1] {
-                XCTAssertEqual(entry.corpus[id], (1 - share) * lstm[id] + share * kn[id], accuracy: 1e-7)
+            // Their log-linear product and linear mixture, in Double from the two rows.
+            let (share, geometric, exponent) = (Double(engine.weights.ngram), Double(engine.weights.geometricShare),
+                                                Double(engine.weights.geometricNgram))
+            XCTAssertGreaterThan(geometric, 0)
+            let product = zip(lstm, kn).map { exp((1 - exponent) * log(Double($0)) + exponent * log(Double($1))) }
+            let z = product.reduce(0, +)
+            var total = 0.0
+            for id in lstm.indices {
+                let expected = geometric * product[id] / z + (1 - geometric) * ((1 - share) * Double(lstm[id]) + share * Double(kn[id]))
+                XCTAssertEqual(Double(entry.corpus[id]), expected, accuracy: 1e-6 * max(expected, 1e-3), "word \(id)")
+                total += Double(entry.corpus[id])
             }
+            XCTAssertEqual(total, 1, accuracy: 1e-4, "the corpus row is a distribution")
             let shares = engine.shares(after: entry)
             XCTAssertEqual(shares.map(\.source.kind), [.documentCache, .userHistory, .userCache])
             XCTAssertTrue(shares.allSatisfy { $0.weight > 0 }, "each sparse source has something to say here")

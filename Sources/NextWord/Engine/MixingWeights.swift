@@ -2,11 +2,14 @@ import Foundation
 
 /// How the engine mixes its sources into one probability per word (`Ranker`):
 ///
-///     P(w) = (1 − Σ w_s) · [ (1 − ngram) · P_lstm(w) + ngram · P_kn(w) ]
+///     P(w) = (1 − Σ w_s) · P_corpus(w)
 ///            + w_cache · P_document(w) + w_user · P_history(w | last two words) + w_usercache · P_usercache(w)
 ///
+///     P_corpus(w) = geo · P_lstm(w)^(1 − g) · P_kn(w)^g / Z + (1 − geo) · [ (1 − ngram) · P_lstm(w) + ngram · P_kn(w) ]
+///
 /// P_lstm is the LSTM's softmax (with the user's decoder-bias adaptation), P_kn the corpus
-/// Kneser-Ney trigram, P_document the neural cache over the last `cacheWindow` words of the text
+/// Kneser-Ney trigram (Z normalises their log-linear product, g = `geometricNgram`,
+/// geo = `geometricShare`), P_document the neural cache over the last `cacheWindow` words of the text
 /// (`NeuralCache`: ∝ Σ exp(θ·h·h_i) over the positions followed by w; θ = 0 is the share of w among
 /// those words), P_history the user's own Witten-Bell trigram, P_usercache the same neural cache
 /// over the user's last `userCacheSize` committed positions. Words the model only knows as
@@ -16,8 +19,14 @@ import Foundation
 /// is 0, giving its weight back). Tuned on ../shared/data/dev (see BENCHMARKS.md): the defaults are
 /// the tuned values.
 public struct MixingWeights: Codable, Sendable, Equatable {
-    /// Share of the Kneser-Ney n-gram in the corpus model.
+    /// Share of the Kneser-Ney n-gram in the corpus models' linear mixture (0: no n-gram at all).
     public var ngram: Float = 0.4
+    /// Share of the log-linear product of the two in the corpus row (0: the linear mixture alone),
+    /// and the n-gram's exponent in it. Tuned on the five dev texts, `simulate`, KSR summed
+    /// (BENCHMARKS.md): linear alone 242.68; geo/g 0.7/0.2 243.59, 0.7/0.25 243.45, 0.5/0.2
+    /// 243.47, 0.85/0.2 243.46, 1/0.2 243.01, 0.5/0.3 243.25, 0.5/0.5 242.81.
+    public var geometricShare: Float = 0.7
+    public var geometricNgram: Float = 0.2
     /// Weight of the document cache.
     public var cache: Float = 0.12
     /// Weight of the user's history.
@@ -51,7 +60,7 @@ public struct MixingWeights: Codable, Sendable, Equatable {
 }
 
 extension MixingWeights {
-    /// Reads `name=value` pairs separated by commas over the defaults (names: ngram, cache, user,
+    /// Reads `name=value` pairs separated by commas over the defaults (names: ngram, geo, geongram, cache, user,
     /// window, theta, shrink, newword, passedover, dyn, dyndecay, dyngate), for tuning runs.
     public init(parsing text: String) throws {
         self.init()
@@ -62,6 +71,8 @@ extension MixingWeights {
             }
             switch parts[0] {
             case "ngram": ngram = Float(value)
+            case "geo": geometricShare = Float(value)
+            case "geongram": geometricNgram = Float(value)
             case "cache": cache = Float(value)
             case "user": user = Float(value)
             case "window": cacheWindow = Int(value)
@@ -74,11 +85,11 @@ extension MixingWeights {
             case "dyngate": dynamicGateRate = Float(value)
             case "usercache": userCache = Float(value)
             case "usersize": userCacheSize = Int(value)
-            default: throw ModelError.invalidInput("unknown mixing weight \"\(parts[0])\" (ngram, cache, user, usercache, usersize, window, theta, shrink, newword, passedover, dyn, dyndecay, dyngate)")
+            default: throw ModelError.invalidInput("unknown mixing weight \"\(parts[0])\" (ngram, geo, geongram, cache, user, usercache, usersize, window, theta, shrink, newword, passedover, dyn, dyndecay, dyngate)")
             }
         }
-        if ngram > 1 || cache + user + userCache >= 1 {
-            throw ModelError.invalidInput("weights must leave the model a share: ngram ≤ 1, cache + user + usercache < 1")
+        if ngram > 1 || geometricShare > 1 || geometricNgram > 1 || cache + user + userCache >= 1 {
+            throw ModelError.invalidInput("weights must leave the model a share: ngram, geo, geongram ≤ 1, cache + user + usercache < 1")
         }
     }
 }

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 extension SuggestionEngine {
@@ -133,14 +134,32 @@ extension SuggestionEngine {
         return entry
     }
 
-    /// The corpus models' row after a context: their dense distributions mixed with fixed shares,
-    /// (1 − ngram) · P_lstm + ngram · P_kn.
+    /// The corpus models' row after a context (`MixingWeights`): a log-linear and a linear mixture
+    /// of their dense distributions, with fixed shares,
+    ///
+    ///     geo · P_lstm^(1 − g) · P_kn^g / Z + (1 − geo) · [(1 − ngram) · P_lstm + ngram · P_kn]
+    ///
+    /// The product lifts the words both models agree on over those only one of them likes (a
+    /// linear mixture keeps any word one model is sure of); the linear part keeps a word either
+    /// model gives real mass.
     func corpusDistribution(after context: ReadContext) -> [Float] {
         guard case .dense(var distribution) = languageModel.distribution(after: context) else { return [] }
         if let kneserNey, case .dense(let kneserNeyRow) = kneserNey.distribution(after: context) {
-            let share = weights.ngram
+            let (share, geometric, exponent) = (weights.ngram, weights.geometricShare, weights.geometricNgram)
+            // [V] the unnormalised product, where it is mixed in.
+            var product = [Float](repeating: 0, count: geometric > 0 ? distribution.count : 0)
+            var normaliser: Float = 1
+            if geometric > 0 {
+                normaliser = nw_geometric_mix(distribution, kneserNeyRow, distribution.count, exponent, &product)
+                if !(normaliser > 0 && normaliser.isFinite) { (product, normaliser) = ([], 1) }
+            }
+            let productScale = product.isEmpty ? 0 : geometric / normaliser
+            let linear = product.isEmpty ? 1 : 1 - geometric
             kneserNeyRow.withUnsafeBufferPointer { kn in
-                for i in distribution.indices { distribution[i] = (1 - share) * distribution[i] + share * kn[i] }
+                for i in distribution.indices {
+                    let mixed = linear * ((1 - share) * distribution[i] + share * kn[i])
+                    distribution[i] = product.isEmpty ? mixed : mixed + productScale * product[i]
+                }
             }
         }
         return distribution
