@@ -243,7 +243,7 @@ final class HistoryFileTests: XCTestCase {
         XCTAssertEqual(try Data(contentsOf: victim), Data("private notes\n".utf8))
         // A link to an empty file gets no database written into it either.
         let empty = directory.appendingPathComponent("empty")
-        FileManager.default.createFile(atPath: empty.path, contents: Data())
+        XCTAssertTrue(FileManager.default.createFile(atPath: empty.path, contents: Data()))
         let link = directory.appendingPathComponent("link.sqlite")
         try FileManager.default.createSymbolicLink(atPath: link.path, withDestinationPath: empty.path)
         XCTAssertThrowsError(try HistoryStore(path: link))

@@ -11,7 +11,7 @@ final class MixKernelTests: XCTestCase {
         (0 ..< count).map { i in
             switch i % 11 {
             case 3: return 0
-            case 7: return 1e-40  // subnormal: read as the smallest normal float
+            case 7: return Float.leastNormalMagnitude / 8  // subnormal: read as the smallest normal float
             default: return Float(pow(10, Double(generator.nextFloat(in: -12, 0))))
             }
         }
