@@ -17,21 +17,13 @@ float nw_geometric_mix_portable(const float *a, const float *b, size_t count, fl
 }
 
 #if defined(__x86_64__)
-// exp((1 − w) ln a + w ln b) = exp(ln a + w (ln b − ln a)), sixteen words at a time.
+// exp((1 − w) ln a + w ln b) = exp(ln a + w (ln b − ln a)), sixteen words at a time; the last
+// block masked (its masked-off lanes read 1, ln 1 = 0, and are neither stored nor summed).
 __attribute__((target("avx512f")))
 static float geometric_mix_avx512(const float *a, const float *b, size_t n, float w, float *out) {
-    __m512 weight = _mm512_set1_ps(w), sum = _mm512_setzero_ps();
-    size_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        __m512 la = log512(_mm512_loadu_ps(a + i)), lb = log512(_mm512_loadu_ps(b + i));
-        __m512 e = exp512(_mm512_fmadd_ps(weight, _mm512_sub_ps(lb, la), la));
-        _mm512_storeu_ps(out + i, e);
-        sum = _mm512_add_ps(sum, e);
-    }
-    if (i < n) {
-        __mmask16 m = (__mmask16)((1u << (n - i)) - 1);
-        // Masked-off lanes read 1 (ln 1 = 0) and are neither stored nor summed.
-        __m512 one = _mm512_set1_ps(1.0f);
+    __m512 weight = _mm512_set1_ps(w), one = _mm512_set1_ps(1.0f), sum = _mm512_setzero_ps();
+    for (size_t i = 0; i < n; i += 16) {
+        __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1);
         __m512 la = log512(_mm512_mask_loadu_ps(one, m, a + i)), lb = log512(_mm512_mask_loadu_ps(one, m, b + i));
         __m512 e = exp512(_mm512_fmadd_ps(weight, _mm512_sub_ps(lb, la), la));
         _mm512_mask_storeu_ps(out + i, m, e);

@@ -46,10 +46,9 @@ extension SuggestionEngine {
         for (index, line) in lines.enumerated() {
             for token in tokenizer.tokenize(String(line)) {
                 let word = Tokenizer.normalizeApostrophes(token.text)
-                if token.isWordLike, word != token.text {
-                    read.curlyApostrophes = true
-                } else if token.isWordLike, token.text.unicodeScalars.contains("'") {
-                    read.curlyApostrophes = false
+                // The user's apostrophe style: normalising changed the word only if it held `’`.
+                if token.isWordLike, word != token.text || token.text.unicodeScalars.contains("'") {
+                    read.curlyApostrophes = word != token.text
                 }
                 let lookup = bundle.config.lowercase ? word.lowercased() : word
                 ids.append(Int32(bundle.vocabulary.idOrUnknown(lookup)))
@@ -146,19 +145,21 @@ extension SuggestionEngine {
         guard case .dense(var distribution) = languageModel.distribution(after: context) else { return [] }
         if let kneserNey, case .dense(let kneserNeyRow) = kneserNey.distribution(after: context) {
             let (share, geometric, exponent) = (weights.ngram, weights.geometricShare, weights.geometricNgram)
-            // [V] the unnormalised product, where it is mixed in.
-            var product = [Float](repeating: 0, count: geometric > 0 ? distribution.count : 0)
-            var normaliser: Float = 1
+            // [V] the product P_lstm^(1 − g) · P_kn^g, unnormalised; zero where it is not mixed in.
+            var product = [Float](repeating: 0, count: distribution.count)
+            var productScale: Float = 0
             if geometric > 0 {
-                normaliser = nw_geometric_mix(distribution, kneserNeyRow, distribution.count, exponent, &product)
-                if !(normaliser > 0 && normaliser.isFinite) { (product, normaliser) = ([], 1) }
+                let normaliser = nw_geometric_mix(distribution, kneserNeyRow, distribution.count, exponent, &product)
+                if normaliser > 0, normaliser.isFinite {
+                    productScale = geometric / normaliser
+                } else {
+                    product = [Float](repeating: 0, count: distribution.count)
+                }
             }
-            let productScale = product.isEmpty ? 0 : geometric / normaliser
-            let linear = product.isEmpty ? 1 : 1 - geometric
+            let linear = productScale > 0 ? 1 - geometric : 1
             kneserNeyRow.withUnsafeBufferPointer { kn in
                 for i in distribution.indices {
-                    let mixed = linear * ((1 - share) * distribution[i] + share * kn[i])
-                    distribution[i] = product.isEmpty ? mixed : mixed + productScale * product[i]
+                    distribution[i] = linear * ((1 - share) * distribution[i] + share * kn[i]) + productScale * product[i]
                 }
             }
         }
