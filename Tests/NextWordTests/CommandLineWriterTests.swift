@@ -38,11 +38,14 @@ final class CommandLineWriterTests: XCTestCase {
         // Standard output on a thread of its own, so neither pipe can fill while the other is read.
         final class Box: @unchecked Sendable { var data = Data() }
         let printed = Box()
-        let reader = Thread { printed.data = output.fileHandleForReading.readDataToEndOfFile() }
-        reader.start()
+        let read = DispatchSemaphore(value: 0)
+        DetachedThread.start {
+            printed.data = output.fileHandleForReading.readDataToEndOfFile()
+            read.signal()
+        }
         let data = errors.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        while !reader.isFinished { usleep(1_000) }
+        read.wait()
         return (process.terminationStatus, String(decoding: data, as: UTF8.self), String(decoding: printed.data, as: UTF8.self))
     }
 

@@ -90,12 +90,12 @@ private final class PseudoTerminalHarness: @unchecked Sendable {
 
     func start(engine: any SuggestionProviding, signals: SignalWatcher? = nil) {
         let slave = slave
-        Thread {
+        DetachedThread.start {
             let session = ReplSession(engine: engine, input: slave, output: slave, signals: signals)
             let outcome = Result { try session.run() }
             self.lock.withLock { self.result = outcome }
             self.finished.signal()
-        }.start()
+        }
     }
 
     /// Waits for the session to end; nil when it did not within the timeout.

@@ -22,6 +22,8 @@ import XCTest
 /// - `keypath`: a REPL's key path on the history for `NEXTWORD_CHILD_SECONDS`: a suggestion per
 ///   keystroke, each line queued to `LearningQueue` at its end; prints
 ///   `keypath calls C max_ms M p99_ms P lines L learned K` (K of L lines present at the end).
+/// - `thread-exit`: `NEXTWORD_CHILD_ROUNDS` threads end holding the last reference to a database
+///   (`DetachedThreadTests`); prints `threads N ended`.
 /// - `verify`: counts the lines of `NEXTWORD_CHILD_WRITERS` writers × `NEXTWORD_CHILD_LINES` present
 ///   and prints `present Y expected X together T integrity ok` (or the problem).
 final class ReliabilityChildTests: XCTestCase {
@@ -75,6 +77,8 @@ final class ReliabilityChildTests: XCTestCase {
             Self.say("read \(store.wordCount(lower: "hello").first?.count ?? 0) read-only \(store.isReadOnly)")
         case "keypath":
             Self.say(try Self.keyPath(file: file, seconds: Double(number("NEXTWORD_CHILD_SECONDS", 5))))
+        case "thread-exit":
+            Self.say(DetachedThreadTests.endThreads(rounds: number("NEXTWORD_CHILD_ROUNDS", 200)))
         case "verify":
             let store = try HistoryStore(path: file, readOnly: true)
             let writers = number("NEXTWORD_CHILD_WRITERS", 1), lines = number("NEXTWORD_CHILD_LINES", 100)
@@ -210,6 +214,9 @@ final class ChildProcess {
         }
         var variables = ProcessInfo.processInfo.environment
         variables[ReliabilityChildTests.modeVariable] = mode
+        // A child that crashes must end its output at once: Swift's backtracer would inherit the
+        // pipe and keep the parent reading until it gives up.
+        variables["SWIFT_BACKTRACE"] = "enable=no"
         variables.merge(environment) { $1 }
         process.environment = variables
         process.standardOutput = output

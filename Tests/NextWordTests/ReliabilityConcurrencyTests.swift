@@ -150,7 +150,7 @@ final class ReliabilityConcurrencyTests: XCTestCase {
         try engine.learn("we met them")
         let other = try DatabaseQueue(path: file.path)
         let locked = DispatchSemaphore(value: 0)
-        let holder = Thread {
+        DetachedThread.start {
             try? other.writeWithoutTransaction { db in
                 try db.execute(sql: "BEGIN IMMEDIATE")
                 locked.signal()
@@ -158,15 +158,13 @@ final class ReliabilityConcurrencyTests: XCTestCase {
                 try db.execute(sql: "COMMIT")
             }
         }
-        holder.start()
         locked.wait()
         let learned = DispatchSemaphore(value: 0)
         let learnError = Locked<String?>(nil)
-        let learner = Thread {
+        DetachedThread.start {
             do { try engine.learn("we walked to the river") } catch { learnError.update { $0 = "\(error)" } }
             learned.signal()
         }
-        learner.start()
         Thread.sleep(forTimeInterval: 0.2)  // the learner is now waiting for the write lock
         let clock = ContinuousClock()
         var answer: [Suggestion] = []

@@ -117,7 +117,7 @@ final class BackgroundResult<Value: Sendable>: @unchecked Sendable {
     private let done = DispatchSemaphore(value: 0)
 
     init(_ work: @escaping @Sendable () throws -> Value) {
-        Thread.detachNewThread { [self] in
+        DetachedThread.start { [self] in
             result = Result(catching: work)
             done.signal()
         }

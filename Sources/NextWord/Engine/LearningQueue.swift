@@ -39,7 +39,7 @@ public final class LearningQueue: @unchecked Sendable {  // every mutable field 
         self.firstRetryDelay = firstRetryDelay
         self.longestRetryDelay = longestRetryDelay
         // The thread holds the queue until `close()`.
-        Thread.detachNewThread { self.work() }
+        DetachedThread.start { self.work() }
     }
 
     /// Queues a line; false when `capacity` jobs (lines, forgets) are already waiting (the caller says so).
