@@ -181,13 +181,22 @@ public final class HistoryStore: Sendable {
         if !readOnly, HistoryClearing.isMarked(url) { try? clear() }
     }
 
-    /// Creates or completes the schema. Another process may have created it between our look and
-    /// our migration ("table word already exists"): fine if the schema is now complete.
+    /// Creates or completes the schema, while other processes may be doing the same. GRDB reads
+    /// which migrations are applied before it takes the write lock for each one, so a migration
+    /// can find what another process just made ("table word already exists"), and that process
+    /// may still be applying the next one. Each attempt reads the applied ones again and finds at
+    /// least one more, so one attempt per migration, and one more, settles it.
     private static func migrate(_ writer: any DatabaseWriter, with migrator: DatabaseMigrator, path: String) throws {
-        do {
-            try migrator.migrate(writer)
-        } catch {
-            guard (try? writer.read({ try migrator.hasCompletedMigrations($0) })) == true else { throw HistoryError(error, path: path) }
+        var failures = 0
+        while true {
+            do {
+                try migrator.migrate(writer)
+                return
+            } catch {
+                if (try? writer.read({ try migrator.hasCompletedMigrations($0) })) == true { return }
+                failures += 1
+                if failures > migrator.migrations.count { throw HistoryError(error, path: path) }
+            }
         }
     }
 
