@@ -55,3 +55,26 @@ final class EngineRankerTests: XCTestCase {
         XCTAssertTrue(suggestions.contains { $0.text == "park" && $0.source == .both }, "\(suggestions)")
     }
 }
+
+/// A word the model does not know lends its other form, possessive or stem, a share of what the
+/// sparse sources give it: "Zorblatt's" in the text makes "Zorblatt" a completion, and "zorblatt"
+/// makes "zorblatt's" one.
+final class PossessiveVariantTests: XCTestCase {
+    private func completions(after text: String, typing partial: String, possessive: Float) throws -> [String] {
+        var weights = MixingWeights()
+        weights.possessive = possessive
+        let engine = try EngineFixture.engine(weights: weights)
+        XCTAssertNil(engine.bundle.vocabulary.id("zorblatt"), "the fixture must not know the word")
+        return engine.suggest(prefix: text + partial, limit: 3, in: engine.makeSession()).map { $0.text.lowercased() }
+    }
+
+    func testAPossessiveLendsItsStemAndAStemItsPossessive() throws {
+        let possessive = "we met zorblatt's friends in the park and "
+        XCTAssertTrue(try completions(after: possessive, typing: "zor", possessive: 0.1).contains("zorblatt"))
+        XCTAssertFalse(try completions(after: possessive, typing: "zor", possessive: 0).contains("zorblatt"))
+
+        let stem = "we met zorblatt in the park and then "
+        XCTAssertTrue(try completions(after: stem, typing: "zorblatt", possessive: 0.1).contains("zorblatt's"))
+        XCTAssertFalse(try completions(after: stem, typing: "zorblatt", possessive: 0).contains("zorblatt's"))
+    }
+}

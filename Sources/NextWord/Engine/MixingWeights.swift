@@ -16,7 +16,8 @@ import Foundation
 /// `<unk>` take P(<unk>) split by their corpus (lexicon) counts. Each sparse source's weight w_s is
 /// the user's `AdaptiveMixture` weight (whose prior is `cache`, `user`, `userCache` here) times the
 /// source's confidence after the context (a cache's shrinks for a short memory; an empty source's
-/// is 0, giving its weight back). Tuned on ../shared/data/dev (see BENCHMARKS.md): the defaults are
+/// is 0, giving its weight back). An unknown word a sparse source offers also lends its
+/// possessive or stem `possessive` of its score. Tuned on ../shared/data/dev (see BENCHMARKS.md): the defaults are
 /// the tuned values.
 public struct MixingWeights: Codable, Sendable, Equatable {
     /// Share of the Kneser-Ney n-gram in the corpus models' linear mixture (0: no n-gram at all).
@@ -48,6 +49,10 @@ public struct MixingWeights: Codable, Sendable, Equatable {
     /// What a word offered earlier for the same word, and typed past, keeps of its score (0: it
     /// goes behind every fresh candidate).
     public var passedOver: Float = 0.05
+    /// What a sparse source's word the model does not know lends its possessive, or a possessive
+    /// its stem, of its score ("Albright's" typed makes "Albright" likely, and "shipyard"
+    /// "shipyard's"): such words are rare names and nouns the corpus models cannot relate.
+    public var possessive: Float = 0.1
     /// Dynamic evaluation of the decoder bias after each committed line (`BiasAdaptation`):
     /// step size, and the share of the offsets given back to the trained bias per line (0: off).
     public var dynamicRate: Float = 1
@@ -61,7 +66,7 @@ public struct MixingWeights: Codable, Sendable, Equatable {
 
 extension MixingWeights {
     /// Reads `name=value` pairs separated by commas over the defaults (names: ngram, geo, geongram, cache, user,
-    /// window, theta, shrink, newword, passedover, dyn, dyndecay, dyngate), for tuning runs.
+    /// window, theta, shrink, newword, passedover, possessive, dyn, dyndecay, dyngate), for tuning runs.
     public init(parsing text: String) throws {
         self.init()
         for pair in text.split(separator: ",") where !pair.isEmpty {
@@ -80,12 +85,13 @@ extension MixingWeights {
             case "shrink": cacheShrinkage = Int(value)
             case "newword": newWordMinimumCount = Int(value)
             case "passedover": passedOver = Float(value)
+            case "possessive": possessive = Float(value)
             case "dyn": dynamicRate = Float(value)
             case "dyndecay": dynamicDecay = Float(value)
             case "dyngate": dynamicGateRate = Float(value)
             case "usercache": userCache = Float(value)
             case "usersize": userCacheSize = Int(value)
-            default: throw ModelError.invalidInput("unknown mixing weight \"\(parts[0])\" (ngram, geo, geongram, cache, user, usercache, usersize, window, theta, shrink, newword, passedover, dyn, dyndecay, dyngate)")
+            default: throw ModelError.invalidInput("unknown mixing weight \"\(parts[0])\" (ngram, geo, geongram, cache, user, usercache, usersize, window, theta, shrink, newword, passedover, possessive, dyn, dyndecay, dyngate)")
             }
         }
         if ngram > 1 || geometricShare > 1 || geometricNgram > 1 || cache + user + userCache >= 1 {

@@ -9,7 +9,9 @@ import Foundation
 /// P_corpus is the context's corpus row (LSTM and Kneser-Ney with fixed shares); a word the corpus
 /// models call `<unk>` takes P_corpus(<unk>) split by its lexicon count among such words. The
 /// sparse sources (document cache, user history) add their weighted probabilities, and λ_corpus
-/// is what they leave: 1 − Σ w_s. The scores are probabilities under that mixture.
+/// is what they leave: 1 − Σ w_s. The scores are probabilities under that mixture, except that a
+/// sparse source's word the model does not know also lends its possessive or its stem
+/// `MixingWeights.possessive` of its share ("albright's" → "albright").
 ///
 /// Used under the engine's lock: it keeps a scratch row over the vocabulary.
 final class Ranker {
@@ -17,17 +19,47 @@ final class Ranker {
     let casing = Casing()
     /// What a word offered earlier for this word and typed past keeps of its score.
     let passedOverFactor: Float
+    /// What an unknown word from a sparse source lends its possessive form or stem (`MixingWeights.possessive`).
+    let possessiveShare: Float
     /// [V] zeros except while `rank` runs: the sparse sources' scores of vocabulary words by id.
     private var boostScratch: [Float]
 
     init(resources: EngineResources, weights: MixingWeights) {
         self.resources = resources
         passedOverFactor = weights.passedOver
+        possessiveShare = weights.possessive
         boostScratch = [Float](repeating: 0, count: resources.bundle.vocabulary.count)
     }
 
     /// A sparse source and its weight after the context (its mixture weight times its confidence).
     typealias Share = (source: PredictionSource, weight: Float)
+
+    /// Lends each boosted word the model does not know to its other form, possessive or stem
+    /// ("albright's" → "albright", "shipyard" → "shipyard's"), `possessiveShare` of its score,
+    /// where that form has the typed letters. A word typed past lends from its discounted score,
+    /// so its other form does not take the slot it just lost.
+    private func addPossessiveVariants(to boosts: inout [String: (score: Float, fromUser: Bool)], typed: String,
+                                       passedOver: Set<String>) {
+        guard possessiveShare > 0 else { return }
+        let vocabulary = resources.bundle.vocabulary
+        var lent: [(String, Float, Bool)] = []
+        for (word, boost) in boosts where vocabulary.id(word) == nil {
+            let variant: String
+            if word.hasSuffix("'s") {
+                variant = String(word.dropLast(2))
+                guard variant.count >= 2, !variant.contains("'") else { continue }
+            } else if !word.contains("'") {
+                variant = word + "'s"
+            } else { continue }
+            guard variant.hasPrefix(typed) else { continue }
+            let score = passedOver.contains(word) ? boost.score * passedOverFactor : boost.score
+            lent.append((variant, possessiveShare * score, boost.fromUser))
+        }
+        for (variant, score, fromUser) in lent {
+            boosts[variant, default: (0, fromUser)].score += score
+            if fromUser { boosts[variant]?.fromUser = true }
+        }
+    }
 
     /// The best `limit` suggestions after `entry` for the typed letters (`typed` lowercased, as
     /// `partial` was typed), leaving out the words in `passedOver` unless nothing better is left.
@@ -54,6 +86,7 @@ final class Ranker {
             for (word, probability) in source.completions(of: typed, after: entry.context, limit: 64)
             where distribution[word] == nil { add(word, probability) }
         }
+        addPossessiveVariants(to: &boosts, typed: typed, passedOver: passedOver)
 
         var top = TopK(limit + 1 + passedOver.count)
         var extra: [Int32: (String, Bool)] = [:]  // candidates outside the vocabulary, by a negative key
