@@ -77,4 +77,12 @@ final class PossessiveVariantTests: XCTestCase {
         XCTAssertTrue(try completions(after: stem, typing: "zorblatt", possessive: 0.1).contains("zorblatt's"))
         XCTAssertFalse(try completions(after: stem, typing: "zorblatt", possessive: 0).contains("zorblatt's"))
     }
+
+    /// The lent form is written as the user writes the other one: a name stays a name.
+    func testTheLentFormIsCasedLikeTheFormItCameFrom() throws {
+        let engine = try EngineFixture.engine()
+        for _ in 0..<2 { try engine.learn("we met Zorblatt at the park") }
+        let texts = engine.suggest(prefix: "then we saw zorblatt", limit: 3, in: engine.makeSession()).map(\.text)
+        XCTAssertTrue(texts.contains("Zorblatt's"), "\(texts)")
+    }
 }

@@ -174,8 +174,17 @@ final class Ranker {
 
     /// How a word is written mid-sentence: a capitalised form only when it is how the word is
     /// nearly always written (names, `I`, acronyms), not when it merely often starts sentences
-    /// (`Thank`). The user's own writing decides first, then the corpus.
+    /// (`Thank`). The user's own writing decides first, then the corpus; a possessive and its stem
+    /// are written alike (the forms `addPossessiveVariants` lends are often known only as the other).
     func usualForm(of word: String, user: UserModel) -> String {
+        if let form = knownUsualForm(of: word, user: user) { return form }
+        if word.hasSuffix("'s"), let stem = knownUsualForm(of: String(word.dropLast(2)), user: user) { return stem + "'s" }
+        if let possessive = knownUsualForm(of: word + "'s", user: user) { return String(possessive.dropLast(2)) }
+        return word
+    }
+
+    /// `usualForm` from what the user and the corpus say of `word` itself; nil where neither knows it.
+    private func knownUsualForm(of word: String, user: UserModel) -> String? {
         let threshold = 0.8
         if let surface = user.preferredSurface(of: word), let share = user.capitalizedShare(of: word) {
             return surface.first?.isUppercase == true && share < threshold ? word : surface
@@ -183,6 +192,6 @@ final class Ranker {
         if let (surface, share) = resources.lexicon?.usualCasing(of: word) {
             return surface.first?.isUppercase == true && share < threshold ? word : surface
         }
-        return word
+        return nil
     }
 }
