@@ -10,7 +10,8 @@ struct BenchCommand: ParsableCommand, RunsMatrixProducts {
         discussion: """
         Suggest latency replays typing a text keystroke by keystroke (every letter of every word, as the \
         keystroke simulator queries), split into keystrokes at word boundaries (an LSTM step) and inside \
-        words (a filter of the cached distribution), after up to 200 lines from the rest of the text were \
+        words (a filter of the cached distribution); the first letter after a hyphen counts as a boundary, \
+        since the engine reads the part before it as a word there (compound suggestions), after up to 200 lines from the rest of the text were \
         learned (learn latency: one committed line each), so the engine has a history and a full user \
         cache. Cold start runs `nextword suggest` as a new process. \
         Peak RSS is this process's after the replay (the engine with a history file, as the REPL runs), \
@@ -142,7 +143,9 @@ struct BenchCommand: ParsableCommand, RunsMatrixProducts {
                 if previousIsWord { _ = inWord.record(nanoseconds) } else { _ = boundary.record(nanoseconds) }
             }
             prefix.append(character)
-            previousIsWord = isWord || (previousIsWord && (character == "'" || character == "-"))
+            // After a hyphen the engine reads the word part before it (`compoundSuggestions`, an LSTM
+            // step): that keystroke is timed with the boundaries. After an apostrophe it only filters.
+            previousIsWord = isWord || (previousIsWord && character == "'")
         }
         return (boundary, inWord)
     }

@@ -86,3 +86,21 @@ final class PossessiveVariantTests: XCTestCase {
         XCTAssertTrue(texts.contains("Zorblatt's"), "\(texts)")
     }
 }
+
+/// A word typed past a hyphen is completed from the words that may follow its head: "the-pa"
+/// offers "the-park" where no whole word starts with those letters.
+final class CompoundSuggestionTests: XCTestCase {
+    func testThePartAfterAHyphenIsCompletedAsTheWordAfterItsHead() throws {
+        let engine = try EngineFixture.engine()
+        for line in ["we met them in the park", "the park is nice"] { try engine.learn(line) }
+        let field = engine.makeSession()
+        let compound = engine.suggest(prefix: "we met them in the-pa", limit: 3, in: field)
+        XCTAssertEqual(compound.first?.text, "the-park", "\(compound)")
+        // Its probability is the part's after the head, as the plain word would have it.
+        let plain = engine.suggest(prefix: "we met them in the pa", limit: 3, in: engine.makeSession())
+        let park = try XCTUnwrap(plain.first { $0.text == "park" })
+        XCTAssertEqual(compound.first?.probability ?? 0, park.probability, accuracy: 1e-9)
+        // Without a hyphen nothing is joined.
+        XCTAssertFalse(engine.suggest(prefix: "we met them in the pa", limit: 3, in: field).contains { $0.text.contains("-") })
+    }
+}

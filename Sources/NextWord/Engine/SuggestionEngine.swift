@@ -152,12 +152,32 @@ public final class SuggestionEngine: SuggestionProviding, @unchecked Sendable {
         if passedOver.context !== entry || !typed.hasPrefix(passedOver.typed) || typed == passedOver.typed {
             passedOver = (entry, typed, [])
         }
-        let result = ranker.rank(entry: entry, shares: shares(after: entry), typed: typed, partial: partial, limit: limit,
+        var result = ranker.rank(entry: entry, shares: shares(after: entry), typed: typed, partial: partial, limit: limit,
                                  excluding: passedOver.words, user: userHistory.model)
+        if result.count < limit, partial.contains("-") {
+            let taken = Set(result.map { Tokenizer.normalizeApostrophes($0.text).lowercased() })
+            result += compoundSuggestions(context: contextBytes, partial: partial, limit: limit - result.count, in: session)
+                .filter { !taken.contains(Tokenizer.normalizeApostrophes($0.text).lowercased()) }
+        }
         passedOver.typed = typed
         for suggestion in result { passedOver.words.insert(Tokenizer.normalizeApostrophes(suggestion.text).lowercased()) }
         session.passedOver = passedOver
         return result
+    }
+
+    /// For a word typed past a hyphen ("crime-r"), the words that may follow its head ("crime")
+    /// with the letters after the hyphen, each joined to it ("crime-ridden"), for the slots the
+    /// whole words left empty: compounds are too many for a vocabulary, their parts are not. They
+    /// come after every whole-word suggestion, their scores being of the part after the hyphen.
+    func compoundSuggestions(context: [UInt8], partial: String, limit: Int, in session: TypingSession) -> [Suggestion] {
+        guard limit > 0, let hyphen = partial.lastIndex(of: "-"), hyphen > partial.startIndex else { return [] }
+        let head = String(partial[..<hyphen]), tail = String(partial[partial.index(after: hyphen)...])
+        // The head read as a word of its own: the context, the head and a space.
+        let entry = contextEntry(for: context + Array(head.utf8) + [0x20], in: session)
+        let typedTail = Tokenizer.normalizeApostrophes(tail).lowercased()
+        return ranker.rank(entry: entry, shares: shares(after: entry), typed: typedTail, partial: tail, limit: limit,
+                           excluding: [], user: userHistory.model)
+            .map { Suggestion(text: head + "-" + $0.text, probability: $0.probability, source: $0.source) }
     }
 
     /// Splits off the word being typed: the context is everything before it, as UTF-8 bytes.
