@@ -19,9 +19,9 @@ public enum EditorEffect: Equatable, Sendable {
 /// never half of one. The cursor is an index into `characters` (0 = before the first).
 ///
 /// Accepting a suggestion (Tab, Alt-digit) follows these rules:
-/// - The partial word is the run of word characters (letters, digits, combining marks, apostrophes)
-///   just left of the cursor. If there is one, it and the rest of that word right of the cursor are
-///   replaced by the suggestion.
+/// - The partial word is the run of word characters (letters, digits, combining marks, apostrophes,
+///   and hyphens after one of them, as the engine reads `crime-r`) just left of the cursor. If there
+///   is one, it and the rest of that word right of the cursor are replaced by the suggestion.
 /// - With no partial word, a word is inserted; a space goes before it unless the cursor is at the start
 ///   or after whitespace or an opening bracket/quote/dash/slash (`( [ { " “ ‘ « ¿ ¡ - /`).
 /// - A suggestion made only of closing punctuation (`. , ; : ! ? ) ] } ” ’ » …`) attaches to the text
@@ -158,7 +158,8 @@ public struct LineEditor: Equatable, Sendable {
         let word = Array(String(String.UnicodeScalarView(suggestion.unicodeScalars.filter { !Self.isControl($0) })))
         guard !word.isEmpty else { return false }
         var start = cursor
-        while start > 0, Self.isWordCharacter(characters[start - 1]) { start -= 1 }
+        while start > 0, Self.isWordCharacter(characters[start - 1])
+            || (characters[start - 1] == "-" && start > 1 && Self.isWordCharacter(characters[start - 2])) { start -= 1 }
         let hasPartial = start < cursor
         if word.allSatisfy(Self.isClosingPunctuation) {
             if !hasPartial {
@@ -171,7 +172,8 @@ public struct LineEditor: Equatable, Sendable {
         } else {
             var end = cursor
             if hasPartial {
-                while end < characters.count, Self.isWordCharacter(characters[end]) { end += 1 }
+                while end < characters.count, Self.isWordCharacter(characters[end])
+                    || (characters[end] == "-" && end + 1 < characters.count && Self.isWordCharacter(characters[end + 1])) { end += 1 }
             }
             var insertion = word
             if !hasPartial, start > 0, !Self.takesNoSpaceAfter(characters[start - 1]) {

@@ -14,6 +14,11 @@ final class REPLLineEditorTests: XCTestCase {
         XCTAssertEqual(editor.cursor, 16)
         XCTAssertEqual(edited("Hello Wor", [.tab], suggestions: ["World"]).text, "Hello World ")
         XCTAssertEqual(edited("I don'", [.tab], suggestions: ["don't"]).text, "I don't ", "apostrophes are part of words")
+        // Hyphens inside a word too, as the engine reads it: its suggestion for "crime-r" is the whole compound.
+        XCTAssertEqual(edited("a crime-r", [.tab], suggestions: ["crime-ridden"]).text, "a crime-ridden ")
+        XCTAssertEqual(edited("a crime-", [.tab], suggestions: ["crime-ridden"]).text, "a crime-ridden ")
+        XCTAssertEqual(edited("a state-of-the-a", [.tab], suggestions: ["state-of-the-art"]).text, "a state-of-the-art ")
+        XCTAssertEqual(edited("pages 3 -", [.tab], suggestions: ["5"]).text, "pages 3 -5 ", "a dash after a space is not part of a word")
     }
 
     func testAcceptAfterASpaceOnlyInserts() {
