@@ -9,11 +9,11 @@ struct BenchCommand: ParsableCommand, RunsMatrixProducts {
         abstract: "Measure suggestion latency, start-up, memory, evaluation and training speed on this machine.",
         discussion: """
         Suggest latency replays typing a text keystroke by keystroke (every letter of every word, as the \
-        keystroke simulator queries), split into keystrokes at word boundaries (an LSTM step) and inside \
-        words (a filter of the cached distribution); the first letter after a hyphen counts as a boundary, \
-        since the engine reads the part before it as a word there (compound suggestions), after up to 200 lines from the rest of the text were \
-        learned (learn latency: one committed line each), so the engine has a history and a full user \
-        cache. Cold start runs `nextword suggest` as a new process. \
+        keystroke simulator queries), after up to 200 lines from the rest of the text were learned \
+        (learn latency: one committed line each), so the engine has a history and a full user cache. \
+        Keystrokes are split into those at word boundaries (an LSTM step) and those inside words (a \
+        filter of the cached distribution); the first letter after a hyphen counts as a boundary, since \
+        the engine reads the part before the hyphen as a word there (compound suggestions). Cold start runs `nextword suggest` as a new process. \
         Peak RSS is this process's after the replay (the engine with a history file, as the REPL runs), \
         before evaluation and training allocate. \
         Training speed is a short run of the brown-lm configuration (2x256 tied LSTM, batch 32, BPTT 35, \
