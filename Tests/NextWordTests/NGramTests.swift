@@ -3,7 +3,7 @@ import XCTest
 @testable import NextWord
 
 /// The Kneser-Ney model: the formula worked by hand on tiny corpora, normalization, perplexity,
-/// pruning, and the file format's round trip and strict loading.
+/// pruning (the file format's tests are `NGramStorageTests`).
 final class NGramTests: XCTestCase {
     /// A toy language over ids 1...29 (0 is `</s>`): subject, verb, object, sometimes an adverb,
     /// where the verb depends on the subject and the object on the verb, so context helps.
@@ -186,115 +186,5 @@ final class NGramTests: XCTestCase {
         let fromStream = try NGramModel.build(stream: [0, 1, 2, 0, 0, 1, 3, 0, 2], vocabSize: 4, endOfSentence: 0)
         let fromSentences = try NGramModel.build(sentences: [[1, 2], [1, 3], [2]], vocabSize: 4, endOfSentence: 0)
         XCTAssertEqual(fromStream, fromSentences)
-    }
-
-    // MARK: Storage
-
-    private func temporaryDirectory() throws -> URL {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ngram-tests-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
-        return dir
-    }
-
-    func testStorageRoundTripIsExact() throws {
-        let dir = try temporaryDirectory()
-        for (order, minCount) in [(2, 1), (3, 2), (4, 1)] {
-            let model = try Self.toyModel(order: order, minCount: minCount)
-            let url = dir.appendingPathComponent("m\(order).ngram")
-            try model.write(to: url)
-            let loaded = try NGramModel.load(contentsOf: url)
-            XCTAssertEqual(loaded, model)
-            XCTAssertEqual(loaded.probability(of: 8, context: [0, 1, 7]), model.probability(of: 8, context: [0, 1, 7]))
-            // Header: magic, version 1, order, V, </s> little-endian.
-            let bytes = [UInt8](try Data(contentsOf: url))
-            XCTAssertEqual(Array(bytes[0..<8]), Array("NWNGRAM1".utf8))
-            XCTAssertEqual(Array(bytes[8..<24]), [1, 0, 0, 0, UInt8(order), 0, 0, 0, 31, 0, 0, 0, 0, 0, 0, 0])
-            // Size: header 24 + discounts 24 per order + unigram 4 V + per level 8 + 4 per id/offset/float.
-            let levelBytes = model.levels.reduce(0) {
-                $0 + 8 + 4 * ($1.contextIDs.count + $1.offsets.count + $1.backoffs.count + 2 * $1.words.count)
-            }
-            XCTAssertEqual(bytes.count, 24 + 24 * order + 4 * 31 + levelBytes)
-        }
-    }
-
-    /// A small valid file to damage.
-    private func smallFile() throws -> [UInt8] {
-        [UInt8](try NGramModel.build(sentences: [[1, 2], [1, 2], [2, 3]], vocabSize: 4, endOfSentence: 0, order: 3)
-            .serialized())
-    }
-
-    private func assertCorrupt(_ bytes: [UInt8], _ expected: String, line: UInt = #line) {
-        XCTAssertThrowsError(try NGramModel(serialized: Data(bytes), file: "m.ngram"), line: line) { error in
-            guard case .corrupt(let file, let problem) = error as? NGramError else { return XCTFail("\(error)", line: line) }
-            XCTAssertEqual(file, "m.ngram", line: line)
-            XCTAssertTrue(problem.contains(expected), "\(problem)", line: line)
-        }
-    }
-
-    func testEveryTruncationIsATypedError() throws {
-        let bytes = try smallFile()
-        XCTAssertNoThrow(try NGramModel(serialized: Data(bytes)))
-        for length in 0..<bytes.count {
-            XCTAssertThrowsError(try NGramModel(serialized: Data(bytes[0..<length]), file: "m.ngram")) { error in
-                guard case .corrupt = error as? NGramError else { return XCTFail("length \(length): \(error)") }
-            }
-        }
-        assertCorrupt(bytes + [0], "unexpected bytes")
-    }
-
-    func testHostileHeadersAndArraysAreTypedErrors() throws {
-        let bytes = try smallFile()
-        func patched(_ offset: Int, _ value: UInt32) -> [UInt8] {
-            var b = bytes
-            withUnsafeBytes(of: value.littleEndian) { for k in 0..<4 { b[offset + k] = $0[k] } }
-            return b
-        }
-        var foreign = bytes
-        foreign[7] = UInt8(ascii: "2")
-        assertCorrupt(foreign, "magic")
-        assertCorrupt(patched(8, 2), "version 2")
-        assertCorrupt(patched(12, 9), "order 9")
-        assertCorrupt(patched(16, 0), "empty vocabulary")
-        assertCorrupt(patched(20, 4), "end-of-sentence")
-        // Layout of this order-3, V = 4 file: 24 header, 72 discounts, 16 unigram, then the bigram
-        // level's counts at 112 (contexts) and 116 (entries), its context ids from 120.
-        let levelStart = 24 + 72 + 16
-        assertCorrupt(patched(levelStart, 0xFFFF_FFFF), "truncated")
-        assertCorrupt(patched(levelStart + 4, 0xFFFF_FFFF), "truncated")
-        assertCorrupt(patched(levelStart + 8, 0x7FFF_FFFF), "out of range")
-        assertCorrupt(patched(levelStart + 12, 0), "not strictly sorted")  // second context = first
-        assertCorrupt(patched(28, 0x7FF8_0000), "discounts")  // the high half of D1 (Float64): NaN
-        assertCorrupt(patched(24 + 72, Float.nan.bitPattern), "unigram")
-        assertCorrupt(patched(24 + 72, Float(0.9).bitPattern), "sum to")
-        // The last four bytes are the last alpha of the 4-gram-free top level.
-        assertCorrupt(patched(bytes.count - 4, Float(2).bitPattern), "probability")
-        assertCorrupt(patched(bytes.count - 4, Float.infinity.bitPattern), "probability")
-    }
-
-    func testRandomDamageNeverCrashes() throws {
-        let bytes = try smallFile()
-        var rng = SeededGenerator(seed: 3)
-        for _ in 0..<2000 {
-            var b = bytes
-            for _ in 0..<(1 + Int(rng.next() % 3)) { b[Int(rng.next() % UInt64(b.count))] = UInt8(truncatingIfNeeded: rng.next()) }
-            // Either a typed error or a model whose distributions are still sound.
-            do {
-                let m = try NGramModel(serialized: Data(b))
-                var scores: [Float] = []
-                m.distribution(context: [0, 1], into: &scores)
-                XCTAssertEqual(scores.count, m.vocabSize)
-            } catch {
-                XCTAssertNotNil(error as? NGramError)
-            }
-        }
-    }
-
-    func testMissingFileIsAnIOError() {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("missing-\(UUID().uuidString).ngram")
-        XCTAssertThrowsError(try NGramModel.load(contentsOf: url)) { error in
-            guard case .io(let file, _) = error as? NGramError else { return XCTFail("\(error)") }
-            XCTAssertEqual(file, url.path)
-        }
     }
 }

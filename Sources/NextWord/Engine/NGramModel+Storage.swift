@@ -1,20 +1,26 @@
 import Foundation
 
 /// The model file: a magic and a version so a truncated or foreign file is recognised, then
-/// little-endian counts and flat arrays exactly as the model holds them.
+/// little-endian counts and flat arrays in the order the model holds them.
 ///
 ///     "NWNGRAM1"                      8 bytes
-///     version                         UInt32 (1)
+///     version                         UInt32 (2; version 1 files are still read)
 ///     order, vocabSize, endOfSentence UInt32 each
 ///     discounts                       order x (D1, D2, D3+) Float64, unigrams first
 ///     unigram                         vocabSize x Float32
 ///     for each order n in 2...order:
 ///       contexts, entries             UInt32 each
-///       context ids                   contexts x (n - 1) UInt32, sorted lexicographically
+///       context ids                   contexts x (n - 1) ids, sorted lexicographically
 ///       offsets                       (contexts + 1) x UInt32 into the entries
-///       backoffs (gamma)              contexts x Float32
-///       words                         entries x UInt32, sorted within each context
-///       probabilities (alpha)         entries x Float32
+///       backoffs (gamma)              contexts x UInt16 log code
+///       words                         entries x ids, sorted within each context
+///       probabilities (alpha)         entries x UInt16 log code
+///
+/// An id is a UInt16 when the vocabulary has at most 65,536 ids, a UInt32 otherwise. A log code is
+/// `round(-ln(p) * 2048)` (`NGramLogCode`): a relative error of at most 0.025 % on any value down to
+/// 1e-14, where version 1's Float32 took twice the bytes; with 16-bit ids an n-gram costs 4 bytes
+/// instead of 8, which is what lets the default model keep n-grams seen twice within its 10 MB.
+/// Version 1 stored every id as UInt32 and every alpha and gamma as Float32.
 ///
 /// Loading checks every length against the bytes left before allocating, and every invariant the
 /// queries rely on (sorted, in range, finite), so a hostile file gives an error, never a crash or
@@ -22,10 +28,15 @@ import Foundation
 extension NGramModel {
     /// The file's first eight bytes.
     public static let fileMagic = Array("NWNGRAM1".utf8)
-    /// The format version this code writes and reads.
-    public static let fileVersion: UInt32 = 1
+    /// The format version this code writes; it reads this one and version 1.
+    public static let fileVersion: UInt32 = 2
 
-    /// The model in the file format.
+    /// Whether a model over `vocabSize` ids stores them in 16 bits (format version 2).
+    static func hasNarrowIDs(vocabSize: Int) -> Bool { vocabSize <= 1 << 16 }
+
+    /// The model in the file format. Its alphas and gammas are stored as log codes, so a model read
+    /// back differs from this one by the codes' rounding (at most 0.025 % per value); a model read
+    /// from a file writes the same bytes again.
     public func serialized() -> Data {
         var out = NGramByteWriter()
         out.bytes.append(contentsOf: Self.fileMagic)
@@ -36,14 +47,15 @@ extension NGramModel {
             out.append(d.d3Plus.bitPattern)
         }
         out.append(unigram)
+        let narrow = Self.hasNarrowIDs(vocabSize: vocabSize)
         for level in levels {
             out.append(UInt32(level.contextCount))
             out.append(UInt32(level.words.count))
-            out.append(level.contextIDs)
+            out.append(ids: level.contextIDs, narrow: narrow)
             out.append(level.offsets)
-            out.append(level.backoffs)
-            out.append(level.words)
-            out.append(level.probs)
+            out.append(codes: level.backoffs)
+            out.append(ids: level.words, narrow: narrow)
+            out.append(codes: level.probs)
         }
         return Data(out.bytes)
     }
@@ -62,7 +74,7 @@ extension NGramModel {
     /// Reads a model written by `write(to:)`.
     ///
     /// - Throws: `NGramError.io` when the file cannot be read, `NGramError.corrupt` when it is not a
-    ///   complete, consistent model file of this version.
+    ///   complete, consistent model file of a version this build reads.
     public static func load(contentsOf url: URL) throws -> NGramModel {
         let data: Data
         do {
@@ -77,13 +89,15 @@ extension NGramModel {
     ///
     /// - Throws: `NGramError.corrupt`.
     public init(serialized data: Data, file: String = "<data>") throws {
-        var r = NGramByteReader(bytes: [UInt8](data), file: file)
-        guard r.bytes.count >= 8, Array(r.bytes[0..<8]) == Self.fileMagic else {
+        var r = NGramByteReader(data: data, file: file)
+        guard r.count >= 8, r.prefix(8) == Self.fileMagic else {
             throw r.corrupt("no NWNGRAM1 magic (not an n-gram model file)")
         }
         r.position = 8
         let version = try r.uint32("version")
-        guard version == Self.fileVersion else { throw r.corrupt("version \(version), this build reads \(Self.fileVersion)") }
+        guard version == 1 || version == Self.fileVersion else {
+            throw r.corrupt("version \(version), this build reads 1 and \(Self.fileVersion)")
+        }
         let order = Int(try r.uint32("order"))
         guard (2...4).contains(order) else { throw r.corrupt("order \(order) is not in 2...4") }
         let vocabSize = Int(try r.uint32("vocabulary size"))
@@ -106,6 +120,7 @@ extension NGramModel {
         }
         let unigramSum = unigram.reduce(0.0) { $0 + Double($1) }
         guard abs(unigramSum - 1) < 1e-3 else { throw r.corrupt("unigram probabilities sum to \(unigramSum), not 1") }
+        let narrow = version >= 2 && Self.hasNarrowIDs(vocabSize: vocabSize)
         var levels: [NGramLevel] = []
         for n in 2...order {
             let contexts = Int(try r.uint32("order \(n) context count"))
@@ -113,16 +128,18 @@ extension NGramModel {
             // Counts come from the file: the reads below check each length against the bytes left,
             // in Int arithmetic that cannot overflow for 32-bit counts.
             let level = NGramLevel(contextLength: n - 1,
-                                   contextIDs: try r.uint32s(count: contexts * (n - 1), "order \(n) contexts"),
+                                   contextIDs: try r.ids(count: contexts * (n - 1), narrow: narrow, "order \(n) contexts"),
                                    offsets: try r.uint32s(count: contexts + 1, "order \(n) offsets"),
-                                   backoffs: try r.floats(count: contexts, "order \(n) backoffs"),
-                                   words: try r.uint32s(count: entries, "order \(n) words"),
-                                   probs: try r.floats(count: entries, "order \(n) probabilities"))
+                                   backoffs: version == 1 ? try r.floats(count: contexts, "order \(n) backoffs")
+                                       : try r.codes(count: contexts, "order \(n) backoffs"),
+                                   words: try r.ids(count: entries, narrow: narrow, "order \(n) words"),
+                                   probs: version == 1 ? try r.floats(count: entries, "order \(n) probabilities")
+                                       : try r.codes(count: entries, "order \(n) probabilities"))
             if let problem = level.problem(vocabSize: vocabSize) { throw r.corrupt(problem) }
             levels.append(level)
         }
-        guard r.position == r.bytes.count else {
-            throw r.corrupt("\(r.bytes.count - r.position) unexpected bytes after the model")
+        guard r.position == r.count else {
+            throw r.corrupt("\(r.count - r.position) unexpected bytes after the model")
         }
         self.init(order: order, vocabSize: vocabSize, endOfSentence: endOfSentence, discounts: discounts,
                   unigram: unigram, levels: levels)
@@ -146,34 +163,59 @@ struct NGramByteWriter {
         bytes.reserveCapacity(bytes.count + 4 * values.count)
         for v in values { append(v.bitPattern) }
     }
+
+    /// Ids in 16 bits when `narrow` (every id then fits), 32 otherwise.
+    mutating func append(ids: [UInt32], narrow: Bool) {
+        guard narrow else { return append(ids) }
+        bytes.reserveCapacity(bytes.count + 2 * ids.count)
+        for id in ids { append(UInt16(truncatingIfNeeded: id)) }
+    }
+
+    /// Probabilities as `NGramLogCode`s.
+    mutating func append(codes values: [Float]) {
+        bytes.reserveCapacity(bytes.count + 2 * values.count)
+        for v in values { append(NGramLogCode.code(of: v)) }
+    }
 }
 
 /// Reads little-endian values, checking every length against the bytes left.
+///
+/// It reads the `Data` it is given in place and writes each
+/// array straight into its final form: the n-gram's arrays are megabytes, read at every start, and
+/// a copy of the file or a temporary array would add to the engine's peak memory.
 struct NGramByteReader {
-    let bytes: [UInt8]
+    let data: Data
     let file: String
     var position = 0
 
-    init(bytes: [UInt8], file: String) {
-        self.bytes = bytes
+    init(data: Data, file: String) {
+        self.data = data
         self.file = file
     }
+
+    /// The number of bytes.
+    var count: Int { data.count }
 
     func corrupt(_ problem: String) -> NGramError { .corrupt(file: file, problem: problem) }
 
     /// Moves past `count` bytes and returns where they start, or throws if the file ends first.
     private mutating func take(_ count: Int, _ what: String) throws -> Int {
-        guard count >= 0, count <= bytes.count - position else {
-            throw corrupt("truncated: \(what) needs \(count) bytes, \(bytes.count - position) left")
+        guard count >= 0, count <= data.count - position else {
+            throw corrupt("truncated: \(what) needs \(count) bytes, \(data.count - position) left")
         }
         defer { position += count }
         return position
     }
 
+    /// The first `length` bytes (fewer if the data is shorter).
+    func prefix(_ length: Int) -> [UInt8] { [UInt8](data.prefix(length)) }
+
+    private static func load<T: FixedWidthInteger>(_: T.Type, _ raw: UnsafeRawBufferPointer, at offset: Int) -> T {
+        T(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: T.self))
+    }
+
     private func load<T: FixedWidthInteger>(_: T.Type, at offset: Int) -> T {
-        var value: T = 0
-        for k in 0..<(T.bitWidth / 8) { value |= T(bytes[offset + k]) << (8 * k) }
-        return value
+        data.withUnsafeBytes { Self.load(T.self, $0, at: offset) }
     }
 
     mutating func uint32(_ what: String) throws -> UInt32 { load(UInt32.self, at: try take(4, what)) }
@@ -181,29 +223,35 @@ struct NGramByteReader {
     mutating func uint64(_ what: String) throws -> UInt64 { load(UInt64.self, at: try take(8, what)) }
 
     mutating func uint32s(count: Int, _ what: String) throws -> [UInt32] {
-        try words(count: count, what, as: UInt32.self) { $0 }
+        try values(count: count, width: 4, what) { Self.load(UInt32.self, $0, at: $1) }
     }
 
     mutating func floats(count: Int, _ what: String) throws -> [Float] {
-        try words(count: count, what, as: Float.self, Float.init(bitPattern:))
+        try values(count: count, width: 4, what) { Float(bitPattern: Self.load(UInt32.self, $0, at: $1)) }
     }
 
-    /// `count` little-endian 32-bit values: one copy of the bytes on a little-endian machine (the
-    /// n-gram's arrays are megabytes, read at every start), one load per value elsewhere.
-    private mutating func words<T>(count: Int, _ what: String, as: T.Type, _ make: (UInt32) -> T) throws -> [T] {
-        precondition(MemoryLayout<T>.size == 4)
-        let (byteCount, overflow) = count.multipliedReportingOverflow(by: 4)
+    /// `count` ids of 16 bits (`narrow`) or 32, widened to `UInt32`.
+    mutating func ids(count: Int, narrow: Bool, _ what: String) throws -> [UInt32] {
+        guard narrow else { return try uint32s(count: count, what) }
+        return try values(count: count, width: 2, what) { UInt32(Self.load(UInt16.self, $0, at: $1)) }
+    }
+
+    /// `count` `NGramLogCode`s, decoded.
+    mutating func codes(count: Int, _ what: String) throws -> [Float] {
+        try values(count: count, width: 2, what) { NGramLogCode.probability(of: Self.load(UInt16.self, $0, at: $1)) }
+    }
+
+    /// `count` values of `width` bytes each, value `i` made by `make(bytes, offset of value i)`.
+    private mutating func values<T>(count: Int, width: Int, _ what: String,
+                                    _ make: (UnsafeRawBufferPointer, Int) -> T) throws -> [T] {
+        let (byteCount, overflow) = count.multipliedReportingOverflow(by: width)
         guard !overflow else { throw corrupt("\(what): count \(count) too large") }
         let start = try take(byteCount, what)
-        #if _endian(little)
-        return [T](unsafeUninitializedCapacity: count) { buffer, initialized in
-            bytes.withUnsafeBytes { raw in
-                UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[start ..< start + byteCount]))
+        return data.withUnsafeBytes { raw in
+            [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+                for i in 0..<count { (buffer.baseAddress! + i).initialize(to: make(raw, start + width * i)) }
+                initialized = count
             }
-            initialized = count
         }
-        #else
-        return (0..<count).map { make(load(UInt32.self, at: start + 4 * $0)) }
-        #endif
     }
 }
