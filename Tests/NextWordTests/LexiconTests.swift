@@ -141,11 +141,11 @@ final class LexiconTests: XCTestCase {
         for lexicon in [built, parsed, shuffled] { checkCompletionsMatchBruteForce(lexicon) }
     }
 
-    private func checkCompletionsMatchBruteForce(_ lexicon: Lexicon) {
+    private func checkCompletionsMatchBruteForce(_ lexicon: Lexicon, prefixes: [String] = ["", "a", "b", "A", "é", "É", "ab", "'a", "ba", "abé", "abab", "bbb", "aaaaa", "c"]) {
         var totals: [String: Int] = [:]
         for entry in lexicon.entries { totals[entry.word.lowercased(), default: 0] += entry.count }
         let keys = totals.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-        for prefix in ["", "a", "b", "A", "é", "É", "ab", "'a", "ba", "abé", "abab", "bbb", "aaaaa", "c"] {
+        for prefix in prefixes {
             for limit in [1, 5, 16, 17, 40] {
                 let lowered = prefix.lowercased()
                 let expected = keys.filter { $0.utf8.starts(with: lowered.utf8) }
@@ -155,6 +155,47 @@ final class LexiconTests: XCTestCase {
                 let actual = lexicon.completions(ofPrefix: prefix, limit: limit).map { "\($0.word.lowercased()):\($0.count)" }
                 XCTAssertEqual(actual, Array(expected), "prefix \(prefix) limit \(limit)")
             }
+        }
+    }
+
+    func testLongKeysSharingTheirFirstEightBytesMatchBruteForce() throws {
+        // Keys longer than the 8-byte heads, many sharing them: found by the full comparison.
+        var random = SeededGenerator(seed: 11)
+        var counts: [String: Int] = [:]
+        for stem in ["internat", "Internat", "interna", "intern", "intérnat"] {
+            for _ in 0..<40 {
+                let tail = String((0..<Int.random(in: 0...6, using: &random)).map { _ in "aio".randomElement(using: &random)! })
+                counts[stem + tail, default: 0] += Int.random(in: 1...5, using: &random)
+            }
+        }
+        let lexicon = Lexicon(counts: counts)
+        checkCompletionsMatchBruteForce(lexicon, prefixes: ["internat", "internati", "internatio", "interna", "intérnat",
+                                                             "intérnata", "internatz", "intern", "internatioaaaaaa"])
+        for (word, count) in counts {
+            XCTAssertEqual(lexicon.count(of: word), count, word)
+            let total = counts.filter { $0.key.lowercased() == word.lowercased() }.reduce(0) { $0 + $1.value }
+            XCTAssertEqual(lexicon.totalCount(ofLowercased: word), total, word)
+        }
+        XCTAssertEqual(lexicon.totalCount(ofLowercased: "internatx"), 0)
+        XCTAssertEqual(lexicon.totalCount(ofLowercased: "internat" + "aaaaaaaaaaaaaaaa"), 0)
+    }
+
+    func testCanonicallyEquivalentSpellingsAreOneWord() throws {
+        // "café" with a combining accent is the same word as the composed form, as String equality says.
+        let composed = "caf\u{E9}", decomposed = "cafe\u{301}"
+        let lexicon = Lexicon(counts: [composed: 3, "Caf\u{E9}": 1])
+        XCTAssertEqual(lexicon.totalCount(ofLowercased: decomposed), 4)
+        XCTAssertEqual(lexicon.count(of: decomposed), 3)
+        XCTAssertEqual(lexicon.preferredCasing(of: decomposed), composed)
+        XCTAssertEqual(lexicon.completions(ofPrefix: "cafe\u{301}", limit: 3).map(\.count), [4])
+        // In a file the two spellings are one word twice; the first repeated line is named, in file order.
+        XCTAssertThrowsError(try Lexicon.parse(["x\t1", "\(composed)\t2", "y\t1", "y\t3", "\(decomposed)\t1"], file: "d.tsv")) { error in
+            XCTAssertTrue("\(error)".contains("line 4"), "\(error)")
+            XCTAssertTrue("\(error)".contains("first on line 3"), "\(error)")
+        }
+        XCTAssertThrowsError(try Lexicon.parse(["x\t1", "\(composed)\t2", "\(decomposed)\t1"], file: "d.tsv")) { error in
+            XCTAssertTrue("\(error)".contains("line 3"), "\(error)")
+            XCTAssertTrue("\(error)".contains("first on line 2"), "\(error)")
         }
     }
 }
