@@ -103,4 +103,19 @@ final class CompoundSuggestionTests: XCTestCase {
         // Without a hyphen nothing is joined.
         XCTAssertFalse(engine.suggest(prefix: "we met them in the pa", limit: 3, in: field).contains { $0.text.contains("-") })
     }
+
+    func testACompoundTypedPastIsNotOfferedFirstAgain() throws {
+        let engine = try EngineFixture.engine()
+        for line in ["we met them in the park", "the park is nice", "the parade was long"] { try engine.learn(line) }
+        let field = engine.makeSession()
+        let first = engine.suggest(prefix: "we met them in the-pa", limit: 1, in: field)
+        let offered = try XCTUnwrap(first.first?.text)
+        XCTAssertTrue(offered.lowercased().hasPrefix("the-par"), "\(first)")
+        // The user typed on past it: the next letter offers another compound first, as it would a whole word.
+        let next = engine.suggest(prefix: "we met them in the-par", limit: 1, in: field)
+        XCTAssertNotEqual(next.first?.text, offered, "\(next)")
+        XCTAssertTrue(next.first?.text.lowercased().hasPrefix("the-par") ?? false, "\(next)")
+        // A new field has passed over nothing.
+        XCTAssertEqual(engine.suggest(prefix: "we met them in the-par", limit: 1, in: engine.makeSession()).first?.text, offered)
+    }
 }

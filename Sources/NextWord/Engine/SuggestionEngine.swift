@@ -156,7 +156,8 @@ public final class SuggestionEngine: SuggestionProviding, @unchecked Sendable {
                                  excluding: passedOver.words, user: userHistory.model)
         if result.count < limit, partial.contains("-") {
             let taken = Set(result.map { Tokenizer.normalizeApostrophes($0.text).lowercased() })
-            result += compoundSuggestions(context: contextBytes, partial: partial, limit: limit - result.count, in: session)
+            result += compoundSuggestions(context: contextBytes, partial: partial, limit: limit - result.count, in: session,
+                                          passedOver: passedOver.words)
                 .filter { !taken.contains(Tokenizer.normalizeApostrophes($0.text).lowercased()) }
         }
         passedOver.typed = typed
@@ -169,14 +170,19 @@ public final class SuggestionEngine: SuggestionProviding, @unchecked Sendable {
     /// with the letters after the hyphen, each joined to it ("crime-ridden"), for the slots the
     /// whole words left empty: compounds are too many for a vocabulary, their parts are not. They
     /// come after every whole-word suggestion, their scores being of the part after the hyphen.
-    func compoundSuggestions(context: [UInt8], partial: String, limit: Int, in session: TypingSession) -> [Suggestion] {
+    /// `passedOver` holds the whole words (lowercased) already offered for this word and typed
+    /// past; a compound among them has its part after the head discounted as a passed-over word.
+    func compoundSuggestions(context: [UInt8], partial: String, limit: Int, in session: TypingSession,
+                             passedOver: Set<String> = []) -> [Suggestion] {
         guard limit > 0, let hyphen = partial.lastIndex(of: "-"), hyphen > partial.startIndex else { return [] }
         let head = String(partial[..<hyphen]), tail = String(partial[partial.index(after: hyphen)...])
         // The head read as a word of its own: the context, the head and a space.
         let entry = contextEntry(for: context + Array(head.utf8) + [0x20], in: session)
         let typedTail = Tokenizer.normalizeApostrophes(tail).lowercased()
+        let joined = Tokenizer.normalizeApostrophes(head).lowercased() + "-"
+        let passedTails = Set(passedOver.lazy.filter { $0.hasPrefix(joined) }.map { String($0.dropFirst(joined.count)) })
         return ranker.rank(entry: entry, shares: shares(after: entry), typed: typedTail, partial: tail, limit: limit,
-                           excluding: [], user: userHistory.model)
+                           excluding: passedTails, user: userHistory.model)
             .map { Suggestion(text: head + "-" + $0.text, probability: $0.probability, source: $0.source) }
     }
 
