@@ -198,4 +198,33 @@ final class LexiconTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("first on line 2"), "\(error)")
         }
     }
+
+    func testCompletionsFromASubsetSkipTheWordsOutsideIt() throws {
+        // The engine completes from the words its vocabulary lacks: more frequent words outside the
+        // subset must not take the places (short prefixes use their own table, longer ones the walk).
+        var random = SeededGenerator(seed: 5)
+        var counts: [String: Int] = [:]
+        for _ in 0..<500 {
+            let word = String((0..<Int.random(in: 1...6, using: &random)).map { _ in "abcé".randomElement(using: &random)! })
+            counts[word, default: 0] += Int.random(in: 1...50, using: &random)
+        }
+        let lexicon = Lexicon(counts: counts)
+        let inSubset: (String) -> Bool = { $0.utf8.count % 2 == 1 }  // any rule that splits keys
+        let subset = lexicon.subset(where: inSubset)
+        var totals: [String: Int] = [:]
+        for (word, count) in counts { totals[word.lowercased(), default: 0] += count }
+        let keys = totals.keys.filter(inSubset).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        for prefix in ["", "a", "b", "é", "ab", "ba", "abc", "cab", "aaaa", "zz"] {
+            for limit in [1, 3, 16, 17, 40] {
+                let expected = keys.filter { $0.utf8.starts(with: prefix.utf8) }
+                    .enumerated().sorted { a, b in
+                        totals[a.element]! != totals[b.element]! ? totals[a.element]! > totals[b.element]! : a.offset < b.offset
+                    }.prefix(limit).map { "\($0.element):\(totals[$0.element]!)" }
+                let actual = lexicon.completions(ofPrefix: prefix, limit: limit, in: subset).map { "\($0.word.lowercased()):\($0.count)" }
+                XCTAssertEqual(actual, Array(expected), "prefix \(prefix) limit \(limit)")
+            }
+        }
+        // Without a subset, the whole lexicon as before.
+        XCTAssertEqual(lexicon.completions(ofPrefix: "a", limit: 5, in: nil).map(\.word), lexicon.completions(ofPrefix: "a", limit: 5).map(\.word))
+    }
 }

@@ -14,6 +14,8 @@ public final class EngineResources: Sendable {
     let suggestible: [Bool]
     /// Lexicon counts of words outside the vocabulary, which share P(<unk>).
     let unknownMass: Double
+    /// The lexicon's words outside the vocabulary, the ones completed as shares of `<unk>`.
+    let outsideVocabulary: LexiconSubset?
     /// The weights of the batch-1 step (int8 decoder, fp16 gates): the largest thing an engine reads, kept once.
     let inferenceWeights: InferenceWeights
     private let digest = Locked<String?>(nil)
@@ -59,6 +61,7 @@ public final class EngineResources: Sendable {
         // By lowercased key: the lexicon has them already, one per word rather than per form.
         for (key, total) in lexicon?.keyTotals ?? [] where vocabulary.id(key) == nil { outside += Double(total) }
         unknownMass = outside
+        outsideVocabulary = lexicon?.subset { vocabulary.id($0) == nil }
         self.inferenceWeights = inferenceWeights ?? InferenceWeights(model: bundle.model)
     }
 

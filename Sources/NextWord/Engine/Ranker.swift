@@ -125,9 +125,11 @@ final class Ranker {
                 addOutside(word, score: corpusWeight * base + boost.score, fromUser: boost.fromUser)
             }
             if !typed.isEmpty, let lexicon, unknownMass > 0 {
-                for (word, count) in lexicon.completions(ofPrefix: typed, limit: limit + 2) {
-                    let lower = word.lowercased()
-                    if vocabulary.id(lower) != nil || boosts[lower] != nil { continue }
+                // Only the words the vocabulary lacks: the others are scored above, and among the most
+                // frequent completions they would hide the rarer words this is for.
+                for (word, count) in lexicon.completions(ofPrefix: typed, limit: limit + 2, in: resources.outsideVocabulary) {
+                    let lower = Lexicon.lowercasedKey(word)
+                    if boosts[lower] != nil { continue }
                     addOutside(lower, score: corpusWeight * Float(Double(count) / unknownMass) * unknownProbability, fromUser: false)
                 }
             }

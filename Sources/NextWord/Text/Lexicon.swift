@@ -92,13 +92,14 @@ public struct Lexicon: Sendable {
         self.totals = totals
         self.byFrequency = keys.indices.sorted { a, b in totals[a] != totals[b] ? totals[a] > totals[b] : a < b }
             .map { UInt32($0) }
-        self.shortPrefixTop = Lexicon.shortPrefixTops(keys: keys, totals: totals)
+        self.shortPrefixTop = Lexicon.shortPrefixTops(keys: keys, totals: totals, included: nil)
     }
 
     /// For every key prefix of one or two scalars, its `shortPrefixDepth` keys of largest total
-    /// (ties: key order). Keys are in byte order, so the keys sharing such a prefix are one run:
-    /// one pass keeps a short ranked list per run, with no sort and no lookup per key.
-    private static func shortPrefixTops(keys: [String], totals: [Int]) -> [String: [Int]] {
+    /// (ties: key order), among the `included` positions when given. Keys are in byte order, so the
+    /// keys sharing such a prefix are one run: one pass keeps a short ranked list per run, with no
+    /// sort and no lookup per key.
+    static func shortPrefixTops(keys: [String], totals: [Int], included: [Bool]?) -> [String: [Int]] {
         var tops: [String: [Int]] = [:]
         // The run open at each depth (one scalar, two scalars): its prefix's bytes and its ranked
         // positions. Prefixes are compared as bytes; a String is made once per run.
@@ -106,7 +107,7 @@ public struct Lexicon: Sendable {
         func close(_ depth: Int) {
             if !runs[depth].top.isEmpty { tops[String(decoding: runs[depth].prefix, as: UTF8.self)] = runs[depth].top }
         }
-        for position in keys.indices {
+        for position in keys.indices where included?[position] ?? true {
             var key = keys[position]
             key.withUTF8 { bytes in
                 var end = 0
@@ -194,17 +195,30 @@ public struct Lexicon: Sendable {
     /// apostrophes normalized), most frequent first (ties in key order). Each word appears once,
     /// in its preferred casing, with the count of all its forms.
     public func completions(ofPrefix prefix: String, limit: Int) -> [(word: String, count: Int)] {
+        completions(ofPrefix: prefix, limit: limit, in: nil)
+    }
+
+    /// `completions(ofPrefix:limit:)` among the words of `subset` only (all words when nil).
+    func completions(ofPrefix prefix: String, limit: Int, in subset: LexiconSubset?) -> [(word: String, count: Int)] {
         guard limit > 0 else { return [] }
         let key = Lexicon.key(of: Tokenizer.normalizeApostrophes(prefix))
         let positions: [Int]
         if key.isEmpty {
-            positions = byFrequency.prefix(limit).map { Int($0) }
+            positions = byFrequency.lazy.map { Int($0) }.filter { subset?.included[$0] ?? true }.prefix(limit).map { $0 }
         } else if limit <= Lexicon.shortPrefixDepth, key.unicodeScalars.count <= 2 {
-            positions = Array((shortPrefixTop[key] ?? []).prefix(limit))
+            positions = Array(((subset?.shortPrefixTop ?? shortPrefixTop)[key] ?? []).prefix(limit))
         } else {
-            positions = topMatches(of: key, limit: limit)
+            positions = topMatches(of: key, limit: limit, included: subset?.included)
         }
         return positions.map { (word: forms[Int(formStarts[$0])].word, count: totals[$0]) }
+    }
+
+    /// The words whose key `include` accepts, for completing from part of the lexicon (the
+    /// engine's: the words its model's vocabulary lacks). One pass over the keys.
+    func subset(where include: (String) -> Bool) -> LexiconSubset {
+        let included = keys.map(include)
+        return LexiconSubset(included: included,
+                             shortPrefixTop: Lexicon.shortPrefixTops(keys: keys, totals: totals, included: included))
     }
 
     /// The most frequent surface form of a word (`nasa` → `NASA`, `i` → `I`, `the` → `the`), or
@@ -272,7 +286,7 @@ public struct Lexicon: Sendable {
     /// The `limit` most frequent keys that start with `key`: binary search for the first key not
     /// below it, then walk the contiguous range of matches keeping the best `limit`. A prefix of at
     /// most eight bytes is matched on the heads alone.
-    private func topMatches(of key: String, limit: Int) -> [Int] {
+    private func topMatches(of key: String, limit: Int, included: [Bool]?) -> [Int] {
         let target = Array(key.utf8)
         let head = Lexicon.head(of: key)
         let shown = min(target.count, 8)
@@ -281,6 +295,8 @@ public struct Lexicon: Sendable {
         var position = lowerBound(ofKey: key)
         while position < keys.count, heads[position] & mask == head & mask,
               target.count <= 8 || keys[position].utf8.starts(with: target) {
+            defer { position += 1 }
+            if let included, !included[position] { continue }
             let total = totals[position]
             // Insert keeping `best` sorted by total descending; equal totals keep key order.
             if best.count < limit || total > totals[best[best.count - 1]] {
@@ -288,8 +304,16 @@ public struct Lexicon: Sendable {
                 best.insert(position, at: slot)
                 if best.count > limit { best.removeLast() }
             }
-            position += 1
         }
         return best
     }
+}
+
+/// Part of a lexicon's words (`Lexicon.subset(where:)`): a flag per key, and the short-prefix
+/// table of the part, so that completing from it costs what completing from the whole does.
+struct LexiconSubset: Sendable {
+    /// By key position: whether the key is in the subset.
+    let included: [Bool]
+    /// As `Lexicon.shortPrefixTop`, among the included keys.
+    let shortPrefixTop: [String: [Int]]
 }
