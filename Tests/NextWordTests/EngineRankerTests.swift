@@ -119,3 +119,36 @@ final class CompoundSuggestionTests: XCTestCase {
         XCTAssertEqual(engine.suggest(prefix: "we met them in the-par", limit: 1, in: engine.makeSession()).first?.text, offered)
     }
 }
+
+/// A capital typed mid-sentence re-weighs the candidates by how often each is written with one.
+final class CapitalTypedTests: XCTestCase {
+    private func scores(_ prefix: String, capital: Float) throws -> [String: Double] {
+        var weights = MixingWeights()
+        weights.capital = capital
+        let engine = try EngineFixture.engine(weights: weights)
+        var result: [String: Double] = [:]
+        for s in engine.suggest(prefix: prefix, limit: 10, in: engine.makeSession()) { result[s.text.lowercased()] = s.probability }
+        return result
+    }
+
+    func testACapitalMidSentenceFavoursNamesByTheirCounts() throws {
+        // Lexicon: "Paris" 6 times, all capitalised; "park" once, lowercase. Likelihoods with half an
+        // occurrence each way: (0.5 + 6) / 7 and 0.5 / 2.
+        let expected = ((0.5 + 6) / 7) / (0.5 / 2)
+        let plain = try scores("we met them near the Pa", capital: 0)
+        let weighed = try scores("we met them near the Pa", capital: 1)
+        let before = try XCTUnwrap(plain["paris"]) / XCTUnwrap(plain["park"])
+        let after = try XCTUnwrap(weighed["paris"]) / XCTUnwrap(weighed["park"])
+        XCTAssertEqual(after / before, expected, accuracy: 1e-3 * expected)
+        // The default power is a square root of it.
+        let tempered = try scores("we met them near the Pa", capital: 0.5)
+        XCTAssertEqual(try XCTUnwrap(tempered["paris"]) / XCTUnwrap(tempered["park"]) / before, expected.squareRoot(), accuracy: 1e-3)
+        // Lowercase letters, a sentence's start and all capitals say nothing of the kind.
+        for prefix in ["we met them near the pa", "We met them. Pa", "we met them near the PA"] {
+            let a = try scores(prefix, capital: 0), b = try scores(prefix, capital: 1)
+            XCTAssertEqual(try XCTUnwrap(b["paris"]) / XCTUnwrap(b["park"]), try XCTUnwrap(a["paris"]) / XCTUnwrap(a["park"]),
+                           accuracy: 1e-6, prefix)
+        }
+    }
+}
+

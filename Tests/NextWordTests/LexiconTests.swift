@@ -210,7 +210,7 @@ final class LexiconTests: XCTestCase {
         }
         let lexicon = Lexicon(counts: counts)
         let inSubset: (String) -> Bool = { $0.utf8.count % 2 == 1 }  // any rule that splits keys
-        let subset = lexicon.subset(where: inSubset)
+        let subset = lexicon.subset { key, _, _ in inSubset(key) }
         var totals: [String: Int] = [:]
         for (word, count) in counts { totals[word.lowercased(), default: 0] += count }
         let keys = totals.keys.filter(inSubset).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }

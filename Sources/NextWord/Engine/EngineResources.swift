@@ -16,6 +16,9 @@ public final class EngineResources: Sendable {
     let unknownMass: Double
     /// The lexicon's words outside the vocabulary, the ones completed as shares of `<unk>`.
     let outsideVocabulary: LexiconSubset?
+    /// [V] the lexicon's count of each vocabulary word, and of its forms with a capital first letter
+    /// (0, 0 for a word it lacks): what a capital typed mid-sentence is weighed by, per candidate.
+    let corpusCapitalization: [(capitalized: Float, total: Float)]
     /// The weights of the batch-1 step (int8 decoder, fp16 gates): the largest thing an engine reads, kept once.
     let inferenceWeights: InferenceWeights
     private let digest = Locked<String?>(nil)
@@ -57,11 +60,20 @@ public final class EngineResources: Sendable {
         }
         suggestible = flags
         prefixIndex = PrefixIndex(words: vocabulary.words) { flags[$0] }
+        // One pass over the lexicon's words (by lowercased key, one per word rather than per form):
+        // the mass of those outside the vocabulary, and the casing counts of those inside it.
         var outside = 0.0
-        // By lowercased key: the lexicon has them already, one per word rather than per form.
-        for (key, total) in lexicon?.keyTotals ?? [] where vocabulary.id(key) == nil { outside += Double(total) }
+        var counts = [(capitalized: Float, total: Float)](repeating: (0, 0), count: vocabulary.count)
+        outsideVocabulary = lexicon?.subset { key, total, capitalized in
+            guard let id = vocabulary.id(key) else {
+                outside += Double(total)
+                return true
+            }
+            counts[id] = (Float(capitalized), Float(total))
+            return false
+        }
         unknownMass = outside
-        outsideVocabulary = lexicon?.subset { vocabulary.id($0) == nil }
+        corpusCapitalization = counts
         self.inferenceWeights = inferenceWeights ?? InferenceWeights(model: bundle.model)
     }
 

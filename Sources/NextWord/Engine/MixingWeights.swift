@@ -53,6 +53,10 @@ public struct MixingWeights: Codable, Sendable, Equatable {
     /// its stem, of its score ("Albright's" typed makes "Albright" likely, and "shipyard"
     /// "shipyard's"): such words are rare names and nouns the corpus models cannot relate.
     public var possessive: Float = 0.1
+    /// A capital typed where no sentence starts re-weighs the candidates by how often each is
+    /// written with one, to this power (0: off; 1: that likelihood as it is). Names, acronyms and
+    /// title words then come before the ordinary words they share letters with.
+    public var capital: Float = 0.5
     /// Dynamic evaluation of the decoder bias after each committed line (`BiasAdaptation`):
     /// step size, and the share of the offsets given back to the trained bias per line (0: off).
     public var dynamicRate: Float = 1
@@ -66,7 +70,7 @@ public struct MixingWeights: Codable, Sendable, Equatable {
 
 extension MixingWeights {
     /// Reads `name=value` pairs separated by commas over the defaults (names: ngram, geo, geongram, cache, user,
-    /// window, theta, shrink, newword, passedover, possessive, dyn, dyndecay, dyngate), for tuning runs.
+    /// window, theta, shrink, newword, passedover, possessive, capital, dyn, dyndecay, dyngate), for tuning runs.
     public init(parsing text: String) throws {
         self.init()
         for pair in text.split(separator: ",") where !pair.isEmpty {
@@ -86,12 +90,13 @@ extension MixingWeights {
             case "newword": newWordMinimumCount = Int(value)
             case "passedover": passedOver = Float(value)
             case "possessive": possessive = Float(value)
+            case "capital": capital = Float(value)
             case "dyn": dynamicRate = Float(value)
             case "dyndecay": dynamicDecay = Float(value)
             case "dyngate": dynamicGateRate = Float(value)
             case "usercache": userCache = Float(value)
             case "usersize": userCacheSize = Int(value)
-            default: throw ModelError.invalidInput("unknown mixing weight \"\(parts[0])\" (ngram, geo, geongram, cache, user, usercache, usersize, window, theta, shrink, newword, passedover, possessive, dyn, dyndecay, dyngate)")
+            default: throw ModelError.invalidInput("unknown mixing weight \"\(parts[0])\" (ngram, geo, geongram, cache, user, usercache, usersize, window, theta, shrink, newword, passedover, possessive, capital, dyn, dyndecay, dyngate)")
             }
         }
         if ngram > 1 || geometricShare > 1 || geometricNgram > 1 || cache + user + userCache >= 1 {

@@ -19,6 +19,8 @@ final class Ranker {
     let casing = Casing()
     /// What a word offered earlier for this word and typed past keeps of its score.
     let passedOverFactor: Float
+    /// `MixingWeights.capital`.
+    let capitalPower: Float
     /// What an unknown word from a sparse source lends its possessive form or stem (`MixingWeights.possessive`).
     let possessiveShare: Float
     /// [V] zeros except while `rank` runs: the sparse sources' scores of vocabulary words by id.
@@ -27,6 +29,7 @@ final class Ranker {
     init(resources: EngineResources, weights: MixingWeights) {
         self.resources = resources
         passedOverFactor = weights.passedOver
+        capitalPower = weights.capital
         possessiveShare = weights.possessive
         boostScratch = [Float](repeating: 0, count: resources.bundle.vocabulary.count)
     }
@@ -88,7 +91,11 @@ final class Ranker {
         }
         addPossessiveVariants(to: &boosts, typed: typed, passedOver: passedOver)
 
-        var top = TopK(limit + 1 + passedOver.count)
+        // A capital typed where a sentence does not start says "a name" (or an acronym, or a
+        // title): the candidates are re-weighed by how often each is written with one.
+        let capitalTyped = capitalPower > 0 && !typed.isEmpty && !entry.context.sentenceStart && (partial.first?.isUppercase ?? false)
+            && !(partial.count >= 2 && !partial.contains(where: \.isLowercase))
+        var top = TopK(limit + (capitalTyped ? 5 : 1) + passedOver.count)
         var extra: [Int32: (String, Bool)] = [:]  // candidates outside the vocabulary, by a negative key
         // Boosts of vocabulary words go into a dense scratch row, so the loop over every candidate
         // adds a float instead of hashing a string.
@@ -155,7 +162,8 @@ final class Ranker {
             if typed.isEmpty, word == context.lastWord, item.score < 0.3,
                (user.followers(of: [word])[word] ?? 0) < 2 { continue }
             // The probability given what the user did: a word typed past keeps its discounted share.
-            let score = passedOver.contains(word) ? item.score * passedOverFactor : item.score
+            var score = passedOver.contains(word) ? item.score * passedOverFactor : item.score
+            if capitalTyped { score *= capitalLikelihood(of: word, id: item.id, user: user) }
             let source: Suggestion.Source = fromUser ? (item.id >= 0 ? .both : .history) : .model
             candidates.append((word, source, score))
         }
@@ -172,6 +180,28 @@ final class Ranker {
                                           curlyApostrophes: context.curlyApostrophes)
             return Suggestion(text: text, probability: Double(candidate.score), source: candidate.source)
         }
+    }
+
+    /// How likely `word` is to be written with a capital first letter, to `capitalPower`: from
+    /// the corpus's and the user's counts of it (capitalised over all, smoothed by half an
+    /// occurrence each way), 0.5 for a word neither knows. Only a capital typed mid-sentence asks,
+    /// for the few dozen candidates it re-weighs.
+    func capitalLikelihood(of word: String, id: Int32, user: UserModel) -> Float {
+        var capitalized: Float = 0.5, total: Float = 1
+        if id >= 0 {
+            let corpus = resources.corpusCapitalization[Int(id)]
+            capitalized += corpus.capitalized
+            total += corpus.total
+        } else if let lexicon = resources.lexicon, let share = lexicon.capitalizedShare(of: word) {
+            let count = Float(lexicon.totalCount(ofLowercased: word))
+            capitalized += Float(share) * count
+            total += count
+        }
+        if let uses = user.capitalizedUses(of: word) {
+            capitalized += Float(uses.capitalized)
+            total += Float(uses.total)
+        }
+        return pow(capitalized / total, capitalPower)
     }
 
     /// How a word is written mid-sentence: a capitalised form only when it is how the word is

@@ -119,14 +119,19 @@ package struct UserModel: Sendable {
 
     /// The share of the word's uses written with a capital first letter.
     public func capitalizedShare(of lower: String) -> Double? {
+        guard let uses = capitalizedUses(of: lower), uses.total > 0 else { return nil }
+        return Double(uses.capitalized) / Double(uses.total)
+    }
+
+    /// How often the user wrote the word, and how often with a capital first letter.
+    func capitalizedUses(of lower: String) -> (capitalized: Int, total: Int)? {
         guard let forms = surfaces[lower] else { return nil }
         var total = 0, capitalized = 0
         for (form, count) in forms {
             total += count
             if form.first?.isUppercase == true { capitalized += count }
         }
-        guard total > 0 else { return nil }
-        return Double(capitalized) / Double(total)
+        return (capitalized, total)
     }
 
     /// Lowercased words the user typed that start with `prefix`, with counts.

@@ -183,9 +183,6 @@ public struct Lexicon: Sendable {
         return formsOf(position).first { $0.word == form }?.count ?? 0
     }
 
-    /// Every word's lowercased key with the count of all its forms, in key byte order.
-    var keyTotals: [(key: String, total: Int)] { keys.indices.map { (keys[$0], totals[$0]) } }
-
     /// How often the word was seen in any casing.
     public func totalCount(ofLowercased word: String) -> Int {
         position(of: word).map { totals[$0] } ?? 0
@@ -214,9 +211,11 @@ public struct Lexicon: Sendable {
     }
 
     /// The words whose key `include` accepts, for completing from part of the lexicon (the
-    /// engine's: the words its model's vocabulary lacks). One pass over the keys.
-    func subset(where include: (String) -> Bool) -> LexiconSubset {
-        let included = keys.map(include)
+    /// engine's: the words its model's vocabulary lacks). One pass over the keys; `include` is
+    /// given each key with its total count and the count of its forms with a capital first letter,
+    /// so that one pass also serves whatever else the caller wants of every word.
+    func subset(where include: (_ key: String, _ total: Int, _ capitalized: Int) -> Bool) -> LexiconSubset {
+        let included = keys.indices.map { include(keys[$0], totals[$0], capitalizedCount(at: $0)) }
         return LexiconSubset(included: included,
                              shortPrefixTop: Lexicon.shortPrefixTops(keys: keys, totals: totals, included: included))
     }
@@ -235,10 +234,17 @@ public struct Lexicon: Sendable {
 
     private func capitalizedShare(at position: Int) -> Double? {
         guard totals[position] > 0 else { return nil }
-        let capitalized = formsOf(position).reduce(0.0) { sum, form in
-            form.word.first?.isUppercase == true ? sum + Double(form.count) : sum
+        return Double(capitalizedCount(at: position)) / Double(totals[position])
+    }
+
+    /// The count of the forms of the key at `position` that start with a capital (an ASCII
+    /// letter checked on its byte; anything else by its Unicode properties).
+    private func capitalizedCount(at position: Int) -> Int {
+        formsOf(position).reduce(0) { sum, form in
+            guard let lead = form.word.utf8.first else { return sum }
+            let capital = lead < 0x80 ? (lead >= 0x41 && lead <= 0x5A) : form.word.first?.isUppercase == true
+            return capital ? Lexicon.saturatingSum(sum, form.count) : sum
         }
-        return capitalized / Double(totals[position])
     }
 
     /// `preferredCasing(of:)` and `capitalizedShare(of:)` from one lookup (the ranker asks both
