@@ -185,7 +185,7 @@ final class Ranker {
     /// How likely `word` is to be written with a capital first letter, to `capitalPower`: from
     /// the corpus's and the user's counts of it (capitalised over all, smoothed by half an
     /// occurrence each way), 0.5 for a word neither knows. Only a capital typed mid-sentence asks,
-    /// for the few dozen candidates it re-weighs.
+    /// for the limit + 5 best candidates it re-weighs.
     func capitalLikelihood(of word: String, id: Int32, user: UserModel) -> Float {
         var capitalized: Float = 0.5, total: Float = 1
         if id >= 0 {
