@@ -145,7 +145,7 @@ public final class SuggestionEngine: SuggestionProviding, @unchecked Sendable {
         session.synchronize(with: mutable.memoryGeneration)
         let (contextBytes, partial) = splitPartialWord(prefix)
         let entry = contextEntry(for: contextBytes, in: session)
-        let typed = Tokenizer.normalizeApostrophes(partial).lowercased()
+        let typed = Self.matchingKey(partial)
         // Words offered earlier for this same word and passed over (the user typed on instead)
         // are not offered again: they would take a slot the user has already said no to.
         var passedOver = session.passedOver
@@ -155,15 +155,21 @@ public final class SuggestionEngine: SuggestionProviding, @unchecked Sendable {
         var result = ranker.rank(entry: entry, shares: shares(after: entry), typed: typed, partial: partial, limit: limit,
                                  excluding: passedOver.words, user: userHistory.model)
         if result.count < limit, partial.contains("-") {
-            let taken = Set(result.map { Tokenizer.normalizeApostrophes($0.text).lowercased() })
+            let taken = Set(result.map { Self.matchingKey($0.text) })
             result += compoundSuggestions(context: contextBytes, partial: partial, limit: limit - result.count, in: session,
                                           passedOver: passedOver.words)
-                .filter { !taken.contains(Tokenizer.normalizeApostrophes($0.text).lowercased()) }
+                .filter { !taken.contains(Self.matchingKey($0.text)) }
         }
         passedOver.typed = typed
-        for suggestion in result { passedOver.words.insert(Tokenizer.normalizeApostrophes(suggestion.text).lowercased()) }
+        for suggestion in result { passedOver.words.insert(Self.matchingKey(suggestion.text)) }
         session.passedOver = passedOver
         return result
+    }
+
+    /// How typed letters and suggestions are compared: apostrophes normalized, lowercased (the
+    /// ranker's `typed`, the passed-over words, the compounds' dedupe).
+    static func matchingKey(_ text: String) -> String {
+        Tokenizer.normalizeApostrophes(text).lowercased()
     }
 
     /// For a word typed past a hyphen ("crime-r"), the words that may follow its head ("crime")
@@ -178,8 +184,8 @@ public final class SuggestionEngine: SuggestionProviding, @unchecked Sendable {
         let head = String(partial[..<hyphen]), tail = String(partial[partial.index(after: hyphen)...])
         // The head read as a word of its own: the context, the head and a space.
         let entry = contextEntry(for: context + Array(head.utf8) + [0x20], in: session)
-        let typedTail = Tokenizer.normalizeApostrophes(tail).lowercased()
-        let joined = Tokenizer.normalizeApostrophes(head).lowercased() + "-"
+        let typedTail = Self.matchingKey(tail)
+        let joined = Self.matchingKey(head) + "-"
         let passedTails = Set(passedOver.lazy.filter { $0.hasPrefix(joined) }.map { String($0.dropFirst(joined.count)) })
         return ranker.rank(entry: entry, shares: shares(after: entry), typed: typedTail, partial: tail, limit: limit,
                            excluding: passedTails, user: userHistory.model)
