@@ -192,10 +192,9 @@ final class Ranker {
             let corpus = resources.corpusCapitalization[Int(id)]
             capitalized += corpus.capitalized
             total += corpus.total
-        } else if let lexicon = resources.lexicon, let share = lexicon.capitalizedShare(of: word) {
-            let count = Float(lexicon.totalCount(ofLowercased: word))
-            capitalized += Float(share) * count
-            total += count
+        } else if let uses = resources.lexicon?.capitalizedUses(of: word) {
+            capitalized += Float(uses.capitalized)
+            total += Float(uses.total)
         }
         if let uses = user.capitalizedUses(of: word) {
             capitalized += Float(uses.capitalized)

@@ -232,6 +232,12 @@ public struct Lexicon: Sendable {
         position(of: lowercasedWord).flatMap(capitalizedShare(at:))
     }
 
+    /// How often the word was seen in any casing, and how often with a capital first letter
+    /// (one look-up; `UserModel.capitalizedUses` is the user's side).
+    func capitalizedUses(of lowercasedWord: String) -> (capitalized: Int, total: Int)? {
+        position(of: lowercasedWord).map { (capitalizedCount(at: $0), totals[$0]) }
+    }
+
     private func capitalizedShare(at position: Int) -> Double? {
         guard totals[position] > 0 else { return nil }
         return Double(capitalizedCount(at: position)) / Double(totals[position])
