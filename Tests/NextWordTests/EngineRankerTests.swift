@@ -54,11 +54,31 @@ final class EngineRankerTests: XCTestCase {
         XCTAssertEqual(suggestions.map(\.probability), suggestions.map(\.probability).sorted(by: >))
         XCTAssertTrue(suggestions.contains { $0.text == "park" && $0.source == .both }, "\(suggestions)")
     }
+
+    /// The strip holds the words that would save most: with the power 0 the most probable, with
+    /// a large power longer words in place of more probable short ones; shown most probable first,
+    /// with the same probabilities either way.
+    func testTheStripWeighsTheLettersLeft() throws {
+        func strip(_ power: Float, limit: Int) throws -> [Suggestion] {
+            var weights = MixingWeights()
+            weights.lettersLeft = power
+            let engine = try EngineFixture.engine(weights: weights)
+            return engine.suggest(prefix: "I think we met them in the ", limit: limit, in: engine.makeSession())
+        }
+        let plain = try strip(0, limit: 3), savings = try strip(4, limit: 3), ranked = try strip(0, limit: 12)
+        for list in [plain, savings] { XCTAssertEqual(list.map(\.probability), list.map(\.probability).sorted(by: >)) }
+        XCTAssertEqual(plain.map(\.text), Array(ranked.prefix(3).map(\.text)))
+        // With the power 4: the three of the twelve most probable with the largest p · letters⁴.
+        let expected = ranked.sorted { $0.probability * pow(Double($0.text.count), 4) > $1.probability * pow(Double($1.text.count), 4) }
+        XCTAssertEqual(Set(savings.map(\.text)), Set(expected.prefix(3).map(\.text)), "\(ranked)")
+        XCTAssertNotEqual(Set(plain.map(\.text)), Set(savings.map(\.text)), "a power this large must change \(plain)")
+        for suggestion in savings {
+            let same = try XCTUnwrap(ranked.first { $0.text == suggestion.text })
+            XCTAssertEqual(suggestion.probability, same.probability, accuracy: 1e-9, suggestion.text)
+        }
+    }
 }
 
-/// A word the model does not know lends its other form, possessive or stem, a share of what the
-/// sparse sources give it: "Zorblatt's" in the text makes "Zorblatt" a completion, and "zorblatt"
-/// makes "zorblatt's" one.
 final class PossessiveVariantTests: XCTestCase {
     private func completions(after text: String, typing partial: String, possessive: Float) throws -> [String] {
         var weights = MixingWeights()

@@ -2,7 +2,8 @@ import Foundation
 
 /// Turns what the sources say after a context into the suggestion strip: mixes them, keeps the
 /// words that start with the typed letters, leaves out what the user already passed over or just
-/// typed, cases what is left for display and returns the best `limit`.
+/// typed, cases what is left for display and returns the best `limit`: those that would save most
+/// (probability times letters left to the power `MixingWeights.lettersLeft`), most probable first.
 ///
 ///     score(w) = λ_corpus · P_corpus(w) + Σ_s w_s · P_s(w)        w_s = λ_s · confidence_s
 ///
@@ -21,6 +22,8 @@ final class Ranker {
     let passedOverFactor: Float
     /// `MixingWeights.capital`.
     let capitalPower: Float
+    /// `MixingWeights.lettersLeft`.
+    let lettersLeftPower: Float
     /// What an unknown word from a sparse source lends its possessive form or stem (`MixingWeights.possessive`).
     let possessiveShare: Float
     /// [V] zeros except while `rank` runs: the sparse sources' scores of vocabulary words by id.
@@ -30,6 +33,7 @@ final class Ranker {
         self.resources = resources
         passedOverFactor = weights.passedOver
         capitalPower = weights.capital
+        lettersLeftPower = weights.lettersLeft
         possessiveShare = weights.possessive
         boostScratch = [Float](repeating: 0, count: resources.bundle.vocabulary.count)
     }
@@ -95,7 +99,9 @@ final class Ranker {
         // title): the candidates are re-weighed by how often each is written with one.
         let capitalTyped = capitalPower > 0 && !typed.isEmpty && !entry.context.sentenceStart && (partial.first?.isUppercase ?? false)
             && !(partial.count >= 2 && !partial.contains(where: \.isLowercase))
-        var top = TopK(limit + (capitalTyped ? 5 : 1) + passedOver.count)
+        // Both re-weighings below change the order of the best few, so a few more are kept.
+        let reweighed = capitalTyped || lettersLeftPower > 0
+        var top = TopK(limit + (reweighed ? 8 : 1) + passedOver.count)
         var extra: [Int32: (String, Bool)] = [:]  // candidates outside the vocabulary, by a negative key
         // Boosts of vocabulary words go into a dense scratch row, so the loop over every candidate
         // adds a float instead of hashing a string.
@@ -146,7 +152,8 @@ final class Ranker {
         // their score: the user may not have looked (typing on while "tomorrow" was offered at
         // "tom" does not mean "not tomorrow"), but a close runner-up should get the slot.
         let context = entry.context
-        var candidates: [(word: String, source: Suggestion.Source, score: Float)] = []
+        // score: the probability shown with a suggestion; order: what the strip is sorted by.
+        var candidates: [(word: String, source: Suggestion.Source, score: Float, order: Float)] = []
         for item in top.items {
             let word: String, fromUser: Bool
             if item.id >= 0 {
@@ -164,16 +171,22 @@ final class Ranker {
             // The probability given what the user did: a word typed past keeps its discounted share.
             var score = passedOver.contains(word) ? item.score * passedOverFactor : item.score
             if capitalTyped { score *= capitalLikelihood(of: word, id: item.id, user: user) }
+            // What accepting it saves grows with the letters it has left (see MixingWeights.lettersLeft).
+            let savingsKey = lettersLeftPower > 0 ? score * pow(Float(max(word.count - typed.count, 1)), lettersLeftPower) : score
             let source: Suggestion.Source = fromUser ? (item.id >= 0 ? .both : .history) : .model
-            candidates.append((word, source, score))
+            candidates.append((word, source, score, savingsKey))
         }
         // Stable: equal scores (a factor of 0 puts every passed-over word last) keep their order.
         // Only the words shown are cased: casing's lexicon and history lookups were the largest
         // part of a keystroke inside a word when every candidate was cased.
-        let order = candidates.indices.sorted {
+        // The strip is the `limit` words that save most, shown most probable first.
+        let chosen = candidates.indices.sorted {
+            candidates[$0].order != candidates[$1].order ? candidates[$0].order > candidates[$1].order : $0 < $1
+        }.prefix(limit)
+        let order = chosen.sorted {
             candidates[$0].score != candidates[$1].score ? candidates[$0].score > candidates[$1].score : $0 < $1
         }
-        return order.prefix(limit).map { index in
+        return order.map { index in
             let candidate = candidates[index]
             let usual = usualForm(of: candidate.word, user: user)
             let text = casing.display(usual: usual, typed: partial, sentenceStart: context.sentenceStart,
@@ -185,7 +198,7 @@ final class Ranker {
     /// How likely `word` is to be written with a capital first letter, to `capitalPower`: from
     /// the corpus's and the user's counts of it (capitalised over all, smoothed by half an
     /// occurrence each way), 0.5 for a word neither knows. Only a capital typed mid-sentence asks,
-    /// for the limit + 5 best candidates it re-weighs.
+    /// for the limit + 8 best candidates it re-weighs.
     func capitalLikelihood(of word: String, id: Int32, user: UserModel) -> Float {
         var capitalized: Float = 0.5, total: Float = 1
         if id >= 0 {
