@@ -76,16 +76,22 @@ struct LexiconCommand: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "Text files.") var train: [String]
     @Option(help: "Output file (vocab/NAME-lexicon.tsv; '-' writes standard output).") var output: String
     @Option(help: "Keep words seen at least this often.") var minCount = 1
+    @Flag(help: "Replace an existing output file.") var force = false
     @Flag(help: "Report as one JSON object: {file, words, min_count} (on standard error when the lexicon goes to standard output).")
     var json = false
 
     struct Report: Encodable { let file: String, words: Int, min_count: Int }
 
     func run() throws {
+        // A file the user already has (a lexicon they edited, or any other file) is not replaced unasked.
+        let target = TextFile.output(output)
+        if output != "-", (try? FileManager.default.attributesOfItem(atPath: target.path)) != nil, !force {
+            throw ValidationError("\(target.path) exists; pass --force to replace it")
+        }
         var counter = WordCounter(tokenizer: Tokenizer(mode: .natural), lowercase: false, kinds: [.word])
         for file in train { try counter.add(contentsOf: TextFile.input(file)) }
         let lexicon = Lexicon(counts: counter.counts.filter { $0.value >= minCount })
-        try lexicon.write(to: TextFile.output(output))
+        try lexicon.write(to: target)
         // On standard output the lexicon is the output; the count goes to standard error.
         let note = json ? try jsonLine(Report(file: output, words: lexicon.count, min_count: minCount)) + "\n"
             : "\(output == "-" ? "lexicon" : output): \(lexicon.count) words\n"

@@ -258,7 +258,7 @@ struct TrainCommand: ParsableCommand, RunsMatrixProducts {
             if trainer.state.averaging != nil { try Checkpoint.write(evaluated, to: averageURL, storage: .float32) }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try encoder.encode(trainer.state).write(to: stateURL, options: .atomic)
+            try TextFile.writeAtomically(encoder.encode(trainer.state), to: stateURL)
             if let limit = maxMinutes, trainer.state.trainingSeconds / 60 > limit { break }
         }
         report(String(format: "done in %@; best valid ppl %.2f; model in %@", formatDuration(Date().timeIntervalSince(started)),

@@ -170,6 +170,32 @@ final class CommandLineWriterTests: XCTestCase {
         XCTAssertNotEqual(try Data(contentsOf: ngram), before, "replaced when asked")
     }
 
+    /// Found from outside: `lexicon --output FILE` replaced whatever FILE was, a lexicon the user
+    /// edited by hand included. It now asks for --force, and a symbolic link at the name is
+    /// replaced by the new file, its target left alone.
+    func testTheLexiconIsNeverReplacedUnasked() throws {
+        let file = directory.appendingPathComponent("mine.tsv")
+        try Data("hand\t7\n".utf8).write(to: file)
+        let refused = try nextword(["lexicon", "--train", "train.txt", "--output", "mine.tsv"])
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.errors.contains("--force"), refused.errors)
+        XCTAssertEqual(try String(contentsOf: file, encoding: .utf8), "hand\t7\n", "left as it was")
+
+        let replaced = try nextword(["lexicon", "--train", "train.txt", "--output", "mine.tsv", "--force"])
+        XCTAssertEqual(replaced.status, 0, replaced.errors)
+        XCTAssertTrue(try String(contentsOf: file, encoding: .utf8).contains("cat\t1\n"))
+
+        let link = directory.appendingPathComponent("link.tsv"), target = directory.appendingPathComponent("target.txt")
+        try Data("not a lexicon\n".utf8).write(to: target)
+        try FileManager.default.createSymbolicLink(at: link, withDestinationURL: target)
+        XCTAssertNotEqual(try nextword(["lexicon", "--train", "train.txt", "--output", "link.tsv"]).status, 0, "a link counts as existing")
+        XCTAssertEqual(try nextword(["lexicon", "--train", "train.txt", "--output", "link.tsv", "--force"]).status, 0)
+        XCTAssertEqual(try String(contentsOf: target, encoding: .utf8), "not a lexicon\n", "the link's target is not written through")
+        XCTAssertNil(try? FileManager.default.destinationOfSymbolicLink(atPath: link.path), "the name is a file now")
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.contains(".tmp-") }
+        XCTAssertEqual(leftovers, [], "no temporary file is left behind")
+    }
+
     /// `history stats --json`: one object a script can read; asking creates nothing.
     func testHistoryStatsSpeaksJSONAndCreatesNothing() throws {
         struct Report: Decodable { let exists: Bool; let words: Int; let typed: Int; let read_only: Bool }

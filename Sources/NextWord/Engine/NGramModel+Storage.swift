@@ -60,15 +60,11 @@ extension NGramModel {
         return Data(out.bytes)
     }
 
-    /// Writes the model to `url`, through a temporary file renamed into place.
+    /// Writes the model to `url`, through a temporary file renamed into place (`AtomicFileWriter`).
     ///
     /// - Throws: `NGramError.io` when the file cannot be written.
     public func write(to url: URL) throws {
-        do {
-            try serialized().write(to: url, options: .atomic)
-        } catch {
-            throw NGramError.io(file: url.path, problem: "cannot write: \(error.localizedDescription)")
-        }
+        do { try AtomicFileWriter.store(serialized(), at: url) } catch { throw NGramError.io(file: url.path, problem: error.problem) }
     }
 
     /// Reads a model written by `write(to:)`.

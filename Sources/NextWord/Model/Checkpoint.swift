@@ -73,11 +73,13 @@ package enum Checkpoint {
         } catch {
             throw ModelError.checkpoint(file: directory.path, problem: "cannot create the model directory (\(error.localizedDescription))")
         }
-        if let vocabulary {
-            try AtomicFileWriter.store(vocabulary, at: directory.appendingPathComponent(config.vocabularyFile))
+        func store(_ data: Data, as name: String) throws {
+            let url = directory.appendingPathComponent(name)
+            do { try AtomicFileWriter.store(data, at: url) } catch { throw ModelError.checkpoint(file: url.path, problem: error.problem) }
         }
-        try AtomicFileWriter.store(weights, at: directory.appendingPathComponent(weightsFileName))
-        try AtomicFileWriter.store(configData, at: directory.appendingPathComponent(configFileName))
+        if let vocabulary { try store(vocabulary, as: config.vocabularyFile) }
+        try store(weights, as: weightsFileName)
+        try store(configData, as: configFileName)
     }
 
     /// The largest weight magnitude a model file may hold, in either storage: fp16's largest

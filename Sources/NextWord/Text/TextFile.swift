@@ -68,19 +68,14 @@ public enum TextFile {
         }
     }
 
-    /// Writes `data` to a temporary file beside `url` and renames it into place, so a reader (or a
-    /// crash mid-write) never sees half a file. Throws `TextError.io` on failure.
+    /// Writes `data` to a temporary file beside `url` and renames it into place (`AtomicFileWriter`),
+    /// so a reader (or a crash mid-write) never sees half a file. Throws `TextError.io` on failure.
     public static func writeAtomically(_ data: Data, to url: URL) throws {
         if url == standardOutput {
             FileHandle.standardOutput.write(data)
             return
         }
-        do {
-            // `.atomic` is Foundation's auxiliary-file-then-rename write on every platform.
-            try data.write(to: url, options: .atomic)
-        } catch {
-            throw TextError.io(file: url.path, problem: "cannot write: \(error.localizedDescription)")
-        }
+        do { try AtomicFileWriter.store(data, at: url) } catch { throw TextError.io(file: url.path, problem: error.problem) }
     }
 
     /// The offset of the first byte of the first ill-formed UTF-8 sequence in `bytes`, or nil when

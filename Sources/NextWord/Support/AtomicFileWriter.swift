@@ -12,13 +12,22 @@ import Darwin
 /// so the rename is atomic), are flushed to disk, and the temporary file is then renamed over the
 /// real name with rename(2). On any failure the temporary file is removed and the old file is left
 /// as it was. A crash can at worst leave a stray `.NAME.tmp-*` file, never a truncated `NAME`.
+/// A symbolic link at the name is replaced, never followed.
+///
+/// The one way the package writes a file: checkpoints, vocabularies, lexicons, n-grams, ARPA text.
+/// Callers turn a `Failure` into their own error, which names what the file is.
 enum AtomicFileWriter {
-    static func store(_ data: Data, at url: URL) throws {
+    /// What failed, in words ("cannot flush to disk (No space left on device)").
+    struct Failure: Error {
+        let problem: String
+    }
+
+    static func store(_ data: Data, at url: URL) throws(Failure) {
         let directory = url.deletingLastPathComponent()
         let suffix = String(UInt64.random(in: 0 ... UInt64.max), radix: 36)
         let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(suffix)")
-        func fail(_ action: String, _ code: Int32) -> ModelError {
-            .checkpoint(file: url.path, problem: "cannot \(action) (\(String(cString: strerror(code))))")
+        func fail(_ action: String, _ code: Int32) -> Failure {
+            Failure(problem: "cannot \(action) (\(String(cString: strerror(code))))")
         }
 
         let descriptor = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
@@ -26,7 +35,7 @@ enum AtomicFileWriter {
         var renamed = false
         defer { if !renamed { unlink(temporary.path) } }
 
-        var failure: ModelError?
+        var failure: Failure?
         data.withUnsafeBytes { raw in
             var written = 0
             while written < raw.count, let base = raw.baseAddress {
