@@ -136,6 +136,18 @@ final class EngineSessionTests: XCTestCase {
         // The window keeps the newest items only.
         let recent = NeuralCache(window: 2, theta: 0).distribution(query: query, memory: memory)
         XCTAssertEqual(Set(recent.keys), ["a", "c"])
+        // With a fade, each term also carries exp(−decay · age), age 0 for the newest.
+        let decay: Float = 0.3
+        let faded = NeuralCache(window: 100, theta: theta, decay: decay).distribution(query: query, memory: memory)
+        var fadedExpected: [String: Double] = [:]
+        var fadedTotal = 0.0
+        for (age, (state, word)) in items.reversed().enumerated() {
+            let e = exp(Double(theta) * zip(query, state).reduce(0.0) { $0 + Double($1.0 * $1.1) } - Double(decay) * Double(age))
+            fadedExpected[word, default: 0] += e
+            fadedTotal += e
+        }
+        for (word, value) in fadedExpected { XCTAssertEqual(Double(faded[word] ?? -1), value / fadedTotal, accuracy: 1e-6, word) }
+        XCTAssertGreaterThan(faded["c"] ?? 0, result["c"] ?? 1, "the newest position gains when the older ones fade")
     }
 
     /// A long document keeps a bounded memory: compacted to the window, newest items kept in order.

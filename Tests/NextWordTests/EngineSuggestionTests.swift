@@ -197,9 +197,10 @@ final class EngineTieOrderTests: XCTestCase {
     /// order: not in a dictionary's order, which changes from one process to the next and made the
     /// keystroke savings of the same text differ by a few keystrokes between runs.
     func testEqualScoresOfWordsOutsideTheVocabularyComeInTextOrder() throws {
-        // θ = 0: the document cache counts each remembered word alike, so the five tie.
+        // θ = 0 and no fade: the document cache counts each remembered word alike, so the five tie.
         var weights = MixingWeights()
         weights.cacheTheta = 0
+        weights.cacheDecay = 0
         let engine = try EngineFixture.engine(history: nil, withLexicon: false, weights: weights)
         let words = ["zzkd", "zzkb", "zzke", "zzka", "zzkc"]
         let suggestions = engine.suggest(prefix: words.joined(separator: " ") + " and zzk", limit: 5).map(\.text)

@@ -10,8 +10,8 @@ import Foundation
 /// P_lstm is the LSTM's softmax (with the user's decoder-bias adaptation), P_kn the corpus
 /// Kneser-Ney trigram (Z normalises their log-linear product, g = `geometricNgram`,
 /// geo = `geometricShare`), P_document the neural cache over the last `cacheWindow` words of the text
-/// (`NeuralCache`: ∝ Σ exp(θ·h·h_i) over the positions followed by w; θ = 0 is the share of w among
-/// those words), P_history the user's own Witten-Bell trigram, P_usercache the same neural cache
+/// (`NeuralCache`: ∝ Σ exp(θ·h·h_i − decay·age_i) over the positions followed by w; θ = 0 and
+/// decay 0 is the share of w among those words), P_history the user's own Witten-Bell trigram, P_usercache the same neural cache
 /// over the user's last `userCacheSize` committed positions. Words the model only knows as
 /// `<unk>` take P(<unk>) split by their corpus (lexicon) counts. Each sparse source's weight w_s is
 /// the user's `AdaptiveMixture` weight (whose prior is `cache`, `user`, `userCache` here) times the
@@ -35,11 +35,20 @@ public struct MixingWeights: Codable, Sendable, Equatable {
     /// Weight of the user's neural cache (`UserCacheSource`), and the committed positions it keeps.
     public var userCache: Float = 0.1
     public var userCacheSize = 300
-    /// Words of the document the cache looks back over.
-    public var cacheWindow = 100
-    /// The neural cache's θ: how sharply it prefers words that followed states like the current
+    /// Words of the document the cache looks back over, and how fast an older position fades:
+    /// exp(−cacheDecay · age) on its term, age in positions (0 for the newest). A long window
+    /// with a fade keeps a long document's names and terms without the stale words of a text that
+    /// changed subject (ksr-dev is 81 unrelated openings in one file). Tuned on the five dev texts
+    /// (`simulate`, KSR summed, the LSTM of run 5): window/θ/decay 100/0.7/0 250.40 (ksr-dev
+    /// 46.92), 150/0.7/0 251.67, 300/0.7/0 252.67 (46.79), 500/0.7/0 252.93 (46.71), 300/0.5/0
+    /// 253.24, 500/0.5/0.005 253.87 (46.89), 500/0.5/0.01 253.13, 500/0.4/0.005 254.17 (46.95),
+    /// 1000/0.4/0.005 254.58 (46.96; boundary p99 0.54 against 0.29 ms and peak RSS 79.8 MB in
+    /// `bench`, too close to its 80 MB limit).
+    public var cacheWindow = 500
+    public var cacheDecay: Float = 0.005
+    /// The neural caches' θ: how sharply they prefer words that followed states like the current
     /// one (0: every remembered word counts alike, the unigram cache of the last words).
-    public var cacheTheta: Float = 0.7
+    public var cacheTheta: Float = 0.4
     /// The cache's weight is scaled by n / (n + this), n the positions it remembers: a cache of two
     /// words would otherwise offer one of them after "See you ".
     public var cacheShrinkage = 25
@@ -76,7 +85,7 @@ public struct MixingWeights: Codable, Sendable, Equatable {
 
 extension MixingWeights {
     /// Reads `name=value` pairs separated by commas over the defaults (names: ngram, geo, geongram, cache, user,
-    /// window, theta, shrink, newword, passedover, possessive, capital, letters, dyn, dyndecay, dyngate), for tuning runs.
+    /// window, decay, theta, shrink, newword, passedover, possessive, capital, letters, dyn, dyndecay, dyngate), for tuning runs.
     public init(parsing text: String) throws {
         self.init()
         for pair in text.split(separator: ",") where !pair.isEmpty {
@@ -98,12 +107,13 @@ extension MixingWeights {
             case "possessive": possessive = Float(value)
             case "capital": capital = Float(value)
             case "letters": lettersLeft = Float(value)
+            case "decay": cacheDecay = Float(value)
             case "dyn": dynamicRate = Float(value)
             case "dyndecay": dynamicDecay = Float(value)
             case "dyngate": dynamicGateRate = Float(value)
             case "usercache": userCache = Float(value)
             case "usersize": userCacheSize = Int(value)
-            default: throw ModelError.invalidInput("unknown mixing weight \"\(parts[0])\" (ngram, geo, geongram, cache, user, usercache, usersize, window, theta, shrink, newword, passedover, possessive, capital, letters, dyn, dyndecay, dyngate)")
+            default: throw ModelError.invalidInput("unknown mixing weight \"\(parts[0])\" (ngram, geo, geongram, cache, user, usercache, usersize, window, decay, theta, shrink, newword, passedover, possessive, capital, letters, dyn, dyndecay, dyngate)")
             }
         }
         if ngram > 1 || geometricShare > 1 || geometricNgram > 1 || cache + user + userCache >= 1 {

@@ -62,10 +62,14 @@ final class CacheMemory: @unchecked Sendable {
     }
 }
 
-/// p_cache(w) ∝ Σ_{i: w_{i+1} = w} exp(θ · h · h_i) over the last `window` remembered positions.
+/// p_cache(w) ∝ Σ_{i: w_{i+1} = w} exp(θ · h · h_i − decay · age_i) over the last `window`
+/// remembered positions, age_i = 0 for the newest (an older position fades; decay 0 is Grave et
+/// al.'s cache).
 struct NeuralCache {
     let window: Int
     let theta: Float
+    /// How fast an older position fades, per position of age.
+    var decay: Float = 0
 
     /// The cache's distribution over the words it remembers, for the state `query` [H].
     ///
@@ -77,15 +81,16 @@ struct NeuralCache {
         var scores: [Float] = [], words: [String] = []
         scores.reserveCapacity(min(window, memory.count))
         var first = true
+        var age: Float = 0
         query.withUnsafeBufferPointer { q in
             memory.forEachRecent(window) { state, word in
-                defer { first = false }
+                defer { first = false; age += 1 }
                 if first, let justTyped, word == justTyped { return }
                 var dot: Float = 0
                 state.withUnsafeBufferPointer { s in
                     for j in 0 ..< q.count { dot += q[j] * s[j] }
                 }
-                scores.append(theta * dot)
+                scores.append(theta * dot - decay * age)
                 words.append(word)
             }
         }

@@ -14,7 +14,7 @@ final class DocumentCacheSource: PredictionSource {
     let shrinkage: Float
 
     init(weights: MixingWeights) {
-        cache = NeuralCache(window: weights.cacheWindow, theta: weights.cacheTheta)
+        cache = NeuralCache(window: weights.cacheWindow, theta: weights.cacheTheta, decay: weights.cacheDecay)
         shrinkage = Float(weights.cacheShrinkage)
     }
 
