@@ -41,9 +41,7 @@ struct NGramCommand: ParsableCommand {
             try TextFile.writeAtomically(Data(text.utf8), to: TextFile.output(writeArpa))
             return
         }
-        if FileManager.default.fileExists(atPath: target.path) && !force {
-            throw ValidationError("\(target.path) exists; pass --force to replace it")
-        }
+        try refuseToReplace(target, force: force)
         let model: NGramModel
         if let arpa {
             let url = TextFile.input(arpa)
@@ -85,9 +83,7 @@ struct LexiconCommand: ParsableCommand {
     func run() throws {
         // A file the user already has (a lexicon they edited, or any other file) is not replaced unasked.
         let target = TextFile.output(output)
-        if output != "-", (try? FileManager.default.attributesOfItem(atPath: target.path)) != nil, !force {
-            throw ValidationError("\(target.path) exists; pass --force to replace it")
-        }
+        if output != "-" { try refuseToReplace(target, force: force) }
         var counter = WordCounter(tokenizer: Tokenizer(mode: .natural), lowercase: false, kinds: [.word])
         for file in train { try counter.add(contentsOf: TextFile.input(file)) }
         let lexicon = Lexicon(counts: counter.counts.filter { $0.value >= minCount })

@@ -34,3 +34,10 @@ func jsonLine<T: Encodable>(_ value: T) throws -> String {
     encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
     return String(decoding: try encoder.encode(value), as: UTF8.self)
 }
+
+/// Refuses to write over a file that is already at `url` (a symbolic link, even a dangling one,
+/// counts) unless the user passed --force: the build commands never replace a file unasked.
+func refuseToReplace(_ url: URL, force: Bool) throws {
+    guard !force, (try? FileManager.default.attributesOfItem(atPath: url.path)) != nil else { return }
+    throw ValidationError("\(url.path) exists; pass --force to replace it")
+}
