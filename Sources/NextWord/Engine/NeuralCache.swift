@@ -86,7 +86,7 @@ struct NeuralCache {
             memory.forEachRecent(window) { state, word in
                 defer { first = false; age += 1 }
                 if first, let justTyped, word == justTyped { return }
-                let dot = state.withUnsafeBufferPointer { NeuralCache.dot(q, $0) }
+                let dot = state.withUnsafeBufferPointer { dotVectorized(q, $0) }
                 scores.append(theta * dot - decay * age)
                 words.append(word)
             }
@@ -101,23 +101,5 @@ struct NeuralCache {
         }
         for key in result.keys { result[key]! /= total }
         return result
-    }
-
-    /// q · s over min(q.count, s.count) floats, eight lanes at a time: with a 500-position window
-    /// this is most of a word boundary's cache work, and a scalar loop's reduction does not vectorise.
-    static func dot(_ q: UnsafeBufferPointer<Float>, _ s: UnsafeBufferPointer<Float>) -> Float {
-        let n = min(q.count, s.count)
-        guard let qb = q.baseAddress, let sb = s.baseAddress else { return 0 }
-        var lanes = SIMD8<Float>()
-        var j = 0
-        while j + 8 <= n {
-            let a = UnsafeRawPointer(qb + j).loadUnaligned(as: SIMD8<Float>.self)
-            let b = UnsafeRawPointer(sb + j).loadUnaligned(as: SIMD8<Float>.self)
-            lanes += a * b
-            j += 8
-        }
-        var sum = lanes.sum()
-        while j < n { sum += qb[j] * sb[j]; j += 1 }
-        return sum
     }
 }

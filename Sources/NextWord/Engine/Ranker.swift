@@ -152,8 +152,8 @@ final class Ranker {
         // their score: the user may not have looked (typing on while "tomorrow" was offered at
         // "tom" does not mean "not tomorrow"), but a close runner-up should get the slot.
         let context = entry.context
-        // score: the probability shown with a suggestion; order: what the strip is sorted by.
-        var candidates: [(word: String, source: Suggestion.Source, score: Float, order: Float)] = []
+        // score: the probability shown with a suggestion; savingsKey: what the strip is chosen by.
+        var candidates: [(word: String, source: Suggestion.Source, score: Float, savingsKey: Float)] = []
         for item in top.items {
             let word: String, fromUser: Bool
             if item.id >= 0 {
@@ -181,7 +181,7 @@ final class Ranker {
         // part of a keystroke inside a word when every candidate was cased.
         // The strip is the `limit` words that save most, shown most probable first.
         let chosen = candidates.indices.sorted {
-            candidates[$0].order != candidates[$1].order ? candidates[$0].order > candidates[$1].order : $0 < $1
+            candidates[$0].savingsKey != candidates[$1].savingsKey ? candidates[$0].savingsKey > candidates[$1].savingsKey : $0 < $1
         }.prefix(limit)
         let order = chosen.sorted {
             candidates[$0].score != candidates[$1].score ? candidates[$0].score > candidates[$1].score : $0 < $1
