@@ -58,6 +58,28 @@ final class EngineSessionTests: XCTestCase {
         XCTAssertTrue(engine.suggest(prefix: "the zor", limit: 3).map { $0.text.lowercased() }.contains("zorblatt"))
     }
 
+    /// The document on the screen reads the words of its own addresses: a name first typed in an
+    /// e-mail address is offered when it comes back in the same text. Nothing learns it (the line,
+    /// committed, holds no piece of the address), so another text is not offered it, and a number
+    /// of the same text is still never offered back.
+    func testTheDocumentOffersTheNamesOfItsOwnAddressesButNothingLearnsThem() throws {
+        let engine = try EngineFixture.engine()
+        func offered(_ prefix: String) -> [String] { engine.suggest(prefix: prefix, limit: 3).map { $0.text.lowercased() } }
+        let address = "From: richard.zorblatt@quuxcorp.com to the park"
+        XCTAssertTrue(offered(address + "\nThanks, Richard Zor").contains("zorblatt"))
+        XCTAssertTrue(offered(address + "\nThe quu").contains("quuxcorp"))
+        try engine.learn(address)
+        try engine.learn(address)
+        XCTAssertFalse(LearningPolicy.committedLine(address).words.contains { $0.lower == "zorblatt" || $0.lower == "quuxcorp" })
+        XCTAssertFalse(offered("Thanks, Richard Zor").contains("zorblatt"), "learned from an address")
+        XCTAssertFalse(offered("call 4111 1111 or 41").contains("4111"), "a number of the text offered back")
+        // An address's query can hold a login or a token: only its host and path are read.
+        let link = "log in at quuxbank.com/login?user=jzorbsmith&token=kwvtzrq now\n"
+        XCTAssertTrue(offered(link + "the quu").contains("quuxbank"))
+        XCTAssertFalse(offered(link + "the jz").contains("jzorbsmith"))
+        XCTAssertFalse(offered(link + "the kw").contains("kwvtzrq"))
+    }
+
     /// Learned, forgotten, and still forgotten after a restart, for the history and the
     /// in-memory model alike.
     func testForgetIsEffectiveAtOnceAndAfterARestart() throws {

@@ -28,7 +28,7 @@ extension SuggestionEngine {
             reader.advance(&state, with: [endOfSentence])
             read = ReadContext(state: state, lastIDs: [endOfSentence], previousWords: [LearnedToken.lineStart], lastWord: nil,
                                sentenceStart: true, memory: nil)
-            scanner = LearningScanner(); pendingChunk = ""; pendingWords = []
+            scanner = LearningScanner(readsAddresses: true); pendingChunk = ""; pendingWords = []
             if key.count > Self.maximumFreshContextBytes {
                 // Start reading at a line or word boundary near the limit.
                 start = key.count - Self.maximumFreshContextBytes

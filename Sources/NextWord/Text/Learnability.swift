@@ -19,6 +19,11 @@ enum Learnability {
         return profile.isSecretOrNumber || looksLikeAddress(chunk)
     }
 
+    /// `isSensitive` without the address rule: what even the document on the screen does not read.
+    static func isSecretOrNumber(_ chunk: String) -> Bool {
+        Profile(chunk, stopAtSpaceOrControl: false)?.isSecretOrNumber ?? false
+    }
+
     /// The chunk without its leading and trailing punctuation, nil when nothing is left.
     static func core(of chunk: Substring) -> Substring? {
         guard let first = chunk.firstIndex(where: isWordCharacter), let last = chunk.lastIndex(where: isWordCharacter) else { return nil }

@@ -122,7 +122,8 @@ extension HistoryStore {
 /// little state the rules need across chunks: whether a secret marker wants the next value, and
 /// the last token (a word with digits beside a number goes with it). `LearningPolicy` runs it over
 /// whole lines; the engine runs it incrementally over the document being typed, so its document
-/// memory holds exactly what learning the text would learn.
+/// memory holds what learning the text would learn, and the words of its addresses besides
+/// (`readsAddresses`).
 struct LearningScanner: Sendable {
     /// Every token so far, classified; `texts` has the same tokens as text, a redacted run as one
     /// ``HistoryStore/redactedToken``.
@@ -134,6 +135,15 @@ struct LearningScanner: Sendable {
     private var lastIsNumber = false
     /// Tokens before this index were handed out by `takeSettledWords`.
     private var taken = 0
+    /// Whether an address is read as its words instead of refused whole: true for the document on
+    /// the screen, whose own names and hosts ("richard.shapiro@enron.com", then "Shapiro") come
+    /// back in the same text, and which is never stored. Numbers, secret-looking tokens and marker
+    /// values stay refused either way, and what is learned never holds an address.
+    let readsAddresses: Bool
+
+    init(readsAddresses: Bool = false) {
+        self.readsAddresses = readsAddresses
+    }
 
     /// Separators that do not break a number from the word beside it ("DE89-3704", "(555) 123").
     private static let separators: Set<String> = ["-", ".", "/", ",", "(", ")", "+"]
@@ -147,7 +157,13 @@ struct LearningScanner: Sendable {
         let core = Learnability.core(of: chunk)
         let word = core.map { HistoryText.normalize(String($0)).lowercased() }
         if markers.protects(chunk: chunk, word: word) { return redact() }
-        if let core, Learnability.isSensitive(HistoryText.normalize(String(core))) { return redact() }
+        if let core {
+            let normalized = HistoryText.normalize(String(core))
+            if Learnability.isSensitive(normalized) {
+                guard readsAddresses, !Learnability.isSecretOrNumber(normalized) else { return redact() }
+                return feed(address: chunk, tokenizer: tokenizer)
+            }
+        }
         // "password:hunter2" / "pin=1234": the marker is learned, what follows it is not.
         if let split = chunk.firstIndex(where: { $0 == ":" || $0 == "=" }),
            chunk[chunk.index(after: split)...].contains(where: Learnability.isWordCharacter) {
@@ -158,6 +174,14 @@ struct LearningScanner: Sendable {
             }
         }
         for token in tokenizer.tokenize(String(chunk)) { feed(token: token.text) }
+    }
+
+    /// An address on the screen (`readsAddresses`), read as its words up to its query or fragment:
+    /// those can hold a login or a token ("?user=jsmith&token=…") and are refused whole.
+    private mutating func feed(address chunk: Substring, tokenizer: Tokenizer) {
+        let cut = chunk.firstIndex { $0 == "?" || $0 == "#" } ?? chunk.endIndex
+        for token in tokenizer.tokenize(String(chunk[..<cut])) { feed(token: token.text) }
+        if cut < chunk.endIndex { redact() }
     }
 
     /// One token, without the chunk-level rules (callers that have tokens only).
