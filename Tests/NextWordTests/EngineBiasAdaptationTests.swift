@@ -160,4 +160,36 @@ final class EngineBiasAdaptationTests: XCTestCase {
         XCTAssertTrue(read.gatesAreZero)
         XCTAssertEqual(BiasAdaptation.lineCount(inRecord: data), 4)
     }
+
+    /// The LSTM's temperature divides its logits (so it divides every log-ratio of two words), and
+    /// fades to 1 as dynamic evaluation learns lines: after the engine learns, after a record is
+    /// restored, and back to the fresh engine's after clear.
+    func testTheTemperatureFlattensTheSoftmaxAndFadesWithTheLinesLearned() throws {
+        let bundle = try EngineFixture.bundle()
+        let session = InferenceSession(model: bundle.model)
+        var state = session.initialState()
+        session.advance(&state, with: [Int32(bundle.vocabulary.id("the")!)])
+        let sharp = session.probabilities(after: state)
+        session.logitScale = 0.5
+        let flat = session.probabilities(after: state)
+        for (a, b) in [(0, 1), (2, 5), (3, bundle.vocabulary.count - 1)] {
+            XCTAssertEqual(Double(log(flat[a] / flat[b])), 0.5 * Double(log(sharp[a] / sharp[b])), accuracy: 1e-3)
+        }
+        XCTAssertEqual(Double(flat.reduce(0, +)), 1, accuracy: 1e-4)
+
+        let weights = try MixingWeights(parsing: "temperature=2,tempfade=10")
+        let engine = try EngineFixture.engine(weights: weights)
+        XCTAssertEqual(engine.languageModel.session.logitScale, 0.5, accuracy: 1e-6)
+        for _ in 0 ..< 10 { try engine.learn("we met them in the park") }
+        let lines = try XCTUnwrap(engine.languageModel.adaptation?.lines)
+        XCTAssertEqual(lines, 10)
+        XCTAssertEqual(engine.languageModel.session.logitScale, 1 / (1 + exp(-1)), accuracy: 1e-5)
+        let record = try XCTUnwrap(engine.languageModel.encodedRecord())
+        let restarted = try EngineFixture.engine(weights: weights)
+        restarted.languageModel.restore(record: record)
+        XCTAssertEqual(restarted.languageModel.session.logitScale, 1 / (1 + exp(-1)), accuracy: 1e-5)
+        restarted.languageModel.clear()
+        XCTAssertEqual(restarted.languageModel.session.logitScale, 0.5, accuracy: 1e-6)
+        XCTAssertThrowsError(try MixingWeights(parsing: "temperature=0"))
+    }
 }

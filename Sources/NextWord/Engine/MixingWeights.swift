@@ -7,7 +7,8 @@ import Foundation
 ///
 ///     P_corpus(w) = geo · P_lstm(w)^(1 − g) · P_kn(w)^g / Z + (1 − geo) · [ (1 − ngram) · P_lstm(w) + ngram · P_kn(w) ]
 ///
-/// P_lstm is the LSTM's softmax (with the user's decoder-bias adaptation), P_kn the corpus
+/// P_lstm is the LSTM's softmax (at `lstmTemperature`, fading with the lines adapted, and with the
+/// user's decoder-bias adaptation), P_kn the corpus
 /// Kneser-Ney trigram (Z normalises their log-linear product, g = `geometricNgram`,
 /// geo = `geometricShare`), P_document the neural cache over the last `cacheWindow` words of the text
 /// (`NeuralCache`: ∝ Σ exp(θ·h·h_i − decay·age_i) over the positions followed by w; θ = 0 and
@@ -80,12 +81,22 @@ public struct MixingWeights: Codable, Sendable, Equatable {
     /// decoder bias adapts). Off while `dynamicRate` is 0.
     public var dynamicGateRate: Float = 0.3
 
+    /// The LSTM's softmax temperature in a fresh engine, and the lines of dynamic evaluation over
+    /// which it fades to 1: T_eff = 1 + (T − 1) · exp(−lines / fade) (`LanguageModelSource`). The
+    /// trained softmax is sharper than the mixture wants on text unlike the corpus; once the
+    /// decoder bias has adapted to the user, it is not. On the five dev texts (`simulate`, KSR
+    /// summed, no learning): T 1 255.29, 1.05 255.48, 1.1 255.63, 1.2 255.72, 1.3 255.73; with
+    /// `--learn` and no fade 1 256.10, 1.2 255.99; fade 20 lines 256.05, 100 256.07.
+    public var lstmTemperature: Float = 1.2
+    public var temperatureFadeLines: Float = 100
+
     public init() {}
 }
 
 extension MixingWeights {
     /// Reads `name=value` pairs separated by commas over the defaults (names: ngram, geo, geongram, cache, user,
-    /// window, decay, theta, shrink, newword, passedover, possessive, capital, letters, dyn, dyndecay, dyngate), for tuning runs.
+    /// window, decay, theta, shrink, newword, passedover, possessive, capital, letters, dyn, dyndecay, dyngate,
+    /// temperature, tempfade), for tuning runs.
     public init(parsing text: String) throws {
         self.init()
         for pair in text.split(separator: ",") where !pair.isEmpty {
@@ -113,11 +124,16 @@ extension MixingWeights {
             case "dyngate": dynamicGateRate = Float(value)
             case "usercache": userCache = Float(value)
             case "usersize": userCacheSize = Int(value)
-            default: throw ModelError.invalidInput("unknown mixing weight \"\(parts[0])\" (ngram, geo, geongram, cache, user, usercache, usersize, window, decay, theta, shrink, newword, passedover, possessive, capital, letters, dyn, dyndecay, dyngate)")
+            case "temperature": lstmTemperature = Float(value)
+            case "tempfade": temperatureFadeLines = Float(value)
+            default: throw ModelError.invalidInput("unknown mixing weight \"\(parts[0])\" (ngram, geo, geongram, cache, user, usercache, usersize, window, decay, theta, shrink, newword, passedover, possessive, capital, letters, dyn, dyndecay, dyngate, temperature, tempfade)")
             }
         }
         if ngram > 1 || geometricShare > 1 || geometricNgram > 1 || cache + user + userCache >= 1 {
             throw ModelError.invalidInput("weights must leave the model a share: ngram, geo, geongram ≤ 1, cache + user + usercache < 1")
+        }
+        if !(lstmTemperature >= 0.1 && lstmTemperature <= 10) {
+            throw ModelError.invalidInput("temperature must be between 0.1 and 10")
         }
     }
 }

@@ -81,6 +81,9 @@ package final class InferenceSession {
     /// [V] added to the decoder's logits: this user's dynamic-evaluation offsets (`BiasAdaptation`);
     /// nil leaves the model as trained.
     var decoderBiasOffsets: [Float]?
+    /// What the decoder's logits are multiplied by before the bias offsets and the softmax: the
+    /// inverse of a temperature (1: the trained softmax).
+    var logitScale: Float = 1
     /// Per layer [4H] added to the gate biases: the same adaptation's LSTM part; nil leaves the
     /// model as trained.
     var gateBiasOffsets: [[Float]]? {
@@ -186,6 +189,7 @@ package final class InferenceSession {
             }
         }
         let logits = workspace.logits
+        if logitScale != 1 { for i in 0 ..< v { logits[i] *= logitScale } }
         if let offsets = decoderBiasOffsets {
             offsets.withUnsafeBufferPointer { o in for i in 0 ..< v { logits[i] += o[i] } }
         }

@@ -20,6 +20,7 @@ final class LanguageModelSource: PredictionSource {
         didSet {
             session.decoderBiasOffsets = adaptation.flatMap { $0.isZero ? nil : $0.offsets }
             session.gateBiasOffsets = currentGateOffsets
+            applyTemperature()
         }
     }
 
@@ -29,7 +30,22 @@ final class LanguageModelSource: PredictionSource {
         rate = weights.dynamicRate
         gateRate = weights.dynamicGateRate
         decay = weights.dynamicDecay
+        temperature = weights.lstmTemperature
+        temperatureFadeLines = weights.temperatureFadeLines
         if rate > 0 { adaptation = BiasAdaptation(config: resources.bundle.model.config) }
+        applyTemperature()
+    }
+
+    /// `MixingWeights.lstmTemperature` and the lines over which it fades.
+    private let temperature: Float, temperatureFadeLines: Float
+
+    /// The softmax's temperature for the lines adapted so far: 1 + (T − 1) · exp(−lines / fade).
+    /// A fresh engine hedges against text unlike the corpus with a flatter LSTM; dynamic evaluation
+    /// then moves the decoder toward the user's own words, which does that job better.
+    private func applyTemperature() {
+        let lines = Float(adaptation?.lines ?? 0)
+        let fade = temperatureFadeLines > 0 ? exp(-lines / temperatureFadeLines) : 1
+        session.logitScale = 1 / (1 + (temperature - 1) * fade)
     }
 
     /// The gate offsets a session reading for this user applies (nil: the trained biases).
