@@ -19,5 +19,7 @@ install -m 0644 models/default/config.json models/default/model.safetensors mode
   models/default/MODEL_CARD.md "$share/models/default/"
 install -m 0644 vocab/default.txt "$share/models/default/default.txt"
 install -m 0644 vocab/default-lexicon.tsv "$share/models/default/lexicon.tsv"
+# The lexicon holds SCOWL's words; its notice travels with every copy.
+install -m 0644 vocab/SCOWL-COPYRIGHT.txt "$share/models/default/SCOWL-COPYRIGHT.txt"
 install -m 0644 LICENSE "$share/LICENSE"
 echo "installed $prefix/bin/nextword and $share/models/default"

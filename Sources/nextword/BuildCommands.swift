@@ -74,6 +74,9 @@ struct LexiconCommand: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "Text files.") var train: [String]
     @Option(help: "Output file (vocab/NAME-lexicon.tsv; '-' writes standard output).") var output: String
     @Option(help: "Keep words seen at least this often.") var minCount = 1
+    @Option(parsing: .upToNextOption,
+            help: "Word lists, one word per line (such as /usr/share/dict/american-english): each word the text lacks is added with count 1 (possessives and non-words left out).")
+    var wordList: [String] = []
     @Flag(help: "Replace an existing output file.") var force = false
     @Flag(help: "Report as one JSON object: {file, words, min_count} (on standard error when the lexicon goes to standard output).")
     var json = false
@@ -86,7 +89,9 @@ struct LexiconCommand: ParsableCommand {
         if output != "-" { try refuseToReplace(target, force: force) }
         var counter = WordCounter(tokenizer: Tokenizer(mode: .natural), lowercase: false, kinds: [.word])
         for file in train { try counter.add(contentsOf: TextFile.input(file)) }
-        let lexicon = Lexicon(counts: counter.counts.filter { $0.value >= minCount })
+        var counts = counter.counts.filter { $0.value >= minCount }
+        for file in wordList { counts = Lexicon.counts(counts, addingWordList: try TextFile.lines(contentsOf: TextFile.input(file))) }
+        let lexicon = Lexicon(counts: counts)
         try lexicon.write(to: target)
         // On standard output the lexicon is the output; the count goes to standard error.
         let note = json ? try jsonLine(Report(file: output, words: lexicon.count, min_count: minCount)) + "\n"

@@ -227,4 +227,17 @@ final class LexiconTests: XCTestCase {
         // Without a subset, the whole lexicon as before.
         XCTAssertEqual(lexicon.completions(ofPrefix: "a", limit: 5, in: nil).map(\.word), lexicon.completions(ofPrefix: "a", limit: 5).map(\.word))
     }
+
+    /// A word list adds the words the counts lack, once each and as the list writes them; a word
+    /// the counts spell in any casing keeps its count, and possessives, non-words and numbers are
+    /// left out.
+    func testAWordListAddsTheWordsTheCountsLack() throws {
+        let counts = ["the": 40, "Park": 3, "park": 5, "don't": 2]
+        let list = ["the", "PARK", "smallish", "Tracy", "Tracy's", "dog’s", "don’t", "o'clock", "two words", "42", "(x)", "", "smallish"]
+        let merged = Lexicon.counts(counts, addingWordList: list)
+        XCTAssertEqual(merged, ["the": 40, "Park": 3, "park": 5, "don't": 2, "smallish": 1, "Tracy": 1, "o'clock": 1])
+        let lexicon = Lexicon(counts: merged)
+        XCTAssertEqual(lexicon.completions(ofPrefix: "tr", limit: 3).map(\.word), ["Tracy"])
+        XCTAssertEqual(lexicon.completions(ofPrefix: "p", limit: 3).map(\.count), [8], "the counts' own forms are untouched")
+    }
 }
