@@ -145,21 +145,27 @@ extension SuggestionEngine {
         guard case .dense(var distribution) = languageModel.distribution(after: context) else { return [] }
         if let kneserNey, case .dense(let kneserNeyRow) = kneserNey.distribution(after: context) {
             let (share, geometric, exponent) = (weights.ngram, weights.geometricShare, weights.geometricNgram)
-            // [V] the product P_lstm^(1 − g) · P_kn^g, unnormalised; zero where it is not mixed in.
-            var product = [Float](repeating: 0, count: distribution.count)
+            // [V] the product P_lstm^(1 − g) · P_kn^g, unnormalised (the engine's scratch row, taken
+            // out while in use so that it is not copied); mixed in only where productScale > 0.
+            var product = mutable.productScratch
+            mutable.productScratch = []
+            defer { mutable.productScratch = product }
+            if product.count != distribution.count { product = [Float](repeating: 0, count: distribution.count) }
             var productScale: Float = 0
             if geometric > 0 {
                 let normaliser = nw_geometric_mix(distribution, kneserNeyRow, distribution.count, exponent, &product)
-                if normaliser > 0, normaliser.isFinite {
-                    productScale = geometric / normaliser
-                } else {
-                    product = [Float](repeating: 0, count: distribution.count)
-                }
+                if normaliser > 0, normaliser.isFinite { productScale = geometric / normaliser }
             }
             let linear = productScale > 0 ? 1 - geometric : 1
             kneserNeyRow.withUnsafeBufferPointer { kn in
-                for i in distribution.indices {
-                    distribution[i] = linear * ((1 - share) * distribution[i] + share * kn[i]) + productScale * product[i]
+                product.withUnsafeBufferPointer { mixed in
+                    if productScale > 0 {
+                        for i in distribution.indices {
+                            distribution[i] = linear * ((1 - share) * distribution[i] + share * kn[i]) + productScale * mixed[i]
+                        }
+                    } else {
+                        for i in distribution.indices { distribution[i] = (1 - share) * distribution[i] + share * kn[i] }
+                    }
                 }
             }
         }
