@@ -138,6 +138,24 @@ final class EngineSuggestionTests: XCTestCase {
         XCTAssertEqual(engine.suggest(prefix: "thread br", limit: 1).first?.text, "bravo")
         XCTAssertNil(store.integrityProblem())
     }
+
+    /// A word the model calls `<unk>` gets its lexicon share of P(<unk>) times `unknownBoost`: the
+    /// probability shown with it scales with the boost.
+    func testTheUnknownBoostScalesTheLexiconsWordsOutsideTheVocabulary() throws {
+        let bundle = try EngineFixture.bundle()
+        XCTAssertNil(bundle.vocabulary.id("zephyrine"))
+        let lexicon = Lexicon(counts: ["zephyrine": 5, "the": 100])
+        func probability(boost: Float) throws -> Double? {
+            var weights = MixingWeights()
+            weights.unknownBoost = boost
+            let engine = try SuggestionEngine(bundle: bundle, ngram: try EngineFixture.ngram(for: bundle), lexicon: lexicon, weights: weights)
+            return engine.suggest(prefix: "we met them in the zeph", limit: 3).first { $0.text == "zephyrine" }?.probability
+        }
+        let plain = try XCTUnwrap(try probability(boost: 1))
+        let boosted = try XCTUnwrap(try probability(boost: 3))
+        XCTAssertEqual(boosted / plain, 3, accuracy: 1e-3)
+        XCTAssertThrowsError(try MixingWeights(parsing: "unknown=-1"))
+    }
 }
 
 final class EngineDeclinedSuggestionTests: XCTestCase {

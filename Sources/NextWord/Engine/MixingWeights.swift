@@ -14,7 +14,7 @@ import Foundation
 /// (`NeuralCache`: ∝ Σ exp(θ·h·h_i − decay·age_i) over the positions followed by w; θ = 0 and
 /// decay 0 is the share of w among those words), P_history the user's own Witten-Bell trigram, P_usercache the same neural cache
 /// over the user's last `userCacheSize` committed positions. Words the model only knows as
-/// `<unk>` take P(<unk>) split by their corpus (lexicon) counts. Each sparse source's weight w_s is
+/// `<unk>` take P(<unk>) split by their corpus (lexicon) counts, times `unknownBoost`. Each sparse source's weight w_s is
 /// the user's `AdaptiveMixture` weight (whose prior is `cache`, `user`, `userCache` here) times the
 /// source's confidence after the context (a cache's shrinks for a short memory; an empty source's
 /// is 0, giving its weight back). An unknown word a sparse source offers also lends its
@@ -87,6 +87,14 @@ public struct MixingWeights: Codable, Sendable, Equatable {
     /// decoder bias has adapted to the user, it is not. On the five dev texts (`simulate`, KSR
     /// summed, no learning): T 1 255.29, 1.05 255.48, 1.1 255.63, 1.2 255.72, 1.3 255.73; with
     /// `--learn` and no fade 1 256.10, 1.2 255.99; fade 20 lines 256.05, 100 256.07.
+    /// What a word the corpus models call `<unk>` gets of P(<unk>): its lexicon share of it, times
+    /// this. A user's text holds more such words than the corpus the LSTM learned P(<unk>) from
+    /// (7.8 % of the dev tokens are outside the vocabulary, 3.4 % of the corpus's), so the share
+    /// alone puts the lexicon's words behind vocabulary words they should beat. On the five dev
+    /// texts (`simulate`, KSR summed, no learning): 1 256.82, 1.5 256.91, 2.5 257.11, 4 257.18,
+    /// 6 257.22, 10 257.03 (ksr-dev 47.54, 47.55, 47.58, 47.60, 47.58, 47.48); `--learn` 257.16 at
+    /// 1, 257.52 at 4.
+    public var unknownBoost: Float = 4
     public var lstmTemperature: Float = 1.2
     public var temperatureFadeLines: Float = 100
 
@@ -96,7 +104,7 @@ public struct MixingWeights: Codable, Sendable, Equatable {
 extension MixingWeights {
     /// Reads `name=value` pairs separated by commas over the defaults (names: ngram, geo, geongram, cache, user,
     /// window, decay, theta, shrink, newword, passedover, possessive, capital, letters, dyn, dyndecay, dyngate,
-    /// temperature, tempfade), for tuning runs.
+    /// temperature, tempfade, unknown), for tuning runs.
     public init(parsing text: String) throws {
         self.init()
         for pair in text.split(separator: ",") where !pair.isEmpty {
@@ -125,8 +133,9 @@ extension MixingWeights {
             case "usercache": userCache = Float(value)
             case "usersize": userCacheSize = Int(value)
             case "temperature": lstmTemperature = Float(value)
+            case "unknown": unknownBoost = Float(value)
             case "tempfade": temperatureFadeLines = Float(value)
-            default: throw ModelError.invalidInput("unknown mixing weight \"\(parts[0])\" (ngram, geo, geongram, cache, user, usercache, usersize, window, decay, theta, shrink, newword, passedover, possessive, capital, letters, dyn, dyndecay, dyngate, temperature, tempfade)")
+            default: throw ModelError.invalidInput("unknown mixing weight \"\(parts[0])\" (ngram, geo, geongram, cache, user, usercache, usersize, window, decay, theta, shrink, newword, passedover, possessive, capital, letters, dyn, dyndecay, dyngate, temperature, tempfade, unknown)")
             }
         }
         if ngram > 1 || geometricShare > 1 || geometricNgram > 1 || cache + user + userCache >= 1 {

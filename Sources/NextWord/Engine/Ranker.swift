@@ -8,9 +8,10 @@ import Foundation
 ///     score(w) = λ_corpus · P_corpus(w) + Σ_s w_s · P_s(w)        w_s = λ_s · confidence_s
 ///
 /// P_corpus is the context's corpus row (LSTM and Kneser-Ney with fixed shares); a word the corpus
-/// models call `<unk>` takes P_corpus(<unk>) split by its lexicon count among such words. The
-/// sparse sources (document cache, user history) add their weighted probabilities, and λ_corpus
-/// is what they leave: 1 − Σ w_s. The scores are probabilities under that mixture, except that a
+/// models call `<unk>` takes P_corpus(<unk>) split by its lexicon count among such words, times
+/// `MixingWeights.unknownBoost`. The sparse sources (document cache, user history) add their
+/// weighted probabilities, and λ_corpus is what they leave: 1 − Σ w_s. The scores are
+/// probabilities under that mixture, except for the boost of those words, and that a
 /// sparse source's word the model does not know also lends its possessive or its stem
 /// `MixingWeights.possessive` of its share ("albright's" → "albright").
 ///
@@ -26,6 +27,8 @@ final class Ranker {
     let lettersLeftPower: Float
     /// What an unknown word from a sparse source lends its possessive form or stem (`MixingWeights.possessive`).
     let possessiveShare: Float
+    /// `MixingWeights.unknownBoost`.
+    let unknownBoost: Float
     /// [V] zeros except while `rank` runs: the sparse sources' scores of vocabulary words by id.
     private var boostScratch: [Float]
 
@@ -35,6 +38,7 @@ final class Ranker {
         capitalPower = weights.capital
         lettersLeftPower = weights.lettersLeft
         possessiveShare = weights.possessive
+        unknownBoost = weights.unknownBoost
         boostScratch = [Float](repeating: 0, count: resources.bundle.vocabulary.count)
     }
 
@@ -73,7 +77,7 @@ final class Ranker {
     func rank(entry: ContextEntry, shares: [Share], typed: String, partial: String, limit: Int,
               excluding passedOver: Set<String>, user: UserModel) -> [Suggestion] {
         let vocabulary = resources.bundle.vocabulary
-        let lexicon = resources.lexicon, unknownMass = resources.unknownMass
+        let lexicon = resources.lexicon
         let corpusWeight = 1 - shares.reduce(0) { $0 + $1.weight }
 
         // Sparse sources first: their words with these letters, and the rarer ones they know.
@@ -133,17 +137,18 @@ final class Ranker {
             // order changes from one process to the next (Swift seeds its hashing per process).
             let outsideWords = outside.sorted { Vocabulary.precedesInScalarOrder($0.key, $1.key) }
             for (word, boost) in outsideWords {
-                let corpusCount = Double(lexicon?.totalCount(ofLowercased: word) ?? 0)
-                let base = unknownMass > 0 ? Float(corpusCount / unknownMass) * unknownProbability : 0
+                let base = resources.outsideProbability(count: lexicon?.totalCount(ofLowercased: word) ?? 0,
+                                                        unknownProbability: unknownProbability, boost: unknownBoost)
                 addOutside(word, score: corpusWeight * base + boost.score, fromUser: boost.fromUser)
             }
-            if !typed.isEmpty, let lexicon, unknownMass > 0 {
+            if !typed.isEmpty, let lexicon, resources.unknownMass > 0 {
                 // Only the words the vocabulary lacks: the others are scored above, and among the most
                 // frequent completions they would hide the rarer words this is for.
                 for (word, count) in lexicon.completions(ofPrefix: typed, limit: limit + 2, in: resources.outsideVocabulary) {
                     let lower = Lexicon.lowercasedKey(word)
                     if boosts[lower] != nil { continue }
-                    addOutside(lower, score: corpusWeight * Float(Double(count) / unknownMass) * unknownProbability, fromUser: false)
+                    addOutside(lower, score: corpusWeight * resources.outsideProbability(count: count, unknownProbability: unknownProbability,
+                                                                                         boost: unknownBoost), fromUser: false)
                 }
             }
         }

@@ -216,11 +216,11 @@ public final class SuggestionEngine: SuggestionProviding, @unchecked Sendable {
     }
 
     /// The corpus models' probability of `word` after `entry`: its share of the corpus row, or for
-    /// a word they call `<unk>` its lexicon share of P(<unk>).
+    /// a word they call `<unk>` its lexicon share of P(<unk>) (`EngineResources.outsideProbability`).
     func corpusProbability(of word: String, after entry: ContextEntry) -> Float {
         if let id = bundle.vocabulary.id(word) { return entry.corpus[id] }
-        let unknownMass = resources.unknownMass
-        guard unknownMass > 0, let lexicon else { return 0 }
-        return Float(Double(lexicon.totalCount(ofLowercased: word)) / unknownMass) * entry.corpus[bundle.vocabulary.unknownID]
+        guard let lexicon else { return 0 }
+        return resources.outsideProbability(count: lexicon.totalCount(ofLowercased: word),
+                                            unknownProbability: entry.corpus[bundle.vocabulary.unknownID], boost: weights.unknownBoost)
     }
 }
