@@ -14,13 +14,6 @@ public final class EngineResources: Sendable {
     let suggestible: [Bool]
     /// Lexicon counts of words outside the vocabulary, which share P(<unk>).
     let unknownMass: Double
-
-    /// The corpus models' probability of a word they call `<unk>`, seen `count` times in the
-    /// lexicon, when they give `<unk>` itself `unknownProbability`: its lexicon share of it, times
-    /// `boost` (`MixingWeights.unknownBoost`). 0 without a lexicon mass.
-    func outsideProbability(count: Int, unknownProbability: Float, boost: Float) -> Float {
-        unknownMass > 0 ? boost * Float(Double(count) / unknownMass) * unknownProbability : 0
-    }
     /// The lexicon's words outside the vocabulary, the ones completed as shares of `<unk>`.
     let outsideVocabulary: LexiconSubset?
     /// [V] the lexicon's count of each vocabulary word, and of its forms with a capital first letter
@@ -31,6 +24,13 @@ public final class EngineResources: Sendable {
     private let digest = Locked<String?>(nil)
     /// The digest being computed on its own thread since the model was read (`load`), if it was.
     private let digestInProgress: BackgroundResult<String>?
+
+    /// The corpus models' probability of a word they call `<unk>`, seen `count` times in the
+    /// lexicon, when they give `<unk>` itself `unknownProbability`: its lexicon share of it, times
+    /// `boost` (`MixingWeights.unknownBoost`). 0 without a lexicon mass.
+    func outsideProbability(count: Int, unknownProbability: Float, boost: Float) -> Float {
+        unknownMass > 0 ? boost * Float(Double(count) / unknownMass) * unknownProbability : 0
+    }
 
     /// SHA-256 of the model's parameters (hex), computed at first use: what a user's adaptation
     /// record in the history is kept for, so a new model starts its own.

@@ -81,12 +81,6 @@ public struct MixingWeights: Codable, Sendable, Equatable {
     /// decoder bias adapts). Off while `dynamicRate` is 0.
     public var dynamicGateRate: Float = 0.3
 
-    /// The LSTM's softmax temperature in a fresh engine, and the lines of dynamic evaluation over
-    /// which it fades to 1: T_eff = 1 + (T − 1) · exp(−lines / fade) (`LanguageModelSource`). The
-    /// trained softmax is sharper than the mixture wants on text unlike the corpus; once the
-    /// decoder bias has adapted to the user, it is not. On the five dev texts (`simulate`, KSR
-    /// summed, no learning): T 1 255.29, 1.05 255.48, 1.1 255.63, 1.2 255.72, 1.3 255.73; with
-    /// `--learn` and no fade 1 256.10, 1.2 255.99; fade 20 lines 256.05, 100 256.07.
     /// What a word the corpus models call `<unk>` gets of P(<unk>): its lexicon share of it, times
     /// this. A user's text holds more such words than the corpus the LSTM learned P(<unk>) from
     /// (7.8 % of the dev tokens are outside the vocabulary, 3.4 % of the corpus's), so the share
@@ -95,6 +89,13 @@ public struct MixingWeights: Codable, Sendable, Equatable {
     /// 6 257.22, 10 257.03 (ksr-dev 47.54, 47.55, 47.58, 47.60, 47.58, 47.48); `--learn` 257.16 at
     /// 1, 257.52 at 4.
     public var unknownBoost: Float = 4
+
+    /// The LSTM's softmax temperature in a fresh engine, and the lines of dynamic evaluation over
+    /// which it fades to 1: T_eff = 1 + (T − 1) · exp(−lines / fade) (`LanguageModelSource`). The
+    /// trained softmax is sharper than the mixture wants on text unlike the corpus; once the
+    /// decoder bias has adapted to the user, it is not. On the five dev texts (`simulate`, KSR
+    /// summed, no learning): T 1 255.29, 1.05 255.48, 1.1 255.63, 1.2 255.72, 1.3 255.73; with
+    /// `--learn` and no fade 1 256.10, 1.2 255.99; fade 20 lines 256.05, 100 256.07.
     public var lstmTemperature: Float = 1.2
     public var temperatureFadeLines: Float = 100
 

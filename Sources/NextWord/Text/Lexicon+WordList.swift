@@ -10,7 +10,7 @@ extension Lexicon {
     /// A corpus of a million words still lacks many ordinary words ("smallish", "outdone",
     /// "sunflower") and common names; typed, they cost every letter, since the engine completes a
     /// word its vocabulary lacks only from the lexicon. One sighting each puts them behind every
-    /// word the corpus has, among themselves in the list's order of equal counts.
+    /// word the corpus has more than once.
     ///
     /// Left out: lines that are not exactly one word under `tokenizer` (spaces, punctuation
     /// around a word, numbers), and possessives ("Tracy's"): a spelling dictionary has one for
