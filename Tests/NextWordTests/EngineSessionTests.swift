@@ -78,6 +78,9 @@ final class EngineSessionTests: XCTestCase {
         XCTAssertTrue(offered(link + "the quu").contains("quuxbank"))
         XCTAssertFalse(offered(link + "the jz").contains("jzorbsmith"))
         XCTAssertFalse(offered(link + "the kw").contains("kwvtzrq"))
+        // After a marker, an address is a secret like any other value.
+        XCTAssertFalse(offered("password:https://zorbhost.com/x now\nthe zorb").contains("zorbhost"))
+        XCTAssertTrue(offered("see https://zorbhost.com/x now\nthe zorb").contains("zorbhost"))
     }
 
     /// Learned, forgotten, and still forgotten after a restart, for the history and the

@@ -157,23 +157,30 @@ struct LearningScanner: Sendable {
         let core = Learnability.core(of: chunk)
         let word = core.map { HistoryText.normalize(String($0)).lowercased() }
         if markers.protects(chunk: chunk, word: word) { return redact() }
+        let markerSplit = Self.markerSplit(in: chunk)
         if let core {
             let normalized = HistoryText.normalize(String(core))
             if Learnability.isSensitive(normalized) {
-                guard readsAddresses, !Learnability.isSecretOrNumber(normalized) else { return redact() }
+                // Even on the screen, an address is refused whole after a marker ("password:https://…").
+                guard readsAddresses, !Learnability.isSecretOrNumber(normalized), markerSplit == nil else { return redact() }
                 return feed(address: chunk, tokenizer: tokenizer)
             }
         }
         // "password:hunter2" / "pin=1234": the marker is learned, what follows it is not.
-        if let split = chunk.firstIndex(where: { $0 == ":" || $0 == "=" }),
-           chunk[chunk.index(after: split)...].contains(where: Learnability.isWordCharacter) {
-            let head = HistoryText.normalize(String(chunk[..<split])).lowercased()
-            if LearningPolicy.strongMarkers.contains(head) || LearningPolicy.weakMarkers.contains(head) {
-                for token in tokenizer.tokenize(String(chunk[...split])) { feed(token: token.text) }
-                return redact()
-            }
+        if let split = markerSplit {
+            for token in tokenizer.tokenize(String(chunk[...split])) { feed(token: token.text) }
+            return redact()
         }
         for token in tokenizer.tokenize(String(chunk)) { feed(token: token.text) }
+    }
+
+    /// Where a "marker:value" or "marker=value" chunk ("pin:1234", "password=x") puts its ":" or
+    /// "=", nil for any other chunk.
+    private static func markerSplit(in chunk: Substring) -> Substring.Index? {
+        guard let split = chunk.firstIndex(where: { $0 == ":" || $0 == "=" }),
+              chunk[chunk.index(after: split)...].contains(where: Learnability.isWordCharacter) else { return nil }
+        let head = HistoryText.normalize(String(chunk[..<split])).lowercased()
+        return LearningPolicy.strongMarkers.contains(head) || LearningPolicy.weakMarkers.contains(head) ? split : nil
     }
 
     /// An address on the screen (`readsAddresses`), read as its words up to its query or fragment:
