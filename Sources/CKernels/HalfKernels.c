@@ -155,7 +155,17 @@ static void half_gemv_avx2(const uint16_t *weights, const float *x, const float 
         y[r + 2] = (bias ? bias[r + 2] : 0) + s2;
         y[r + 3] = (bias ? bias[r + 3] : 0) + s3;
     }
-    if (r < rows) nw_half_gemv_portable(weights + r * cols, x, bias ? bias + r : NULL, y + r, rows - r, cols);
+    // The last rows one at a time, still vectorized: the neural cache multiplies many short runs,
+    // where a scalar tail of up to three rows was most of the work.
+    for (; r < rows; r++) {
+        const uint16_t *w0 = weights + r * cols;
+        __m256 a0 = _mm256_setzero_ps();
+        for (size_t c = 0; c < wide; c += 8)
+            a0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w0 + c))), _mm256_loadu_ps(x + c), a0);
+        float s0 = nw_sum8(a0);
+        for (size_t c = wide; c < cols; c++) s0 += half_to_float(w0[c]) * x[c];
+        y[r] = (bias ? bias[r] : 0) + s0;
+    }
 }
 #endif
 
@@ -191,7 +201,16 @@ static void half_gemv_avx512(const uint16_t *weights, const float *x, const floa
         y[r + 2] = (bias ? bias[r + 2] : 0) + _mm512_reduce_add_ps(a2);
         y[r + 3] = (bias ? bias[r + 3] : 0) + _mm512_reduce_add_ps(a3);
     }
-    if (r < rows) nw_half_gemv_portable(weights + r * cols, x, bias ? bias + r : NULL, y + r, rows - r, cols);
+    // The last rows one at a time, still vectorized (see the AVX2 kernel).
+    for (; r < rows; r++) {
+        const uint16_t *w0 = weights + r * cols;
+        __m512 a0 = _mm512_setzero_ps();
+        for (size_t c = 0; c < wide; c += 16)
+            a0 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w0 + c))), _mm512_loadu_ps(x + c), a0);
+        if (tail)
+            a0 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(tail, w0 + wide)), _mm512_maskz_loadu_ps(tail, x + wide), a0);
+        y[r] = (bias ? bias[r] : 0) + _mm512_reduce_add_ps(a0);
+    }
 }
 #endif
 

@@ -183,7 +183,7 @@ final class EngineSessionTests: XCTestCase {
         }
         XCTAssertLessThanOrEqual(memory?.count ?? 0, 100)
         var newest: [String] = []
-        memory?.forEachRecent(3) { _, word in newest.append(word) }
+        memory?.forEachRecentWord(3) { newest.append($0) }
         XCTAssertEqual(newest, ["w999", "w998", "w997"])
     }
 }

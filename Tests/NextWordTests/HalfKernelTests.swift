@@ -63,7 +63,7 @@ final class HalfKernelTests: XCTestCase {
 
     func testVectorProductMatchesPortableAndDouble() {
         var generator = SeededGenerator(seed: 9)
-        for (rows, cols) in [(37, 19), (64, 192), (5, 8), (3, 3), (101, 256)] {
+        for (rows, cols) in [(37, 19), (64, 192), (5, 8), (3, 3), (101, 256), (2, 192), (1, 33)] {
             let weights = (0 ..< rows * cols).map { _ in generator.nextFloat(in: -0.5, 0.5) }
             var halves = [UInt16](repeating: 0, count: weights.count)
             nw_floats_to_halves(weights, &halves, weights.count)

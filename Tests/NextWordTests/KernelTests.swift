@@ -40,20 +40,6 @@ final class VectorKernelTests: XCTestCase {
     }
 }
 
-/// The eight-lane dot product against a Double sum, over lengths with and without a tail.
-final class DotKernelTests: XCTestCase {
-    func testVectorisedDotMatchesDouble() {
-        var generator = SeededGenerator(seed: 5)
-        for n in [0, 3, 8, 19, 192] {
-            let q = (0 ..< n).map { _ in Float.random(in: -1 ... 1, using: &generator) }
-            let s = (0 ..< n).map { _ in Float.random(in: -1 ... 1, using: &generator) }
-            let expected = zip(q, s).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
-            let got = q.withUnsafeBufferPointer { a in s.withUnsafeBufferPointer { b in dotVectorized(a, b) } }
-            XCTAssertEqual(Double(got), expected, accuracy: 1e-5 * Double(max(n, 1)), "n \(n)")
-        }
-    }
-}
-
 final class SoftmaxKernelTests: XCTestCase {
     /// Float's sixteen-lane maximum and scale against the generic scalar loops (Double), at lengths
     /// around the vector width and with the maximum in the first, middle and last place.

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// Remembered positions of a document for the neural cache (Grave, Joulin & Usunier 2017): the
@@ -9,56 +10,62 @@ import Foundation
 /// Immutable once made.
 final class CacheMemory: @unchecked Sendable {
     let parent: CacheMemory?
-    /// [n, H] states and their n words (lowercased), oldest first.
-    let states: [Float]
+    /// [n, H] states as fp16 bit patterns (half the memory of fp32: a long window is kept by every
+    /// context a session caches), and their n words (lowercased), oldest first.
+    let states: [UInt16]
     let words: [String]
+    /// H, the width of a state.
+    let hidden: Int
     /// Items in this node and all its parents.
     let count: Int
 
-    init(parent: CacheMemory?, states: [Float], words: [String]) {
+    init(parent: CacheMemory?, states: [UInt16], words: [String], hidden: Int) {
         self.parent = parent
         self.states = states
         self.words = words
+        self.hidden = hidden
         self.count = (parent?.count ?? 0) + words.count
     }
 
-    /// This memory plus `words` with their `states` ([n, H]); compacted to the last `window` items
-    /// when it grows past twice that.
+    /// This memory plus `words` with their `states` ([n, H] fp32, stored as fp16); compacted to
+    /// the last `window` items when it grows past twice that.
     static func appending(_ base: CacheMemory?, states: [Float], words: [String], hidden: Int, window: Int) -> CacheMemory? {
         guard !words.isEmpty else { return base }
-        let node = CacheMemory(parent: base, states: states, words: words)
+        var halves = [UInt16](repeating: 0, count: states.count)
+        states.withUnsafeBufferPointer { nw_floats_to_halves($0.baseAddress!, &halves, states.count) }
+        let node = CacheMemory(parent: base, states: halves, words: words, hidden: hidden)
         guard node.count > 2 * window else { return node }
-        var keptStates: [Float] = [], keptWords: [String] = []
-        node.forEachRecent(window) { state, word in
-            keptStates.append(contentsOf: state)
-            keptWords.append(word)
+        // The newest `window` rows, node by node (newest node first), then laid out oldest first.
+        var pieces: [(node: CacheMemory, rows: Range<Int>)] = []
+        node.forEachRecentRun(window) { pieces.append(($0, $1)) }
+        var kept: [UInt16] = [], keptWords: [String] = []
+        kept.reserveCapacity(window * hidden)
+        for (piece, rows) in pieces.reversed() {
+            kept += piece.states[rows.lowerBound * hidden ..< rows.upperBound * hidden]
+            keptWords += piece.words[rows]
         }
-        // forEachRecent goes newest first: store oldest first again.
-        let n = keptWords.count
-        var ordered = [Float](repeating: 0, count: n * hidden)
-        for i in 0 ..< n {
-            for j in 0 ..< hidden { ordered[(n - 1 - i) * hidden + j] = keptStates[i * hidden + j] }
-        }
-        return CacheMemory(parent: nil, states: ordered, words: keptWords.reversed())
+        return CacheMemory(parent: nil, states: kept, words: keptWords, hidden: hidden)
     }
 
     /// The word of the newest position.
     var newestWord: String? { words.last ?? parent?.newestWord }
 
-    /// Calls `body` with the newest `limit` items, newest first.
-    func forEachRecent(_ limit: Int, _ body: (ArraySlice<Float>, String) -> Void) {
+    /// Calls `body` with the runs of rows holding the newest `limit` items, newest node first;
+    /// each run is the newest rows of its node, in their order (oldest first).
+    func forEachRecentRun(_ limit: Int, _ body: (CacheMemory, Range<Int>) -> Void) {
         var node: CacheMemory? = self
         var left = limit
         while let current = node, left > 0 {
-            let hidden = current.words.isEmpty ? 0 : current.states.count / current.words.count
-            var i = current.words.count - 1
-            while i >= 0 && left > 0 {
-                body(current.states[i * hidden ..< (i + 1) * hidden], current.words[i])
-                i -= 1
-                left -= 1
-            }
+            let take = min(left, current.words.count)
+            if take > 0 { body(current, current.words.count - take ..< current.words.count) }
+            left -= take
             node = current.parent
         }
+    }
+
+    /// Calls `body` with the newest `limit` words, newest first.
+    func forEachRecentWord(_ limit: Int, _ body: (String) -> Void) {
+        forEachRecentRun(limit) { node, rows in for i in rows.reversed() { body(node.words[i]) } }
     }
 }
 
@@ -82,13 +89,22 @@ struct NeuralCache {
         scores.reserveCapacity(min(window, memory.count))
         var first = true
         var age: Float = 0
+        var dots: [Float] = []
         query.withUnsafeBufferPointer { q in
-            memory.forEachRecent(window) { state, word in
-                defer { first = false; age += 1 }
-                if first, let justTyped, word == justTyped { return }
-                let dot = state.withUnsafeBufferPointer { dotVectorized(q, $0) }
-                scores.append(theta * dot - decay * age)
-                words.append(word)
+            memory.forEachRecentRun(window) { node, rows in
+                // dots [rows] = states [rows, H] · query [H], fp32 from the fp16 states.
+                let hidden = node.hidden
+                if dots.count < rows.count { dots = [Float](repeating: 0, count: rows.count) }
+                node.states.withUnsafeBufferPointer { s in
+                    nw_half_gemv(s.baseAddress! + rows.lowerBound * hidden, q.baseAddress!, nil, &dots, rows.count, hidden)
+                }
+                for i in rows.reversed() {
+                    defer { first = false; age += 1 }
+                    let word = node.words[i]
+                    if first, let justTyped, word == justTyped { continue }
+                    scores.append(theta * dots[i - rows.lowerBound] - decay * age)
+                    words.append(word)
+                }
             }
         }
         guard let top = scores.max() else { return [:] }

@@ -47,20 +47,3 @@ func lstmCellForwardVectorized(batch: Int, hidden: Int, gates: UnsafeMutablePoin
         }
     }
 }
-
-/// q · s over min(q.count, s.count) floats, eight lanes at a time (a scalar loop's reduction does
-/// not vectorise): the neural cache's h · h_i, 500 of them at a word boundary.
-///   q, s  [n]
-func dotVectorized(_ q: UnsafeBufferPointer<Float>, _ s: UnsafeBufferPointer<Float>) -> Float {
-    let n = min(q.count, s.count)
-    guard let qb = q.baseAddress, let sb = s.baseAddress else { return 0 }
-    var lanes = SIMD8<Float>()
-    var j = 0
-    while j + 8 <= n {
-        lanes += UnsafeRawPointer(qb + j).loadUnaligned(as: SIMD8<Float>.self) * UnsafeRawPointer(sb + j).loadUnaligned(as: SIMD8<Float>.self)
-        j += 8
-    }
-    var sum = lanes.sum()
-    while j < n { sum += qb[j] * sb[j]; j += 1 }
-    return sum
-}
