@@ -208,6 +208,27 @@ extension EngineDeclinedSuggestionTests {
         XCTAssertNotEqual(strict.after?.lowercased(), "nasa", "with 0 a passed-over word goes behind every fresh one")
         XCTAssertNotNil(strict.after)
     }
+
+    /// Typed past a second time, a word goes behind every fresh completion however far ahead it
+    /// is: a user who read the strip twice does not want it, one who did not read it loses nothing.
+    func testAWordTypedPastTwiceGoesBehindEveryFreshOne() throws {
+        func firsts(again: Float) throws -> [String?] {
+            var weights = MixingWeights()
+            weights.user = 0.6
+            weights.passedOverAgain = again
+            let engine = try EngineFixture.engine(history: nil, weights: weights)
+            for _ in 0..<30 { try engine.learn("we read about nasa") }
+            return ["we read about ", "we read about n", "we read about na"].map {
+                engine.suggest(prefix: $0, limit: 3).first?.text.lowercased()
+            }
+        }
+        let defaults = try firsts(again: MixingWeights().passedOverAgain)
+        XCTAssertEqual(defaults[0], "nasa")
+        XCTAssertEqual(defaults[1], "nasa", "typed past once, far ahead: kept first")
+        XCTAssertNotEqual(defaults[2], "nasa", "typed past twice")
+        XCTAssertNotNil(defaults[2])
+        XCTAssertEqual(try firsts(again: MixingWeights().passedOver)[2], "nasa", "one factor for every pass keeps it")
+    }
 }
 
 final class EngineTieOrderTests: XCTestCase {

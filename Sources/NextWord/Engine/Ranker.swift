@@ -21,6 +21,8 @@ final class Ranker {
     let casing = Casing()
     /// What a word offered earlier for this word and typed past keeps of its score.
     let passedOverFactor: Float
+    /// What a word typed past more than once keeps (`MixingWeights.passedOverAgain`).
+    let passedOverAgainFactor: Float
     /// `MixingWeights.capital`.
     let capitalPower: Float
     /// `MixingWeights.lettersLeft`.
@@ -35,11 +37,18 @@ final class Ranker {
     init(resources: EngineResources, weights: MixingWeights) {
         self.resources = resources
         passedOverFactor = weights.passedOver
+        passedOverAgainFactor = weights.passedOverAgain
         capitalPower = weights.capital
         lettersLeftPower = weights.lettersLeft
         possessiveShare = weights.possessive
         unknownBoost = weights.unknownBoost
         boostScratch = [Float](repeating: 0, count: resources.bundle.vocabulary.count)
+    }
+
+    /// What a word's score keeps after it was offered and typed past `times` times (nil: never).
+    func passedOverShare(_ times: Int?) -> Float {
+        guard let times else { return 1 }
+        return times == 1 ? passedOverFactor : passedOverAgainFactor
     }
 
     /// A sparse source and its weight after the context (its mixture weight times its confidence).
@@ -50,7 +59,7 @@ final class Ranker {
     /// where that form has the typed letters. A word typed past lends from its discounted score,
     /// so its other form does not take the slot it just lost.
     private func addPossessiveVariants(to boosts: inout [String: (score: Float, fromUser: Bool)], typed: String,
-                                       passedOver: Set<String>) {
+                                       passedOver: [String: Int]) {
         guard possessiveShare > 0 else { return }
         let vocabulary = resources.bundle.vocabulary
         var lent: [(String, Float, Bool)] = []
@@ -63,7 +72,7 @@ final class Ranker {
                 variant = word + "'s"
             } else { continue }
             guard variant.hasPrefix(typed) else { continue }
-            let score = passedOver.contains(word) ? boost.score * passedOverFactor : boost.score
+            let score = boost.score * passedOverShare(passedOver[word])
             lent.append((variant, possessiveShare * score, boost.fromUser))
         }
         for (variant, score, fromUser) in lent {
@@ -75,7 +84,7 @@ final class Ranker {
     /// The best `limit` suggestions after `entry` for the typed letters (`typed` lowercased, as
     /// `partial` was typed), leaving out the words in `passedOver` unless nothing better is left.
     func rank(entry: ContextEntry, shares: [Share], typed: String, partial: String, limit: Int,
-              excluding passedOver: Set<String>, user: UserModel) -> [Suggestion] {
+              excluding passedOver: [String: Int], user: UserModel) -> [Suggestion] {
         let vocabulary = resources.bundle.vocabulary
         let lexicon = resources.lexicon
         let corpusWeight = 1 - shares.reduce(0) { $0 + $1.weight }
@@ -155,7 +164,8 @@ final class Ranker {
 
         // Words already offered for this word and passed over count `passedOverFactor` times
         // their score: the user may not have looked (typing on while "tomorrow" was offered at
-        // "tom" does not mean "not tomorrow"), but a close runner-up should get the slot.
+        // "tom" does not mean "not tomorrow"), but a close runner-up should get the slot. Passed
+        // over again, they count `passedOverAgainFactor` times it.
         let context = entry.context
         // score: the probability shown with a suggestion; savingsKey: what the strip is chosen by.
         var candidates: [(word: String, source: Suggestion.Source, score: Float, savingsKey: Float)] = []
@@ -174,7 +184,7 @@ final class Ranker {
             if typed.isEmpty, word == context.lastWord, item.score < 0.3,
                (user.followers(of: [word])[word] ?? 0) < 2 { continue }
             // The probability given what the user did: a word typed past keeps its discounted share.
-            var score = passedOver.contains(word) ? item.score * passedOverFactor : item.score
+            var score = item.score * passedOverShare(passedOver[word])
             if capitalTyped { score *= capitalLikelihood(of: word, id: item.id, user: user) }
             // What accepting it saves grows with the letters it has left (see MixingWeights.lettersLeft).
             let savingsKey = lettersLeftPower > 0 ? score * pow(Float(max(word.count - typed.count, 1)), lettersLeftPower) : score

@@ -13,7 +13,7 @@ public struct Suggestion: Sendable, Equatable, Codable, CustomStringConvertible 
     /// The word to insert, cased as it should appear (it replaces the partial word being typed).
     public let text: String
     /// Its probability under the engine's mixture, given the context and the typed letters (a word
-    /// offered earlier for the same word and typed past counts `MixingWeights.passedOver` of it).
+    /// offered earlier for the same word and typed past counts `MixingWeights.passedOver` of it, typed past again `passedOverAgain`).
     public let probability: Double
     public let source: Source
 

@@ -154,7 +154,7 @@ public final class SuggestionEngine: SuggestionProviding, @unchecked Sendable {
         // are not offered again: they would take a slot the user has already said no to.
         var passedOver = session.passedOver
         if passedOver.context !== entry || !typed.hasPrefix(passedOver.typed) || typed == passedOver.typed {
-            passedOver = (entry, typed, [])
+            passedOver = (entry, typed, [:])
         }
         var result = ranker.rank(entry: entry, shares: shares(after: entry), typed: typed, partial: partial, limit: limit,
                                  excluding: passedOver.words, user: userHistory.model)
@@ -165,7 +165,7 @@ public final class SuggestionEngine: SuggestionProviding, @unchecked Sendable {
                 .filter { !taken.contains(Self.matchingKey($0.text)) }
         }
         passedOver.typed = typed
-        for suggestion in result { passedOver.words.insert(Self.matchingKey(suggestion.text)) }
+        for suggestion in result { passedOver.words[Self.matchingKey(suggestion.text), default: 0] += 1 }
         session.passedOver = passedOver
         return result
     }
@@ -183,14 +183,15 @@ public final class SuggestionEngine: SuggestionProviding, @unchecked Sendable {
     /// `passedOver` holds the whole words (lowercased) already offered for this word and typed
     /// past; a compound among them has its part after the head discounted as a passed-over word.
     func compoundSuggestions(context: [UInt8], partial: String, limit: Int, in session: TypingSession,
-                             passedOver: Set<String> = []) -> [Suggestion] {
+                             passedOver: [String: Int] = [:]) -> [Suggestion] {
         guard limit > 0, let hyphen = partial.lastIndex(of: "-"), hyphen > partial.startIndex else { return [] }
         let head = String(partial[..<hyphen]), tail = String(partial[partial.index(after: hyphen)...])
         // The head read as a word of its own: the context, the head and a space.
         let entry = contextEntry(for: context + Array(head.utf8) + [0x20], in: session)
         let typedTail = Self.matchingKey(tail)
         let joined = Self.matchingKey(head) + "-"
-        let passedTails = Set(passedOver.lazy.filter { $0.hasPrefix(joined) }.map { String($0.dropFirst(joined.count)) })
+        var passedTails: [String: Int] = [:]
+        for (word, times) in passedOver where word.hasPrefix(joined) { passedTails[String(word.dropFirst(joined.count))] = times }
         return ranker.rank(entry: entry, shares: shares(after: entry), typed: typedTail, partial: tail, limit: limit,
                            excluding: passedTails, user: userHistory.model)
             .map { Suggestion(text: head + "-" + $0.text, probability: $0.probability, source: $0.source) }

@@ -13,7 +13,7 @@ public final class TypingSession: @unchecked Sendable {  // mutated only under t
     /// The word being typed (its context and letters) and what was suggested for it so far.
     /// The context is named by its cache entry: the same entry object means the same context, and
     /// comparing a long document's bytes on every keystroke made typing it quadratic.
-    var passedOver: (context: ContextEntry?, typed: String, words: Set<String>) = (nil, "", [])
+    var passedOver: (context: ContextEntry?, typed: String, words: [String: Int]) = (nil, "", [:])
     /// The engine's memory generation this session's cache was built in: `forget`, `clearHistory`
     /// and incognito changes start a new one, and the session drops what it had remembered.
     var generation = 0
@@ -38,7 +38,7 @@ public final class TypingSession: @unchecked Sendable {  // mutated only under t
     /// Forgets what the field remembered of its text (contexts, passed-over words, evidence).
     func forgetDocument() {
         cache.removeAll()
-        passedOver = (nil, "", [])
+        passedOver = (nil, "", [:])
         evidence.removeAll()
     }
 }
