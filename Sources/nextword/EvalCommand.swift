@@ -24,6 +24,15 @@ struct EvalCommand: ParsableCommand, RunsMatrixProducts {
     @Option(help: "With --adapt: step size of dynamic evaluation of the biases after each 128-token segment (0: cache only; 10 was best on the first 300 KB of brown-lm valid.txt).")
     var dynamicRate: Float = 10
 
+    @Option(help: "With --adapt: positions the neural cache remembers (on the first 300 KB of brown-lm valid.txt: 1000 77.03, 2000 77.11, 3000 77.84).")
+    var cacheWindow = AdaptiveEvaluation().window
+
+    @Option(help: "With --adapt: the cache's θ (how sharply it prefers words that followed states like the current one).")
+    var cacheTheta = AdaptiveEvaluation().theta
+
+    @Option(help: "With --adapt: the cache's weight λ in the mixture.")
+    var cacheLambda = AdaptiveEvaluation().lambda
+
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
 
@@ -33,6 +42,8 @@ struct EvalCommand: ParsableCommand, RunsMatrixProducts {
     func validate() throws {
         if files.isEmpty { throw ValidationError("name at least one text file") }
         if threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if cacheWindow < 1 { throw ValidationError("--cache-window must be at least 1") }
+        if !(0 ... 1).contains(cacheLambda) { throw ValidationError("--cache-lambda must be between 0 and 1") }
         if streams < 1 { throw ValidationError("--streams must be at least 1") }
         if warmUp < 0 { throw ValidationError("--warm-up must not be negative") }
         if !dynamicRate.isFinite || dynamicRate < 0 { throw ValidationError("--dynamic-rate must be a number ≥ 0") }
@@ -71,7 +82,7 @@ struct EvalCommand: ParsableCommand, RunsMatrixProducts {
                                       log10Probability: -nll / log(10), perplexity: exp(nll / Double(max(count, 1))),
                                       seconds: seconds, tokensPerSecond: Double(count) / max(seconds, 1e-9))
         if adapt {
-            let adapted = AdaptiveEvaluation(dynamicRate: dynamicRate).evaluate(
+            let adapted = AdaptiveEvaluation(window: cacheWindow, theta: cacheTheta, lambda: cacheLambda, dynamicRate: dynamicRate).evaluate(
                 model: bundle.model, stream: ids, threads: threads, progress: report("eval --adapt", since: Date(), tokens: ids.count))
             progressLine.finish()
             result.adaptedPerplexity = adapted.adaptedPerplexity
