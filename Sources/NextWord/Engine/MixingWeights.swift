@@ -45,10 +45,12 @@ public struct MixingWeights: Codable, Sendable, Equatable {
     /// 253.24, 500/0.5/0.005 253.87 (46.89), 500/0.5/0.01 253.13, 500/0.4/0.005 254.17 (46.95),
     /// 1000/0.4/0.005 254.58 (46.96; boundary p99 0.54 against 0.29 ms and peak RSS 79.8 MB in
     /// `bench`, too close to its 80 MB limit). With the states in fp16 (RSS −1.2 to −2 MB) and the
-    /// engine of 2026-12-04 (257.18 at 500): 700 257.35, 1000 257.58 (ksr-dev 47.59 both), but the
-    /// boundary p50 grows 0.44 → 0.52 → 0.67 ms on a Zen 4 (Cooperlake kernel), most of it in
-    /// hashing the extra words here and in the ranker; 500 stays.
-    public var cacheWindow = 500
+    /// engine of 2026-12-04 (257.18 at 500): 700 257.35, 1000 257.58 (ksr-dev 47.59 both), the
+    /// boundary p50 0.44 → 0.52 → 0.67 ms and p99 0.68 → 0.69 → 0.91 ms on a Zen 4 (most of it in
+    /// hashing the extra words here and in the ranker). With the words typed past of 2026-12-04:
+    /// 500 257.80 (other genres 51.37), 700 257.96 (51.65; `--learn` 258.21 → 258.25, ksr-dev
+    /// 47.67 → 47.66): 700, with room under the 1 ms boundary p99.
+    public var cacheWindow = 700
     public var cacheDecay: Float = 0.005
     /// The neural caches' θ: how sharply they prefer words that followed states like the current
     /// one (0: every remembered word counts alike, the unigram cache of the last words).
