@@ -57,13 +57,24 @@ final class Ranker {
     /// Lends each boosted word the model does not know to its other form, possessive or stem
     /// ("albright's" → "albright", "shipyard" → "shipyard's"), `possessiveShare` of its score,
     /// where that form has the typed letters. A word typed past lends from its discounted score,
-    /// so its other form does not take the slot it just lost.
+    /// so its other form does not take the slot it just lost. Only the best `lenders` lend (ties
+    /// in text order): at a word boundary the caches name a few hundred such words, lending from
+    /// all of them was a seventh of the keystroke, and a share of a score below the best
+    /// `lenders` changed no strip of the dev texts.
     private func addPossessiveVariants(to boosts: inout [String: (score: Float, fromUser: Bool)], typed: String,
-                                       passedOver: [String: Int]) {
+                                       passedOver: [String: Int], lenders: Int) {
         guard possessiveShare > 0 else { return }
         let vocabulary = resources.bundle.vocabulary
-        var lent: [(String, Float, Bool)] = []
+        var candidates: [(word: String, score: Float, fromUser: Bool)] = []
         for (word, boost) in boosts where vocabulary.id(word) == nil {
+            candidates.append((word, boost.score * passedOverShare(passedOver[word]), boost.fromUser))
+        }
+        if candidates.count > lenders {
+            candidates.sort { $0.score != $1.score ? $0.score > $1.score : Vocabulary.precedesInScalarOrder($0.word, $1.word) }
+            candidates.removeLast(candidates.count - lenders)
+        }
+        var lent: [(String, Float, Bool)] = []
+        for (word, score, fromUser) in candidates {
             let variant: String
             if word.hasSuffix("'s") {
                 variant = String(word.dropLast(2))
@@ -72,8 +83,7 @@ final class Ranker {
                 variant = word + "'s"
             } else { continue }
             guard variant.hasPrefix(typed) else { continue }
-            let score = boost.score * passedOverShare(passedOver[word])
-            lent.append((variant, possessiveShare * score, boost.fromUser))
+            lent.append((variant, possessiveShare * score, fromUser))
         }
         for (variant, score, fromUser) in lent {
             boosts[variant, default: (0, fromUser)].score += score
@@ -106,7 +116,6 @@ final class Ranker {
             for (word, probability) in source.completions(of: typed, after: entry.context, limit: 64)
             where distribution[word] == nil { add(word, probability) }
         }
-        addPossessiveVariants(to: &boosts, typed: typed, passedOver: passedOver)
 
         // A capital typed where a sentence does not start says "a name" (or an acronym, or a
         // title): the candidates are re-weighed by how often each is written with one.
@@ -115,6 +124,7 @@ final class Ranker {
         // Both re-weighings below change the order of the best few, so a few more are kept.
         let reweighed = capitalTyped || lettersLeftPower > 0
         var top = TopK(limit + (reweighed ? 8 : 1) + passedOver.count)
+        addPossessiveVariants(to: &boosts, typed: typed, passedOver: passedOver, lenders: top.capacity)
         var extra: [Int32: (String, Bool)] = [:]  // candidates outside the vocabulary, by a negative key
         // Boosts of vocabulary words go into a dense scratch row, so the loop over every candidate
         // adds a float instead of hashing a string.
@@ -144,11 +154,19 @@ final class Ranker {
             }
             // In text order: equal scores keep their insertion order in `top`, and a dictionary's
             // order changes from one process to the next (Swift seeds its hashing per process).
-            let outsideWords = outside.sorted { Vocabulary.precedesInScalarOrder($0.key, $1.key) }
-            for (word, boost) in outsideWords {
+            // Only the best `top.capacity` by score, then text order (what `top` would keep of
+            // them all), are put in that order and offered: at a word boundary the caches name a
+            // few hundred such words, and sorting them all by text was a tenth of the keystroke.
+            let scored = outside.map { word, boost in
                 let base = resources.outsideProbability(count: lexicon?.totalCount(ofLowercased: word) ?? 0,
                                                         unknownProbability: unknownProbability, boost: unknownBoost)
-                addOutside(word, score: corpusWeight * base + boost.score, fromUser: boost.fromUser)
+                return (word: word, score: corpusWeight * base + boost.score, fromUser: boost.fromUser)
+            }
+            let best = scored.count <= top.capacity ? scored : Array(scored.sorted {
+                $0.score != $1.score ? $0.score > $1.score : Vocabulary.precedesInScalarOrder($0.word, $1.word)
+            }.prefix(top.capacity))
+            for item in best.sorted(by: { Vocabulary.precedesInScalarOrder($0.word, $1.word) }) {
+                addOutside(item.word, score: item.score, fromUser: item.fromUser)
             }
             if !typed.isEmpty, let lexicon, resources.unknownMass > 0 {
                 // Only the words the vocabulary lacks: the others are scored above, and among the most
