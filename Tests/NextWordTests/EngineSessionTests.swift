@@ -183,7 +183,7 @@ final class EngineSessionTests: XCTestCase {
         }
         XCTAssertLessThanOrEqual(memory?.count ?? 0, 100)
         var newest: [String] = []
-        memory?.forEachRecentWord(3) { newest.append($0) }
+        memory?.forEachRecentRun(3) { node, rows in newest += rows.reversed().map { node.words[$0] } }
         XCTAssertEqual(newest, ["w999", "w998", "w997"])
     }
 }

@@ -62,11 +62,6 @@ final class CacheMemory: @unchecked Sendable {
             node = current.parent
         }
     }
-
-    /// Calls `body` with the newest `limit` words, newest first.
-    func forEachRecentWord(_ limit: Int, _ body: (String) -> Void) {
-        forEachRecentRun(limit) { node, rows in for i in rows.reversed() { body(node.words[i]) } }
-    }
 }
 
 /// p_cache(w) ∝ Σ_{i: w_{i+1} = w} exp(θ · h · h_i − decay · age_i) over the last `window`

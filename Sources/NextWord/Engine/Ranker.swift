@@ -54,6 +54,17 @@ final class Ranker {
     /// A sparse source and its weight after the context (its mixture weight times its confidence).
     typealias Share = (source: PredictionSource, weight: Float)
 
+    /// A word outside the vocabulary with its score and whether the user's sources named it.
+    typealias ScoredWord = (word: String, score: Float, fromUser: Bool)
+
+    /// The best `count` of `words` by score, equal scores in text order (what `TopK` keeps of
+    /// words inserted in text order); all of them, in their order, when there are no more.
+    static func best(_ words: [ScoredWord], count: Int) -> [ScoredWord] {
+        guard words.count > count else { return words }
+        return Array(words.sorted { $0.score != $1.score ? $0.score > $1.score : Vocabulary.precedesInScalarOrder($0.word, $1.word) }
+            .prefix(count))
+    }
+
     /// Lends each boosted word the model does not know to its other form, possessive or stem
     /// ("albright's" → "albright", "shipyard" → "shipyard's"), `possessiveShare` of its score,
     /// where that form has the typed letters. A word typed past lends from its discounted score,
@@ -65,16 +76,12 @@ final class Ranker {
                                        passedOver: [String: Int], lenders: Int) {
         guard possessiveShare > 0 else { return }
         let vocabulary = resources.bundle.vocabulary
-        var candidates: [(word: String, score: Float, fromUser: Bool)] = []
+        var candidates: [ScoredWord] = []
         for (word, boost) in boosts where vocabulary.id(word) == nil {
             candidates.append((word, boost.score * passedOverShare(passedOver[word]), boost.fromUser))
         }
-        if candidates.count > lenders {
-            candidates.sort { $0.score != $1.score ? $0.score > $1.score : Vocabulary.precedesInScalarOrder($0.word, $1.word) }
-            candidates.removeLast(candidates.count - lenders)
-        }
         var lent: [(String, Float, Bool)] = []
-        for (word, score, fromUser) in candidates {
+        for (word, score, fromUser) in Self.best(candidates, count: lenders) {
             let variant: String
             if word.hasSuffix("'s") {
                 variant = String(word.dropLast(2))
@@ -160,12 +167,9 @@ final class Ranker {
             let scored = outside.map { word, boost in
                 let base = resources.outsideProbability(count: lexicon?.totalCount(ofLowercased: word) ?? 0,
                                                         unknownProbability: unknownProbability, boost: unknownBoost)
-                return (word: word, score: corpusWeight * base + boost.score, fromUser: boost.fromUser)
+                return ScoredWord(word: word, score: corpusWeight * base + boost.score, fromUser: boost.fromUser)
             }
-            let best = scored.count <= top.capacity ? scored : Array(scored.sorted {
-                $0.score != $1.score ? $0.score > $1.score : Vocabulary.precedesInScalarOrder($0.word, $1.word)
-            }.prefix(top.capacity))
-            for item in best.sorted(by: { Vocabulary.precedesInScalarOrder($0.word, $1.word) }) {
+            for item in Self.best(scored, count: top.capacity).sorted(by: { Vocabulary.precedesInScalarOrder($0.word, $1.word) }) {
                 addOutside(item.word, score: item.score, fromUser: item.fromUser)
             }
             if !typed.isEmpty, let lexicon, resources.unknownMass > 0 {
